@@ -1,0 +1,107 @@
+# OSPS lab kit - the one entry point. `make help` lists the targets.
+#
+# IMPL=solution runs any step target on the reference instead of the
+# learner's code (build directory build/solution/...).
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Steps and their directories; STEPS_READY are the ones the kit delivers.
+STEP_DIRS   := 1:step1_shm 2:step2_fifo 3:step3_watchdog 4:step4_client
+STEPS_READY := 1
+step_dir     = $(patsubst $(1):%,%,$(filter $(1):%,$(STEP_DIRS)))
+
+IMPL ?= learner
+ifeq ($(IMPL),solution)
+  src_of   = solutions/$(1)/src
+  build_of = build/solution/$(1)
+else ifeq ($(IMPL),learner)
+  src_of   = $(1)/src
+  build_of = build/$(1)
+else
+  $(error IMPL must be "learner" or "solution", not "$(IMPL)")
+endif
+
+STEP_MAKE = $(MAKE) --no-print-directory -f mk/step.mk
+
+.PHONY: help deps test clean skeletons check-skeletons check-teeth \
+	test-common demo compile_commands.json
+
+help:
+	@echo 'OSPS lab kit: make TARGET [IMPL=solution]'
+	@echo
+	@echo 'Learners:'
+	@echo '  make stepN            build your step N (N = 1..4) into build/'
+	@echo '  make test-stepN       run step N'"'"'s tests on your code; ends with "N passed, N failed"'
+	@echo '  make valgrind-stepN   the same tests with every program under valgrind'
+	@echo '  make diff-stepN       your sources against the reference, as a unified diff'
+	@echo '  ... IMPL=solution     any of the above on the reference solution instead'
+	@echo '  make demo             the classroom demo (needs only cc and make)'
+	@echo
+	@echo 'The kit itself:'
+	@echo '  make test             every check: tests on the reference, valgrind, skeletons, teeth'
+	@echo '  make deps             install the test dependencies (as root) or print the command'
+	@echo '  make skeletons        regenerate every stepN/src from solutions/'
+	@echo '  make check-skeletons  fail when a generated skeleton is stale'
+	@echo '  make check-teeth      prove that every exercise'"'"'s stub makes a test fail'
+	@echo '  make clean            remove build/'
+	@echo
+	@echo 'Steps delivered: $(STEPS_READY)'
+
+deps:
+	@scripts/deps.sh
+
+# Per-step targets. A step not delivered yet says so and exits 2.
+define step_rules
+.PHONY: step$(1) test-step$(1) valgrind-step$(1) diff-step$(1)
+ifneq ($(filter $(1),$(STEPS_READY)),)
+step$(1):
+	@$$(STEP_MAKE) STEP=$(call step_dir,$(1)) SRC=$(call src_of,$(call step_dir,$(1))) OUT=$(call build_of,$(call step_dir,$(1))) all unit
+
+test-step$(1): step$(1) deps-quiet
+	@scripts/run-tests.sh $(call step_dir,$(1)) $(call build_of,$(call step_dir,$(1))) $$$${RESULTS:-$$$$(mktemp -d)}
+
+valgrind-step$(1): step$(1) deps-quiet
+	@scripts/run-tests.sh --valgrind --label $(call step_dir,$(1)).valgrind $(call step_dir,$(1)) $(call build_of,$(call step_dir,$(1))) $$$${RESULTS:-$$$$(mktemp -d)}
+
+diff-step$(1):
+	@scripts/diff-step.sh $(call step_dir,$(1))
+else
+step$(1) test-step$(1) valgrind-step$(1) diff-step$(1):
+	@echo "make: step $(1) ($(call step_dir,$(1))) is not delivered yet; steps available: $(STEPS_READY)" >&2
+	@exit 2
+endif
+endef
+$(foreach n,1 2 3 4,$(eval $(call step_rules,$(n))))
+
+.PHONY: deps-quiet
+deps-quiet:
+	@scripts/deps.sh --check
+
+test-common: deps-quiet
+	@$(STEP_MAKE) STEP=common SRC=common OUT=build/common unit
+	@scripts/run-tests.sh --label common common build/common $${RESULTS:-$$(mktemp -d)}
+
+READY_DIRS = $(foreach n,$(STEPS_READY),$(call step_dir,$(n)))
+
+skeletons:
+	@scripts/skeletons.sh $(READY_DIRS)
+
+check-skeletons:
+	@scripts/skeletons.sh --check $(READY_DIRS)
+
+check-teeth: deps-quiet
+	@scripts/check-teeth.sh $(READY_DIRS)
+
+test: deps
+	@scripts/kit-test.sh $(READY_DIRS)
+
+demo:
+	@scripts/demo.sh $(or $(STEP),$(lastword $(STEPS_READY)))
+
+compile_commands.json:
+	@command -v bear >/dev/null || { echo "make: bear is not installed (apt-get install bear)" >&2; exit 1; }
+	rm -rf build/solution && bear -- $(MAKE) $(foreach n,$(STEPS_READY),step$(n)) IMPL=solution
+
+clean:
+	rm -rf build

@@ -1,0 +1,10 @@
+# common/ is not an exercise: only its unit tests are built here.
+PROGS :=
+UNIT_TESTS := test_io test_log test_util
+
+# write() and read() are replaced by mocks (-Wl,--wrap) to force short
+# transfers, EINTR and errors on demand.
+test_io_OBJS    := tests/test_io.o common/io.o
+test_io_LDFLAGS := -Wl,--wrap=write -Wl,--wrap=read
+test_log_OBJS   := tests/test_log.o common/log.o common/io.o
+test_util_OBJS  := tests/test_util.o common/util.o

@@ -1,0 +1,63 @@
+# mk/step.mk - builds one step (or common/) into one build directory.
+#
+# Called by the top-level Makefile, never by hand:
+#   make -f mk/step.mk STEP=step1_shm SRC=step1_shm/src OUT=build/step1_shm
+# STEP names the step directory (its step.mk and tests/), SRC the sources
+# to build (the learner's, the reference's, or a teeth variant), OUT where
+# binaries go. The step's own step.mk lists what to build:
+#   PROGS          programs, each from <prog>_OBJS
+#   UNIT_TESTS     cmocka test programs, each from <test>_OBJS (+ <test>_LDFLAGS)
+# Object names are relative to SRC, "common/x.o" for common/x.c and
+# "tests/x.o" for STEP/tests/unit/x.c.
+
+STEP ?= $(error STEP is not set)
+SRC  ?= $(STEP)/src
+OUT  ?= $(error OUT is not set)
+
+include $(STEP)/step.mk
+
+CC       ?= cc
+CPPFLAGS += -I$(SRC) -Icommon -D_POSIX_C_SOURCE=200809L
+CFLAGS   ?= -g -O2
+CFLAGS   += -std=c11 -Wall -Wextra -Wpedantic $(if $(NO_WERROR),,-Werror) -MMD -MP
+ifneq ($(SANITIZE),)
+CFLAGS   += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
+LDFLAGS  += -fsanitize=$(SANITIZE)
+endif
+CMOCKA_CFLAGS := $(shell pkg-config --cflags cmocka 2>/dev/null)
+CMOCKA_LIBS   := $(or $(shell pkg-config --libs cmocka 2>/dev/null),-lcmocka)
+
+BINS  := $(addprefix $(OUT)/,$(PROGS))
+TESTS := $(addprefix $(OUT)/,$(UNIT_TESTS))
+
+all: $(BINS)
+unit: $(TESTS)
+.PHONY: all unit
+
+# Objects are written under a temporary name and renamed: two runs sharing
+# a build directory then never see a half-written file.
+$(OUT)/obj/common/%.o: common/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@.$$$$.tmp && mv -f $@.$$$$.tmp $@
+
+$(OUT)/obj/tests/%.o: $(STEP)/tests/unit/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CMOCKA_CFLAGS) $(CFLAGS) -c $< -o $@.$$$$.tmp && mv -f $@.$$$$.tmp $@
+
+$(OUT)/obj/%.o: $(SRC)/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@.$$$$.tmp && mv -f $@.$$$$.tmp $@
+
+# One link rule per program: its objects come from <prog>_OBJS.
+define link_prog
+$(OUT)/$(1): $$(addprefix $(OUT)/obj/,$$($(1)_OBJS))
+	$$(CC) $$(LDFLAGS) $$^ -o $$@.$$$$$$$$.tmp $$($(1)_LDLIBS) && mv -f $$@.$$$$$$$$.tmp $$@
+endef
+define link_test
+$(OUT)/$(1): $$(addprefix $(OUT)/obj/,$$($(1)_OBJS))
+	$$(CC) $$(LDFLAGS) $$($(1)_LDFLAGS) $$^ -o $$@.$$$$$$$$.tmp $$(CMOCKA_LIBS) $$($(1)_LDLIBS) && mv -f $$@.$$$$$$$$.tmp $$@
+endef
+$(foreach p,$(PROGS),$(eval $(call link_prog,$(p))))
+$(foreach t,$(UNIT_TESTS),$(eval $(call link_test,$(t))))
+
+-include $(shell find $(OUT)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# check-teeth.sh STEP_DIR... - prove that the tests catch every exercise.
+#
+# For each solution block alone: build the reference with only that block
+# replaced by its stub, run the step's tests, and require at least one
+# failure. Prints TAP: one line per exercise, "caught by N tests" or "NOT
+# caught" (a block no test can catch is a design smell: split or test it).
+# RESULTS=DIR also saves the TAP as DIR/teeth.tap.
+set -u
+cd "$(dirname "$0")/.." || exit 1
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/osps-teeth.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+out=${RESULTS:+$RESULTS/teeth.tap}
+
+blocks=()
+for step in "$@"; do
+	while read -r ex file; do
+		blocks+=("$step $ex $file")
+	done < <(python3 scripts/skel.py list "solutions/$step/src" | sort -t. -k1,1n -k2,2n -u)
+done
+
+{
+echo "1..${#blocks[@]}"
+i=0 rc=0
+for b in "${blocks[@]}"; do
+	read -r step ex file <<<"$b"
+	i=$((i + 1))
+	v="$tmp/$step-$ex"
+	python3 scripts/skel.py teeth "$ex" "solutions/$step/src" "$v/src" || exit 1
+	if ! make --no-print-directory -f mk/step.mk STEP="$step" SRC="$v/src" \
+		OUT="$v/build" NO_WERROR=1 all unit >"$v/build.log" 2>&1; then
+		echo "not ok $i teeth $ex ($step/$file): the stubbed variant does not build"
+		sed 's/^/# /' "$v/build.log" | tail -5
+		rc=1
+		continue
+	fi
+	scripts/run-tests.sh --label teeth "$step" "$v/build" "$v/results" >"$v/tests.log" 2>&1
+	caught=$(grep -c '^  FAIL ' "$v/tests.log")
+	if ((caught > 0)); then
+		first=$(grep -m1 '^  FAIL ' "$v/tests.log" | sed 's/^  FAIL [^:]*: //')
+		echo "ok $i teeth $ex ($step/$file): caught by $caught test(s), e.g. \"$first\""
+	else
+		echo "not ok $i teeth $ex ($step/$file): NOT caught, every test passes with the stub"
+		rc=1
+	fi
+done
+exit $rc
+} | tee ${out:+"$out"}
+exit "${PIPESTATUS[0]}"

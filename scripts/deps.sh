@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# deps.sh - make sure the kit's test dependencies are installed.
+#
+# usage: scripts/deps.sh           as root: install what is missing (Debian
+#                                  packages); otherwise print the one command
+#                                  to run and exit 1
+#        scripts/deps.sh --check   only say what is missing (exit 1 if any)
+# Building the programs and `make demo` need only cc and make; the tests
+# need the packages below.
+set -u
+
+# package : how to tell it is installed
+checks=(
+	"libcmocka-dev:pkg-config --exists cmocka || test -f /usr/include/cmocka.h"
+	"pkg-config:command -v pkg-config"
+	"bats:command -v bats"
+	"bats-support:test -f /usr/lib/bats/bats-support/load.bash"
+	"bats-assert:test -f /usr/lib/bats/bats-assert/load.bash"
+	"bats-file:test -f /usr/lib/bats/bats-file/load.bash"
+	"valgrind:command -v valgrind"
+	"parallel:parallel --version 2>/dev/null | grep -q 'GNU parallel'"
+	"python3:command -v python3"
+	"procps:command -v ps"
+)
+
+missing=()
+for c in "${checks[@]}"; do
+	pkg=${c%%:*}
+	bash -c "${c#*:}" >/dev/null 2>&1 || missing+=("$pkg")
+done
+((${#missing[@]} == 0)) && exit 0
+
+cmd="apt-get install -y ${missing[*]}"
+if [[ ${1:-} == --check ]]; then
+	echo "deps: missing: ${missing[*]}" >&2
+	echo "deps: install them with: sudo $cmd   (or run 'make deps' as root)" >&2
+	exit 1
+fi
+if [[ $(id -u) -ne 0 ]]; then
+	echo "deps: missing: ${missing[*]}" >&2
+	echo "deps: run this once, then try again: sudo apt-get update && sudo $cmd" >&2
+	exit 1
+fi
+echo "deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >&2 || { echo "deps: apt-get update failed" >&2; exit 1; }
+apt-get install -y -qq "${missing[@]}" >&2 || { echo "deps: apt-get install failed" >&2; exit 1; }
+exec "$0" --check

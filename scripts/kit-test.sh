@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# kit-test.sh STEP_DIR... - the kit's own check (`make test`): the common
+# library's tests, every delivered step's tests on the reference, the same
+# under valgrind, skeletons up to date and compiling without warnings, the
+# teeth check, the demo. Ends with one line "N passed, N failed" over all
+# of it, also saved in build/test-summary.txt.
+set -u
+cd "$(dirname "$0")/.." || exit 1
+RESULTS=$(mktemp -d "${TMPDIR:-/tmp}/osps-results.XXXXXX") || exit 1
+export RESULTS
+trap 'rm -rf "$RESULTS"' EXIT
+start=$SECONDS
+
+phase() { printf '\n=== %s\n' "$*"; }
+
+phase "common library"
+make --no-print-directory test-common
+
+for step in "$@"; do
+	n=${step#step}
+	n=${n%%_*}
+	phase "step $n on the reference"
+	make --no-print-directory "test-step$n" IMPL=solution
+	phase "step $n on the reference, under valgrind"
+	make --no-print-directory "valgrind-step$n" IMPL=solution
+done
+
+phase "skeletons"
+scripts/skeletons.sh --check "$@" | tee "$RESULTS/skeletons.tap"
+{
+	echo "1..$#"
+	i=0
+	for step in "$@"; do
+		i=$((i + 1))
+		n=${step#step}
+		n=${n%%_*}
+		if log=$(make --no-print-directory "step$n" 2>&1); then
+			echo "ok $i skeleton of $step builds without warnings"
+		else
+			echo "not ok $i skeleton of $step does not build warning-free"
+			sed 's/^/# /' <<<"$log" | tail -8
+		fi
+	done
+} | tee "$RESULTS/skeleton-build.tap"
+
+phase "teeth: every exercise's stub makes a test fail"
+scripts/check-teeth.sh "$@"
+
+if [[ -x scripts/demo.sh ]]; then
+	phase "demo"
+	{
+		echo "1..1"
+		if log=$(NO_COLOR=1 scripts/demo.sh 2>&1); then
+			echo "ok 1 make demo runs and every stage behaves as expected"
+		else
+			echo "not ok 1 make demo failed"
+			sed 's/^/# /' <<<"$log" | tail -15
+		fi
+	} | tee "$RESULTS/demo.tap"
+fi
+
+phase "summary ($((SECONDS - start)) s)"
+mkdir -p build
+python3 scripts/tapsum.py "$RESULTS"/*.tap | tee build/test-summary.txt
+exit "${PIPESTATUS[0]}"

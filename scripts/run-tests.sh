@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# run-tests.sh - run one step's unit and process tests, print the TAP
+# results as they come and a summary line "N passed, N failed".
+#
+# usage: scripts/run-tests.sh [--valgrind] [--label L] STEP_DIR BIN_DIR RESULTS_DIR
+#   STEP_DIR     e.g. step1_shm (its tests/unit binaries are BIN_DIR/test_*,
+#                its process tests STEP_DIR/tests/*.bats)
+#   BIN_DIR      where the programs and unit test binaries were built
+#   RESULTS_DIR  receives one LABEL.<suite>.tap file per suite
+# Environment: TIMEOUT_SCALE (default 1, 10 under valgrind), BATS_JOBS
+# (parallel bats jobs; default: the number of cores when GNU parallel is
+# installed), TESTS_FILTER (a bats --filter regex).
+set -u
+valgrind=0 label=
+while [[ $# -gt 0 && $1 == --* ]]; do
+	case $1 in
+	--valgrind) valgrind=1 ;;
+	--label) label=$2; shift ;;
+	*) echo "run-tests.sh: unknown option $1" >&2; exit 2 ;;
+	esac
+	shift
+done
+[[ $# -eq 3 ]] || { sed -n '4,8p' "$0" >&2; exit 2; }
+step=$1
+KIT_ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BIN=$(cd "$2" && pwd) || exit 1
+results=$3
+label=${label:-$(basename "$step")}
+mkdir -p "$results"
+rm -f "$results/$label".*.tap
+
+export KIT_ROOT BIN
+if ((valgrind)); then
+	export VALGRIND=1 VG_LOGDIR
+	VG_LOGDIR=$(mktemp -d "${TMPDIR:-/tmp}/osps-vg.XXXXXX")
+	export TIMEOUT_SCALE=${TIMEOUT_SCALE:-10}
+else
+	export TIMEOUT_SCALE=${TIMEOUT_SCALE:-1}
+fi
+export BATS_TEST_TIMEOUT=$(awk -v k="$TIMEOUT_SCALE" 'BEGIN { printf "%d", 60 * k }')
+limit=$(awk -v k="$TIMEOUT_SCALE" 'BEGIN { printf "%d", 120 * k }')
+
+vg=()
+((valgrind)) && vg=(valgrind --leak-check=full --errors-for-leak-kinds=definite
+	--track-fds=yes "--log-file=$VG_LOGDIR/vg.%p.log")
+
+# Unit tests: cmocka in TAP mode. stderr (the modules' own messages) is
+# kept apart so that nothing a module prints can look like a result.
+for t in "$BIN"/test_*; do
+	[[ -x $t ]] || continue
+	name=$(basename "$t")
+	tap="$results/$label.unit_$name.tap"
+	echo "# $label: unit tests $name"
+	CMOCKA_MESSAGE_OUTPUT=TAP timeout -k 5 "$limit" "${vg[@]}" "$t" \
+		>"$tap" 2>"$results/$label.unit_$name.err" 3>&-
+	cat "$tap"
+done
+
+jobs=${BATS_JOBS:-}
+if [[ -z $jobs ]] && parallel --version 2>/dev/null | grep -q 'GNU parallel'; then
+	jobs=$(nproc)
+fi
+bats_flags=(--formatter tap)
+[[ -n $jobs && $jobs -gt 1 ]] && bats_flags+=(--jobs "$jobs")
+# Tests that measure time are meaningless under valgrind's slowdown.
+((valgrind)) && bats_flags+=(--filter-tags '!timing')
+[[ -n ${TESTS_FILTER:-} ]] && bats_flags+=(--filter "$TESTS_FILTER")
+
+for f in "$step"/tests/*.bats; do
+	[[ -e $f ]] || continue
+	tap="$results/$label.$(basename "$f" .bats).tap"
+	echo "# $label: process tests $(basename "$f")"
+	timeout -k 5 $((limit * 10)) bats "${bats_flags[@]}" "$f" </dev/null | tee "$tap"
+done
+
+if ((valgrind)); then
+	echo "# $label: valgrind reports"
+	python3 "$KIT_ROOT/scripts/vgcheck.py" "$VG_LOGDIR" | tee "$results/$label.valgrind.tap"
+	rm -rf "$VG_LOGDIR"
+fi
+
+python3 "$KIT_ROOT/scripts/tapsum.py" "$results/$label".*.tap

@@ -1,0 +1,210 @@
+# tests/helpers.bash - shared helpers for the kit's process tests (bats).
+#
+# A step's .bats file starts with:
+#
+#     setup()    { load "$KIT_ROOT/tests/helpers"; kit_setup; }
+#     teardown() { kit_teardown; }
+#
+# Environment (set by scripts/run-tests.sh):
+#   BIN            directory holding the programs under test
+#   KIT_ROOT       the kit's top directory
+#   TIMEOUT_SCALE  multiplies every time limit (slow machine, valgrind)
+#   VALGRIND=1     run every program under valgrind, logs in VG_LOGDIR
+#
+# Guarantees: every program a test starts runs in its own session with fd 3
+# (bats' result channel) closed; every wait is bounded; teardown stops what
+# the test started, by pid, and fails the test if any process, /dev/shm
+# segment or run-directory entry of the test is left behind.
+
+bats_require_minimum_version 1.5.0
+
+kit_setup() {
+	bats_load_library bats-support
+	bats_load_library bats-assert
+	bats_load_library bats-file
+	: "${BIN:?BIN must name the directory of the programs under test}"
+	TIMEOUT_SCALE=${TIMEOUT_SCALE:-1}
+	# Every process started from now on inherits this tag in its
+	# environment, even one that calls setsid() to escape its session:
+	# teardown finds leftovers by it.
+	export OSPS_TEST_TAG="osps-$BATS_ROOT_PID-$BATS_SUITE_TEST_NUMBER"
+	# Names unique to this test, so that tests and whole runs can happen
+	# at the same time without meeting.
+	SHM_NAME="/osps-t$BATS_ROOT_PID-$BATS_SUITE_TEST_NUMBER"
+	RUN_DIR="$BATS_TEST_TMPDIR/run"
+	KIT_PIDS=()
+}
+
+# kit_scale SECONDS: SECONDS stretched by TIMEOUT_SCALE.
+kit_scale() {
+	awk -v s="$1" -v k="${TIMEOUT_SCALE:-1}" 'BEGIN { printf "%g\n", s * k }'
+}
+
+# kit_cmd ARRAY PROG ARGS...: fill ARRAY with the command line that runs
+# $BIN/PROG (under valgrind when VALGRIND=1).
+kit_cmd() {
+	local -n _cmd=$1
+	local prog=$2
+	shift 2
+	_cmd=()
+	if [[ ${VALGRIND:-0} == 1 ]]; then
+		_cmd=(valgrind --trace-children=yes --child-silent-after-fork=yes
+			--track-fds=yes --leak-check=full
+			--errors-for-leak-kinds=definite
+			"--log-file=${VG_LOGDIR:?}/vg.%p.log")
+	fi
+	_cmd+=("$BIN/$prog" "$@")
+}
+
+# start_prog NAME PROG ARGS...: start $BIN/PROG in the background, in its
+# own session, fd 3 closed; stdout in $BATS_TEST_TMPDIR/NAME.out, stderr
+# (the log) in NAME.log, pid in NAME.pid and in the variable NAME_PID.
+start_prog() {
+	local name=$1 cmd
+	shift
+	kit_cmd cmd "$@"
+	setsid "${cmd[@]}" >"$BATS_TEST_TMPDIR/$name.out" \
+		2>"$BATS_TEST_TMPDIR/$name.log" 3>&- 4>&- &
+	local pid=$!
+	echo "$pid" >"$BATS_TEST_TMPDIR/$name.pid"
+	printf -v "${name}_PID" '%s' "$pid"
+	KIT_PIDS+=("$pid")
+}
+
+# kit_exec PROG ARGS...: run $BIN/PROG in the foreground with fd 3 closed
+# and a time limit (RUN_TIMEOUT seconds, default 10, scaled).
+kit_exec() {
+	local cmd limit
+	kit_cmd cmd "$@"
+	limit=$(kit_scale "${RUN_TIMEOUT:-10}")
+	timeout -k 2 "$limit" "${cmd[@]}" 3>&- 4>&-
+}
+
+# run_prog [run flags] PROG ARGS...: bats' run on kit_exec, e.g.
+#     run_prog -2 --separate-stderr d -x
+run_prog() {
+	local flags=()
+	while [[ $1 == -* || $1 == '!' ]]; do
+		flags+=("$1")
+		shift
+	done
+	run "${flags[@]}" kit_exec "$@"
+}
+
+# log_of NAME: the log file of a program started as NAME.
+log_of() { echo "$BATS_TEST_TMPDIR/$1.log"; }
+
+# wait_log NAME ERE [SECONDS]: wait until NAME's log has a line matching
+# ERE (default limit 5 s, scaled). On time-out, print the log and fail.
+wait_log() {
+	local file limit i
+	file=$(log_of "$1")
+	limit=$(kit_scale "${3:-5}")
+	for ((i = 0; i < ${limit%.*} * 20 + 20; i++)); do
+		grep -Eqs -- "$2" "$file" && return 0
+		sleep 0.05
+	done
+	echo "# no line matching /$2/ in $1's log after ${limit}s:" >&2
+	sed 's/^/#   /' "$file" >&2
+	return 1
+}
+
+# log_count NAME ERE: how many lines of NAME's log match ERE.
+log_count() { grep -Ecs -- "$2" "$(log_of "$1")" || true; }
+
+# is_running PID: true while PID exists and is not a zombie.
+is_running() {
+	local state
+	state=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 1
+	[[ -n $state && $state != Z && $state != X ]]
+}
+
+# wait_exit NAME [SECONDS]: wait (bounded) for the program started as NAME
+# to exit; its exit status goes to $status (128+N when killed by signal N).
+wait_exit() {
+	local pid limit i
+	pid=$(cat "$BATS_TEST_TMPDIR/$1.pid")
+	limit=$(kit_scale "${2:-5}")
+	for ((i = 0; i < ${limit%.*} * 20 + 20; i++)); do
+		is_running "$pid" || break
+		sleep 0.05
+	done
+	if is_running "$pid"; then
+		echo "# $1 (pid $pid) still running after ${limit}s" >&2
+		return 1
+	fi
+	status=0
+	wait "$pid" || status=$?
+}
+
+# zombies_of PID: the children of PID that are zombies ("pid name" lines).
+zombies_of() {
+	ps -o pid=,stat=,comm= --ppid "$1" 2>/dev/null | awk '$2 ~ /^Z/ { print $1, $3 }'
+}
+
+# tagged_pids: the live processes this test started (they carry its tag).
+tagged_pids() {
+	local p envs e
+	for p in /proc/[0-9]*; do
+		p=${p#/proc/}
+		# mapfile is a builtin: scanning starts no process of its own.
+		mapfile -d '' -t envs 2>/dev/null <"/proc/$p/environ" || continue
+		for e in "${envs[@]}"; do
+			if [[ $e == "OSPS_TEST_TAG=$OSPS_TEST_TAG" ]]; then
+				echo "$p"
+				break
+			fi
+		done
+	done
+}
+
+# kill_started: TERM the process group of every program the test started,
+# wait up to 2 s (scaled), then KILL what is left, then reap.
+kill_started() {
+	local pid i limit
+	((${#KIT_PIDS[@]})) || return 0
+	for pid in "${KIT_PIDS[@]}"; do
+		kill -TERM -- "-$pid" 2>/dev/null
+	done
+	limit=$(kit_scale 2)
+	for ((i = 0; i < ${limit%.*} * 20 + 20; i++)); do
+		for pid in "${KIT_PIDS[@]}"; do
+			is_running "$pid" && continue 2
+		done
+		break
+	done
+	for pid in "${KIT_PIDS[@]}"; do
+		kill -KILL -- "-$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
+	return 0
+}
+
+# kit_teardown: stop everything the test started and fail the test if it
+# left a process, a shared memory segment or a run-directory entry behind.
+kit_teardown() {
+	local problems=() left f
+	kill_started
+	left=$(tagged_pids)
+	if [[ -n $left ]]; then
+		sleep 0.2	# a process stopping on its own gets a moment
+		left=$(tagged_pids)
+	fi
+	if [[ -n $left ]]; then
+		problems+=("processes left: $(ps -o pid=,args= -p "${left//$'\n'/,}" | tr '\n' ';')")
+		kill -KILL $left 2>/dev/null
+	fi
+	for f in "/dev/shm/${SHM_NAME#/}" "/dev/shm/${SHM_NAME#/}"-*; do
+		if [[ -e $f ]]; then
+			problems+=("shared memory segment left: $f")
+			rm -f -- "$f"
+		fi
+	done
+	if [[ -d $RUN_DIR ]] && [[ -n $(ls -A "$RUN_DIR") ]]; then
+		problems+=("left in the run directory: $(ls -A "$RUN_DIR" | tr '\n' ' ')")
+	fi
+	if ((${#problems[@]})); then
+		printf '# teardown: %s\n' "${problems[@]}" >&2
+		return 1
+	fi
+}
