@@ -22,7 +22,7 @@ else
   $(error IMPL must be "learner" or "solution", not "$(IMPL)")
 endif
 
-STEP_MAKE = $(MAKE) --no-print-directory -f mk/step.mk
+STEP_MAKE = $(MAKE) -s --no-print-directory -f mk/step.mk
 
 .PHONY: help deps test clean skeletons check-skeletons check-teeth \
 	test-common demo compile_commands.json

@@ -26,4 +26,13 @@ int sleep_ms(unsigned long ms);
  */
 int sibling_path(const char *argv0, const char *name, char *buf, size_t size);
 
+/* The name of signal sig ("SIGKILL"), or "signal N" for an unusual one. */
+const char *signal_name(int sig);
+
+/*
+ * Describe a wait status in words into buf: "exited with code 0",
+ * "killed by SIGKILL", "stopped by SIGSTOP". Returns buf.
+ */
+char *status_str(int status, char *buf, size_t size);
+
 #endif

@@ -17,7 +17,7 @@ OUT  ?= $(error OUT is not set)
 include $(STEP)/step.mk
 
 CC       ?= cc
-CPPFLAGS += -I$(SRC) -Icommon -D_POSIX_C_SOURCE=200809L
+CPPFLAGS += -I$(SRC) $(if $(filter common,$(SRC)),,-Icommon) -D_POSIX_C_SOURCE=200809L
 CFLAGS   ?= -g -O2
 CFLAGS   += -std=c11 -Wall -Wextra -Wpedantic $(if $(NO_WERROR),,-Werror) -MMD -MP
 ifneq ($(SANITIZE),)
@@ -26,6 +26,12 @@ LDFLAGS  += -fsanitize=$(SANITIZE)
 endif
 CMOCKA_CFLAGS := $(shell pkg-config --cflags cmocka 2>/dev/null)
 CMOCKA_LIBS   := $(or $(shell pkg-config --libs cmocka 2>/dev/null),-lcmocka)
+
+# Short "CC file" lines; V=1 shows the full commands.
+ifeq ($(V),)
+  Q   := @
+  say  = printf '  %-4s %s\n' '$(1)' '$(2)';
+endif
 
 BINS  := $(addprefix $(OUT)/,$(PROGS))
 TESTS := $(addprefix $(OUT)/,$(UNIT_TESTS))
@@ -38,24 +44,24 @@ unit: $(TESTS)
 # a build directory then never see a half-written file.
 $(OUT)/obj/common/%.o: common/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@.$$$$.tmp && mv -f $@.$$$$.tmp $@
+	$(Q)$(call say,CC,$<)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@.$$$$.tmp && mv -f $@.$$$$.tmp $@
 
 $(OUT)/obj/tests/%.o: $(STEP)/tests/unit/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CMOCKA_CFLAGS) $(CFLAGS) -c $< -o $@.$$$$.tmp && mv -f $@.$$$$.tmp $@
+	$(Q)$(call say,CC,$<)$(CC) $(CPPFLAGS) $(CMOCKA_CFLAGS) $(CFLAGS) -c $< -o $@.$$$$.tmp && mv -f $@.$$$$.tmp $@
 
 $(OUT)/obj/%.o: $(SRC)/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@.$$$$.tmp && mv -f $@.$$$$.tmp $@
+	$(Q)$(call say,CC,$<)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@.$$$$.tmp && mv -f $@.$$$$.tmp $@
 
 # One link rule per program: its objects come from <prog>_OBJS.
 define link_prog
 $(OUT)/$(1): $$(addprefix $(OUT)/obj/,$$($(1)_OBJS))
-	$$(CC) $$(LDFLAGS) $$^ -o $$@.$$$$$$$$.tmp $$($(1)_LDLIBS) && mv -f $$@.$$$$$$$$.tmp $$@
+	$$(Q)$$(call say,LD,$$@)$$(CC) $$(LDFLAGS) $$^ -o $$@.$$$$$$$$.tmp $$($(1)_LDLIBS) && mv -f $$@.$$$$$$$$.tmp $$@
 endef
 define link_test
 $(OUT)/$(1): $$(addprefix $(OUT)/obj/,$$($(1)_OBJS))
-	$$(CC) $$(LDFLAGS) $$($(1)_LDFLAGS) $$^ -o $$@.$$$$$$$$.tmp $$(CMOCKA_LIBS) $$($(1)_LDLIBS) && mv -f $$@.$$$$$$$$.tmp $$@
+	$$(Q)$$(call say,LD,$$@)$$(CC) $$(LDFLAGS) $$($(1)_LDFLAGS) $$^ -o $$@.$$$$$$$$.tmp $$(CMOCKA_LIBS) $$($(1)_LDLIBS) && mv -f $$@.$$$$$$$$.tmp $$@
 endef
 $(foreach p,$(PROGS),$(eval $(call link_prog,$(p))))
 $(foreach t,$(UNIT_TESTS),$(eval $(call link_test,$(t))))

@@ -36,9 +36,12 @@ for b in "${blocks[@]}"; do
 	fi
 	scripts/run-tests.sh --label teeth "$step" "$v/build" "$v/results" >"$v/tests.log" 2>&1
 	caught=$(grep -c '^  FAIL ' "$v/tests.log")
+	own=$(grep '^  FAIL ' "$v/tests.log" | grep -cF ": [$ex] ")
 	if ((caught > 0)); then
-		first=$(grep -m1 '^  FAIL ' "$v/tests.log" | sed 's/^  FAIL [^:]*: //')
-		echo "ok $i teeth $ex ($step/$file): caught by $caught test(s), e.g. \"$first\""
+		# Show a failing test that names the exercise, if there is one.
+		first=$(grep '^  FAIL ' "$v/tests.log" | grep -m1 -F ": [$ex] " ||
+			grep -m1 '^  FAIL ' "$v/tests.log")
+		echo "ok $i teeth $ex ($step/$file): caught by $caught test(s), $own of them named [$ex], e.g. \"${first#*: }\""
 	else
 		echo "not ok $i teeth $ex ($step/$file): NOT caught, every test passes with the stub"
 		rc=1

@@ -40,6 +40,12 @@ kit_scale() {
 	awk -v s="$1" -v k="${TIMEOUT_SCALE:-1}" 'BEGIN { printf "%g\n", s * k }'
 }
 
+# kit_ms MILLISECONDS: an integer number of ms stretched by TIMEOUT_SCALE,
+# for programs' own delay options.
+kit_ms() {
+	awk -v s="$1" -v k="${TIMEOUT_SCALE:-1}" 'BEGIN { printf "%d\n", s * k }'
+}
+
 # kit_cmd ARRAY PROG ARGS...: fill ARRAY with the command line that runs
 # $BIN/PROG (under valgrind when VALGRIND=1).
 kit_cmd() {
@@ -56,6 +62,17 @@ kit_cmd() {
 	_cmd+=("$BIN/$prog" "$@")
 }
 
+# close_fds: close every descriptor above 2 in this shell (bats keeps a
+# few open, fd 3 among them); call it in the subshell that execs a program.
+close_fds() {
+	local fd
+	for fd in /proc/self/fd/*; do
+		fd=${fd##*/}
+		((fd > 2)) && eval "exec $fd>&-"
+	done
+	return 0
+}
+
 # start_prog NAME PROG ARGS...: start $BIN/PROG in the background, in its
 # own session, fd 3 closed; stdout in $BATS_TEST_TMPDIR/NAME.out, stderr
 # (the log) in NAME.log, pid in NAME.pid and in the variable NAME_PID.
@@ -63,8 +80,8 @@ start_prog() {
 	local name=$1 cmd
 	shift
 	kit_cmd cmd "$@"
-	setsid "${cmd[@]}" >"$BATS_TEST_TMPDIR/$name.out" \
-		2>"$BATS_TEST_TMPDIR/$name.log" 3>&- 4>&- &
+	(close_fds; exec setsid "${cmd[@]}") >"$BATS_TEST_TMPDIR/$name.out" \
+		2>"$BATS_TEST_TMPDIR/$name.log" &
 	local pid=$!
 	echo "$pid" >"$BATS_TEST_TMPDIR/$name.pid"
 	printf -v "${name}_PID" '%s' "$pid"
@@ -77,7 +94,7 @@ kit_exec() {
 	local cmd limit
 	kit_cmd cmd "$@"
 	limit=$(kit_scale "${RUN_TIMEOUT:-10}")
-	timeout -k 2 "$limit" "${cmd[@]}" 3>&- 4>&-
+	(close_fds; exec timeout -k 2 "$limit" "${cmd[@]}")
 }
 
 # run_prog [run flags] PROG ARGS...: bats' run on kit_exec, e.g.
@@ -144,17 +161,12 @@ zombies_of() {
 
 # tagged_pids: the live processes this test started (they carry its tag).
 tagged_pids() {
-	local p envs e
-	for p in /proc/[0-9]*; do
-		p=${p#/proc/}
-		# mapfile is a builtin: scanning starts no process of its own.
-		mapfile -d '' -t envs 2>/dev/null <"/proc/$p/environ" || continue
-		for e in "${envs[@]}"; do
-			if [[ $e == "OSPS_TEST_TAG=$OSPS_TEST_TAG" ]]; then
-				echo "$p"
-				break
-			fi
-		done
+	local f
+	# grep runs without the tag (env -u), so it never lists itself.
+	for f in $(env -u OSPS_TEST_TAG grep -lsxzF \
+		"OSPS_TEST_TAG=$OSPS_TEST_TAG" /proc/[0-9]*/environ); do
+		f=${f#/proc/}
+		echo "${f%/environ}"
 	done
 }
 

@@ -9,6 +9,10 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -71,6 +75,34 @@ test_sibling_path(void **state)
 	assert_int_equal(errno, ENAMETOOLONG);
 }
 
+/* Fork a child that ends with how(), and describe its status. */
+static const char *
+describe_child(void (*how)(void))
+{
+	static char buf[64];
+	int status;
+	pid_t pid = fork();
+
+	assert_int_not_equal(pid, -1);
+	if (pid == 0)
+		how();
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return status_str(status, buf, sizeof buf);
+}
+
+static void exit_3(void) { _exit(3); }
+static void die_by_sigkill(void) { raise(SIGKILL); _exit(0); }
+
+static void
+test_status_str(void **state)
+{
+	(void)state;
+	assert_string_equal(describe_child(exit_3), "exited with code 3");
+	assert_string_equal(describe_child(die_by_sigkill), "killed by SIGKILL");
+	assert_string_equal(signal_name(SIGSEGV), "SIGSEGV");
+	assert_string_equal(signal_name(64), "signal 64");
+}
+
 int
 main(void)
 {
@@ -79,6 +111,7 @@ main(void)
 		cmocka_unit_test(test_parse_ulong_rejects_junk),
 		cmocka_unit_test(test_parse_ulong_range),
 		cmocka_unit_test(test_sibling_path),
+		cmocka_unit_test(test_status_str),
 	};
 
 	return cmocka_run_group_tests_name("util", tests, NULL, NULL);

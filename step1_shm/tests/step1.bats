@@ -1,0 +1,148 @@
+#!/usr/bin/env bats
+# Step 1: d and w share a memory segment. Each test's name starts with the
+# exercise it checks ([1.2]); [run] tests check the programs as a whole.
+
+setup() {
+	load "$KIT_ROOT/tests/helpers"
+	kit_setup
+	T=$(kit_ms 100)	# w's processing time; d waits twice as long
+}
+teardown() { kit_teardown; }
+
+@test "[1.2] d starts w, w answers through the segment, d prints the answer and exits 0" {
+	run_prog --separate-stderr d -m "$SHM_NAME" -t "$T"
+	assert_success
+	assert_output --regexp '^d read: w\[[0-9]+\] done: request 1 from d\[[0-9]+\]$'
+	# w's log lines prove it really ran as a separate process.
+	assert_equal "$(grep -Ec ' w\[[0-9]+\] (ready|read|wrote) ' <<<"$stderr")" 3
+}
+
+@test "[1.2] d's log shows each step of the exchange in order" {
+	run_prog --separate-stderr d -m "$SHM_NAME" -t "$T"
+	assert_success
+	events=$(awk '{ print $2 "-" $3 }' <<<"$stderr" | sed -E 's/\[[0-9]+\]//' | tr '\n' ' ')
+	assert_equal "$events" "d-created d-wrote d-started w-ready w-read w-wrote d-reaped d-read d-removed "
+}
+
+@test "[1.1] the segment exists with mode 0600 and the layout's size while d runs" {
+	start_prog d d -m "$SHM_NAME" -t "$(kit_ms 300)"
+	wait_log d ' w\[[0-9]+\] ready '
+	assert_file_exists "/dev/shm$SHM_NAME"
+	assert_equal "$(stat -c %a "/dev/shm$SHM_NAME")" 600
+	assert_equal "$(stat -c %s "/dev/shm$SHM_NAME")" "$(sed -nE 's/.* created .*size=([0-9]+).*/\1/p' "$(log_of d)")"
+	wait_exit d 10
+	assert_equal "$status" 0
+}
+
+@test "[1.5] the segment is gone after a normal run" {
+	run_prog d -m "$SHM_NAME" -t "$T"
+	assert_success
+	assert_line --regexp " removed name=$SHM_NAME\$"
+	assert_file_not_exists "/dev/shm$SHM_NAME"
+}
+
+@test "[1.4] w is reaped as soon as it exits: never a zombie" {
+	start_prog d d -m "$SHM_NAME" -t "$(kit_ms 300)"
+	wait_log d ' w\[[0-9]+\] wrote answer'
+	w_pid=$(sed -nE 's/.* w\[([0-9]+)\] wrote .*/\1/p' "$(log_of d)")
+	# d still has half its processing time to go: w must already be reaped.
+	wait_log d " reaped name=w pid=$w_pid status=\"exited with code 0\"" 1
+	is_running "$d_PID" || fail "d ended too early for the check to mean anything"
+	assert_equal "$(zombies_of "$d_PID")" ""
+	wait_exit d 10
+	assert_equal "$status" 0
+}
+
+@test "[1.4] d reports how w ended, and fails when w fails" {
+	run_prog --separate-stderr d -m "$SHM_NAME" -t "$T" -x /bin/false
+	assert_failure 1
+	assert_regex "$stderr" 'reaped name=w pid=[0-9]+ status="exited with code 1"'
+	assert_regex "$stderr" 'd: no answer from w: it exited with code 1 before answering'
+	assert_file_not_exists "/dev/shm$SHM_NAME"
+}
+
+@test "[1.2] a w that cannot be started: one clear error line, exit 1, nothing left" {
+	run_prog --separate-stderr d -m "$SHM_NAME" -t "$T" -x "$BATS_TEST_TMPDIR/no-such-w"
+	assert_failure 1
+	assert_regex "$stderr" "d: exec $BATS_TEST_TMPDIR/no-such-w: No such file or directory"
+	assert_regex "$stderr" 'status="exited with code 127"'
+	assert_file_not_exists "/dev/shm$SHM_NAME"
+}
+
+@test "[1.3] w started alone with no segment: one clear error line, exit 1" {
+	run_prog --separate-stderr w -m "$SHM_NAME"
+	assert_failure 1
+	assert_equal "$stderr" "w: shm_open $SHM_NAME: No such file or directory"
+}
+
+@test "[1.3] w refuses a segment of the wrong size" {
+	truncate -s 10 "/dev/shm$SHM_NAME"
+	run_prog --separate-stderr w -m "$SHM_NAME"
+	assert_failure 1
+	assert_equal "$stderr" "w: shm_open $SHM_NAME: not a step-1 segment (wrong size)"
+	rm -f "/dev/shm$SHM_NAME"
+}
+
+@test "[1.1] a stale segment left by a crashed d is reported and replaced, not reused" {
+	start_prog crashed d -m "$SHM_NAME" -t "$(kit_ms 2000)"
+	wait_log crashed ' w\[[0-9]+\] read request'
+	kill -KILL -- "-$crashed_PID"	# d and w die: the segment stays
+	wait_exit crashed 5
+	assert_file_exists "/dev/shm$SHM_NAME"
+	run_prog --separate-stderr d -m "$SHM_NAME" -t "$T"
+	assert_success
+	assert_regex "$stderr" "stale-segment name=$SHM_NAME owner=$crashed_PID action=replaced"
+	# The answer comes from the new exchange, not from the old segment.
+	assert_output --regexp "request 1 from d\[[0-9]+\]"
+	refute_output --partial "d[$crashed_PID]"
+	assert_file_not_exists "/dev/shm$SHM_NAME"
+}
+
+@test "[1.1] a segment in use by a running d is refused" {
+	start_prog first d -m "$SHM_NAME" -t "$(kit_ms 300)"
+	wait_log first ' created '
+	run_prog --separate-stderr d -m "$SHM_NAME" -t "$T"
+	assert_failure 1
+	assert_equal "$stderr" "d: shared memory $SHM_NAME is in use by d[$first_PID]; choose another name with -m"
+	wait_exit first 10
+	assert_equal "$status" 0
+}
+
+@test "[1.1] a foreign object with the segment's name is refused, untouched" {
+	echo "not a segment" >"/dev/shm$SHM_NAME"
+	run_prog --separate-stderr d -m "$SHM_NAME" -t "$T"
+	assert_failure 1
+	assert_regex "$stderr" "exists and is not a step-1 segment"
+	assert_equal "$(cat "/dev/shm$SHM_NAME")" "not a segment"
+	rm -f "/dev/shm$SHM_NAME"
+}
+
+@test "[run] race mode reports expected, actual and lost updates that add up" {
+	run_prog --separate-stderr d -R -n 200000 -m "$SHM_NAME"
+	assert_success
+	assert_output --regexp '^race: expected 400000, actual [0-9]+, lost [0-9]+ updates'
+	actual=$(sed -E 's/.*actual ([0-9]+).*/\1/' <<<"$output")
+	lost=$(sed -E 's/.*lost ([0-9]+).*/\1/' <<<"$output")
+	assert_equal "$((actual + lost))" 400000
+	(( actual >= 200000 && actual <= 400000 )) || fail "actual=$actual is impossible"
+	assert_file_not_exists "/dev/shm$SHM_NAME"
+}
+
+@test "[run] bad arguments: usage on stderr, exit 2" {
+	for args in "-z" "-t abc" "-t -5" "-n 0" "-m noslash" "extra"; do
+		run_prog --separate-stderr d $args
+		assert_failure 2
+		assert_regex "$stderr" 'usage: d '
+		assert_equal "$output" ""
+	done
+	run_prog --separate-stderr w
+	assert_failure 2
+	assert_regex "$stderr" '^w: -m NAME is required'
+}
+
+@test "[run] -h prints the usage on stdout and exits 0" {
+	run_prog --separate-stderr d -h
+	assert_success
+	assert_line --index 0 --regexp '^usage: d '
+	assert_equal "$stderr" ""
+}
