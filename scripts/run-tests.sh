@@ -8,8 +8,8 @@
 #   BIN_DIR      where the programs and unit test binaries were built
 #   RESULTS_DIR  receives one LABEL.<suite>.tap file per suite
 # Environment: TIMEOUT_SCALE (default 1, 10 under valgrind), BATS_JOBS
-# (parallel bats jobs, needs GNU parallel; default 1), TESTS_FILTER (a bats
-# --filter regex).
+# (parallel bats jobs, needs GNU parallel; default: STEP_DIR/tests/bats-jobs
+# if present, else 1), TESTS_FILTER (a bats --filter regex).
 set -u
 valgrind=0 label=
 while [[ $# -gt 0 && $1 == --* ]]; do
@@ -64,7 +64,8 @@ done
 
 # Serial by default: GNU parallel's start-up costs more than it saves on
 # short suites (measured: step 1 took 7.0 s serial, 8.7 s with -j 2).
-jobs=${BATS_JOBS:-1}
+# A step whose suite gains from it names its job count in tests/bats-jobs.
+jobs=${BATS_JOBS:-$(cat "$step/tests/bats-jobs" 2>/dev/null || echo 1)}
 bats_flags=(--formatter tap)
 ((jobs > 1)) && bats_flags+=(--jobs "$jobs")
 # Tests that measure time are meaningless under valgrind's slowdown.
