@@ -13,16 +13,33 @@ start=$SECONDS
 
 phase() { printf '\n=== %s\n' "$*"; }
 
+# run_phase NAME COMMAND...: run one phase and record its exit status as a
+# result of its own, so that a phase that dies before writing its results
+# still counts as a failure.
+nphase=0
+run_phase() {
+	local name=$1 rc
+	shift
+	"$@"
+	rc=$?
+	nphase=$((nphase + 1))
+	if ((rc == 0)); then
+		echo "ok $nphase $name" >>"$RESULTS/phases.body"
+	else
+		echo "not ok $nphase $name (exit status $rc)" >>"$RESULTS/phases.body"
+	fi
+}
+
 phase "common library"
-make --no-print-directory test-common
+run_phase "make test-common" make --no-print-directory test-common
 
 for step in "$@"; do
 	n=${step#step}
 	n=${n%%_*}
 	phase "step $n on the reference"
-	make --no-print-directory "test-step$n" IMPL=solution
+	run_phase "make test-step$n IMPL=solution" make --no-print-directory "test-step$n" IMPL=solution
 	phase "step $n on the reference, under valgrind"
-	make --no-print-directory "valgrind-step$n" IMPL=solution
+	run_phase "make valgrind-step$n IMPL=solution" make --no-print-directory "valgrind-step$n" IMPL=solution
 done
 
 phase "skeletons"
@@ -44,7 +61,7 @@ scripts/skeletons.sh --check "$@" | tee "$RESULTS/skeletons.tap"
 } | tee "$RESULTS/skeleton-build.tap"
 
 phase "teeth: every exercise's stub makes a test fail"
-scripts/check-teeth.sh "$@"
+run_phase "check-teeth" scripts/check-teeth.sh "$@"
 
 if [[ -x scripts/demo.sh ]]; then
 	phase "demo"
@@ -59,6 +76,7 @@ if [[ -x scripts/demo.sh ]]; then
 	} | tee "$RESULTS/demo.tap"
 fi
 
+{ echo "1..$nphase"; cat "$RESULTS/phases.body"; } >"$RESULTS/phases.tap"
 phase "summary ($((SECONDS - start)) s)"
 mkdir -p build
 python3 scripts/tapsum.py "$RESULTS"/*.tap | tee build/test-summary.txt
