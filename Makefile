@@ -10,8 +10,17 @@ SHELL := /bin/bash
 STEP_DIRS   := 1:step1_shm 2:step2_fifo 3:step3_watchdog 4:step4_client
 STEPS_READY := 1
 step_dir     = $(patsubst $(1):%,%,$(filter $(1):%,$(STEP_DIRS)))
+READY_DIRS   = $(foreach n,$(STEPS_READY),$(call step_dir,$(n)))
+
+# The students' handout has no solutions/: the targets that need the
+# reference say so instead of failing obscurely.
+HAVE_SOLUTIONS := $(wildcard solutions)
+no_solutions = @echo "make: $(1) needs the reference solutions, which are not part of the student handout" >&2; exit 2
 
 IMPL ?= learner
+ifeq ($(IMPL)$(HAVE_SOLUTIONS),solution)
+  $(error IMPL=solution needs the reference solutions, which are not part of the student handout)
+endif
 ifeq ($(IMPL),solution)
   src_of   = solutions/$(1)/src
   build_of = build/solution/$(1)
@@ -24,8 +33,8 @@ endif
 
 STEP_MAKE = $(MAKE) -s --no-print-directory -f mk/step.mk
 
-.PHONY: help deps test clean skeletons check-skeletons check-teeth \
-	test-common demo compile_commands.json
+.PHONY: help deps doctor progress handout test clean skeletons \
+	check-skeletons check-teeth test-common demo compile_commands.json
 
 help:
 	@echo 'OSPS lab kit: make TARGET [IMPL=solution]'
@@ -36,6 +45,9 @@ help:
 	@echo '  make valgrind-stepN   the same tests with every program under valgrind'
 	@echo '  make diff-stepN       your sources against the reference, as a unified diff'
 	@echo '  ... IMPL=solution     any of the above on the reference solution instead'
+	@echo '  make progress         a table of your exercises: passed, failing, not started'
+	@echo '  make hint-stepN EX=N.M  the hints of one exercise, one level per call'
+	@echo '  make doctor           check this machine: compiler, test tools, limits'
 	@echo '  make demo             the classroom demo (needs only cc and make)'
 	@echo
 	@echo 'The kit itself:'
@@ -44,6 +56,7 @@ help:
 	@echo '  make skeletons        regenerate every stepN/src from solutions/'
 	@echo '  make check-skeletons  fail when a generated skeleton is stale'
 	@echo '  make check-teeth      prove that every exercise'"'"'s stub makes a test fail'
+	@echo '  make handout          the students'"'"' tarball (no solutions), checked by building it'
 	@echo '  make clean            remove build/'
 	@echo
 	@echo 'Steps delivered: $(STEPS_READY)'
@@ -51,9 +64,15 @@ help:
 deps:
 	@scripts/deps.sh
 
+doctor:
+	@scripts/doctor.sh
+
+progress:
+	@python3 scripts/progress.py --impl $(IMPL) $(READY_DIRS)
+
 # Per-step targets. A step not delivered yet says so and exits 2.
 define step_rules
-.PHONY: step$(1) test-step$(1) valgrind-step$(1) diff-step$(1)
+.PHONY: step$(1) test-step$(1) valgrind-step$(1) diff-step$(1) hint-step$(1)
 ifneq ($(filter $(1),$(STEPS_READY)),)
 step$(1):
 	@$$(STEP_MAKE) STEP=$(call step_dir,$(1)) SRC=$(call src_of,$(call step_dir,$(1))) OUT=$(call build_of,$(call step_dir,$(1))) all unit
@@ -65,9 +84,16 @@ valgrind-step$(1): step$(1) deps-quiet
 	@scripts/run-tests.sh --valgrind --label $(call step_dir,$(1)).valgrind $(call step_dir,$(1)) $(call build_of,$(call step_dir,$(1))) $$$${RESULTS:-$$$$(mktemp -d)}
 
 diff-step$(1):
+ifneq ($(HAVE_SOLUTIONS),)
 	@scripts/diff-step.sh $(call step_dir,$(1))
 else
-step$(1) test-step$(1) valgrind-step$(1) diff-step$(1):
+	$(call no_solutions,diff-step$(1))
+endif
+
+hint-step$(1):
+	@python3 scripts/hint.py $(call step_dir,$(1)) "$$(EX)" $$(LEVEL)
+else
+step$(1) test-step$(1) valgrind-step$(1) diff-step$(1) hint-step$(1):
 	@echo "make: step $(1) ($(call step_dir,$(1))) is not delivered yet; steps available: $(STEPS_READY)" >&2
 	@exit 2
 endif
@@ -82,8 +108,7 @@ test-common: deps-quiet
 	@$(STEP_MAKE) STEP=common SRC=common OUT=build/common unit
 	@scripts/run-tests.sh --label common common build/common $${RESULTS:-$$(mktemp -d)}
 
-READY_DIRS = $(foreach n,$(STEPS_READY),$(call step_dir,$(n)))
-
+ifneq ($(HAVE_SOLUTIONS),)
 skeletons:
 	@scripts/skeletons.sh $(READY_DIRS)
 
@@ -98,6 +123,13 @@ test: deps
 
 demo:
 	@scripts/demo.sh $(or $(STEP),$(lastword $(STEPS_READY)))
+
+handout:
+	@scripts/handout.sh
+else
+skeletons check-skeletons check-teeth test demo handout:
+	$(call no_solutions,$@)
+endif
 
 compile_commands.json:
 	@command -v bear >/dev/null || { echo "make: bear is not installed (apt-get install bear)" >&2; exit 1; }

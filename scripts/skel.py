@@ -23,7 +23,10 @@ Usage:
   skel.py solution SRC_DIR OUT_DIR      markers and stubs removed (for diffs)
   skel.py teeth ID SRC_DIR OUT_DIR      only block ID replaced by its stub
   skel.py list SRC_DIR                  "ID FILE" for every block
+  skel.py manifest SRC_DIR              JSON list of {id, file, stub} (for
+                                        make progress, which needs no solutions/)
 """
+import json
 import os
 import re
 import sys
@@ -110,6 +113,16 @@ def write_tree(src_dir, out_dir, stubbed):
             f.write(render(os.path.join(src_dir, rel), stubbed))
 
 
+def manifest(src_dir):
+    """Every block of src_dir as {id, file, stub}, in exercise order."""
+    found = []
+    for rel in sources(src_dir):
+        for item in parse(os.path.join(src_dir, rel)):
+            if item[0] == "block":
+                found.append({"id": item[1], "file": rel, "stub": item[3]})
+    return sorted(found, key=lambda b: tuple(int(x) for x in b["id"].split(".")))
+
+
 def main(argv):
     try:
         if len(argv) == 4 and argv[1] == "skeleton":
@@ -118,6 +131,8 @@ def main(argv):
             write_tree(argv[2], argv[3], lambda ex: False)
         elif len(argv) == 5 and argv[1] == "teeth":
             write_tree(argv[3], argv[4], lambda ex: ex == argv[2])
+        elif len(argv) == 3 and argv[1] == "manifest":
+            print(json.dumps(manifest(argv[2]), indent=1))
         elif len(argv) == 3 and argv[1] == "list":
             for rel in sources(argv[2]):
                 for item in parse(os.path.join(argv[2], rel)):
