@@ -60,6 +60,9 @@ scripts/skeletons.sh --check "$@" | tee "$RESULTS/skeletons.tap"
 	done
 } | tee "$RESULTS/skeleton-build.tap"
 
+phase "kit tooling: doctor, progress, hints, handout, diff"
+run_phase "kit tooling tests" scripts/run-tests.sh --label kit . build "$RESULTS"
+
 phase "teeth: every exercise's stub makes a test fail"
 run_phase "check-teeth" scripts/check-teeth.sh "$@"
 

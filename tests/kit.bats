@@ -1,0 +1,107 @@
+#!/usr/bin/env bats
+# The kit's own tooling, as a learner or an instructor meets it: doctor,
+# progress, hints, handout, diff, and the Makefile's messages.
+
+bats_require_minimum_version 1.5.0
+
+setup() {
+	bats_load_library bats-support
+	bats_load_library bats-assert
+	cd "$KIT_ROOT" || return 1
+	export HINTS_SAVED=$BATS_TEST_TMPDIR/hints
+	[[ -d build/hints ]] && mv build/hints "$HINTS_SAVED"
+	return 0
+}
+teardown() {
+	rm -rf build/hints
+	[[ -d $HINTS_SAVED ]] && mv "$HINTS_SAVED" build/hints
+	return 0
+}
+
+@test "[run] make doctor passes on a machine that has everything" {
+	run -0 scripts/doctor.sh
+	assert_line --partial "All set"
+	refute_line --partial "✗"
+}
+
+@test "[run] make doctor names missing bats helper libraries and the command that installs them" {
+	mkdir "$BATS_TEST_TMPDIR/empty"
+	BATS_LIB_PATH=$BATS_TEST_TMPDIR/empty run -1 scripts/doctor.sh
+	assert_line --partial "✗ bats-assert is missing"
+	assert_line --partial "fix: apt-get install bats-assert"
+	assert_line --regexp "sudo apt-get install bats-assert bats-file bats-support$"
+}
+
+@test "[run] make doctor notices valgrind missing from PATH" {
+	mkdir "$BATS_TEST_TMPDIR/bin"
+	for f in /usr/local/bin/* /usr/bin/* /bin/*; do
+		n=${f##*/}
+		[[ $n == valgrind* || -e $BATS_TEST_TMPDIR/bin/$n ]] || ln -s "$f" "$BATS_TEST_TMPDIR/bin/$n"
+	done
+	PATH=$BATS_TEST_TMPDIR/bin run -1 scripts/doctor.sh
+	assert_line --partial "✗ valgrind is missing"
+	assert_line --partial "fix: apt-get install valgrind"
+}
+
+@test "[run] make progress on the pristine skeleton: nothing passed, next is the first exercise" {
+	run -0 python3 scripts/progress.py step1_shm
+	assert_line --regexp '^step1_shm +1\.1 +shm_area\.c +- +· not started$'
+	assert_line "0 of 5 exercises passed."
+	assert_line --partial "Next: exercise 1.1 in step1_shm/src/shm_area.c"
+}
+
+@test "[run] make progress IMPL=solution: every exercise passed" {
+	run -0 python3 scripts/progress.py --impl solution step1_shm
+	assert_line "5 of 5 exercises passed."
+	refute_line --partial "failing"
+}
+
+@test "[run] make progress tells a started but failing exercise from one not started" {
+	cp -r step1_shm "$BATS_TEST_TMPDIR/" && cp -r common mk scripts tests Makefile "$BATS_TEST_TMPDIR/"
+	mkdir -p "$BATS_TEST_TMPDIR/solutions" # a kit copy: progress only needs the step
+	# A learner who started 1.2 with a wrong attempt:
+	sed -i '/TODO 1.2/,/return -1;/ s/errno = ENOSYS;/errno = EAGAIN;/' "$BATS_TEST_TMPDIR/step1_shm/src/d.c"
+	cd "$BATS_TEST_TMPDIR"
+	run -0 python3 scripts/progress.py step1_shm
+	assert_line --regexp '^step1_shm +1\.2 +d\.c +0/[0-9]+ +✗ failing$'
+	assert_line --regexp '^step1_shm +1\.1 .*· not started$'
+}
+
+@test "[run] make hint-step1 EX=1.1 shows one more level per call, then says it was the last" {
+	run -0 make -s hint-step1 EX=1.1
+	assert_line --partial "Hint 1 of 3 for 1.1"
+	refute_line --partial "Hint 2 of 3"
+	run -0 make -s hint-step1 EX=1.1
+	assert_line --partial "Hint 2 of 3 for 1.1"
+	run -0 make -s hint-step1 EX=1.1 LEVEL=all
+	assert_line --partial "Hint 3 of 3 for 1.1"
+	assert_line --partial "That was the last hint"
+	run -2 make -s hint-step1 EX=9.9
+	assert_output --partial "no hints for exercise '9.9'"
+}
+
+@test "[run] make diff-step1 shows real differences only, never the solution markers" {
+	run -0 make -s diff-step1
+	assert_output --partial "+++ reference/step1_shm/src/shm_area.c"
+	refute_output --partial "BEGIN SOLUTION"
+	refute_output --partial "STUB 1."
+}
+
+@test "[run] a step not delivered yet says so and exits 2" {
+	for n in 1 2 3 4; do
+		grep -qE "^STEPS_READY :=.*\b$n\b" Makefile || break
+	done
+	grep -qE "^STEPS_READY :=.*\b$n\b" Makefile && skip "every step is delivered"
+	run -2 make -s "step$n"
+	assert_output --partial "is not delivered yet"
+}
+
+@test "[run] make handout: a tarball without the reference that builds and fails its tests" {
+	RESULTS= run -0 scripts/handout.sh
+	assert_line --partial "make test-step1' runs and fails on the skeleton"
+	run -0 tar -tzf build/osps-kit.tar.gz
+	refute_output --partial "solutions/"
+	refute_output --partial "ANSWERS"
+	refute_output --partial "grader"
+	assert_line "osps-kit/step1_shm/exercises.json"
+}
