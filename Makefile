@@ -33,7 +33,7 @@ endif
 
 STEP_MAKE = $(MAKE) -s --no-print-directory -f mk/step.mk
 
-.PHONY: help deps doctor progress handout test clean skeletons \
+.PHONY: help deps doctor progress timeline handout test clean skeletons \
 	check-skeletons check-teeth test-common demo compile_commands.json
 
 help:
@@ -49,6 +49,7 @@ help:
 	@echo '  make hint-stepN EX=N.M  the hints of one exercise, one level per call'
 	@echo '  make doctor           check this machine: compiler, test tools, limits'
 	@echo '  make demo             the classroom demo (needs only cc and make)'
+	@echo '  make timeline [LOG=F] a picture of a run from its log lines (default: the last demo)'
 	@echo
 	@echo 'The kit itself:'
 	@echo '  make test             every check: tests on the reference, valgrind, skeletons, teeth'
@@ -69,6 +70,9 @@ doctor:
 
 progress:
 	@python3 scripts/progress.py --impl $(IMPL) $(READY_DIRS)
+
+timeline:
+	@python3 scripts/timeline.py $(or $(LOG),build/demo/demo.log) $(OUT)
 
 # Per-step targets. A step not delivered yet says so and exits 2.
 define step_rules

@@ -6,7 +6,7 @@
 #                                  to run and exit 1
 #        scripts/deps.sh --check   only say what is missing (exit 1 if any)
 # Building the programs and `make demo` need only cc and make; the tests
-# need the packages below.
+# need the packages below (gnuplot for `make timeline`, which they test).
 set -u
 
 # package : how to tell it is installed
@@ -21,6 +21,7 @@ checks=(
 	"parallel:parallel --version 2>/dev/null | grep -q 'GNU parallel'"
 	"python3:command -v python3"
 	"procps:command -v ps"
+	"gnuplot-nox:command -v gnuplot"
 )
 
 missing=()

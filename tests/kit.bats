@@ -105,3 +105,15 @@ teardown() {
 	refute_output --partial "grader"
 	assert_line "osps-kit/step1_shm/exercises.json"
 }
+
+@test "[run] make timeline draws a run's log lines as a picture" {
+	printf '%s\n' "10.000 d[100] started name=w pid=101" "10.001 w[101] ready name=/x" \
+		"not a log line" "10.200 d[100] reaped name=w pid=101 status=ok" >"$BATS_TEST_TMPDIR/run.log"
+	run -0 make -s timeline LOG="$BATS_TEST_TMPDIR/run.log" OUT="$BATS_TEST_TMPDIR/run.png"
+	assert_output --partial "(3 events, 2 processes)"
+	run -0 file "$BATS_TEST_TMPDIR/run.png"
+	assert_output --partial "PNG image data, 1400 x 252"
+	echo "nothing here" >"$BATS_TEST_TMPDIR/empty.log"
+	run -1 python3 scripts/timeline.py "$BATS_TEST_TMPDIR/empty.log"
+	assert_output --partial "no log line of the kit's format"
+}
