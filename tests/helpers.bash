@@ -220,3 +220,27 @@ kit_teardown() {
 		return 1
 	fi
 }
+
+# mono_kill SIG PID: send SIG to PID and print the CLOCK_MONOTONIC time it
+# was sent, in seconds (the clock of the log lines), to measure how long a
+# program takes to react to it.
+mono_kill() {
+	python3 -c 'import os, signal, sys, time
+t = time.monotonic()
+os.kill(int(sys.argv[2]), getattr(signal, "SIG" + sys.argv[1]))
+print("%.6f" % t)' "$1" "$2"
+}
+
+# log_time NAME ERE: the time stamp (first field) of the first line of
+# NAME's log that matches ERE; empty if none.
+log_time() { grep -Em1 -- "$2" "$(log_of "$1")" | awk '{ print $1 }'; }
+
+# assert_within T0 T1 LIMIT_MS: fail unless T1 - T0 <= LIMIT_MS (all in
+# seconds except the limit), printing the measured delay.
+assert_within() {
+	awk -v a="$1" -v b="$2" -v l="$3" 'BEGIN {
+		d = (b - a) * 1000
+		printf "# delay %.1f ms (limit %d ms)\n", d, l > "/dev/stderr"
+		exit !(b != "" && d <= l) }' ||
+		fail "took longer than $3 ms (from $1 to $2)"
+}

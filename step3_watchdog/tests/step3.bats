@@ -1,0 +1,349 @@
+#!/usr/bin/env bats
+# Step 3: the watchdog, d and w1..wn. Each test's name starts with the
+# exercise it checks ([3.4]); [run] tests check the programs as a whole.
+# Every fault test checks: the restart in the log, a new pid, the old
+# process gone, no zombie, no orphan; those tagged "timing" also check
+# that a freeze is punished by SIGKILL within P + T + 50 ms.
+
+setup() {
+	load "$KIT_ROOT/tests/helpers"
+	kit_setup
+	load tree
+}
+teardown() {
+	# A failed test shows the whole story: the tree's log.
+	if [[ -z ${BATS_TEST_COMPLETED:-} && -e $(log_of wd) ]]; then
+		sed 's/^/# log: /' "$(log_of wd)" | tail -60 >&3
+	fi
+	kit_teardown
+}
+
+@test "[run] the tree comes up: d, then w1..wn, each with its own FIFO pair, exchanging" {
+	start_tree -w 3
+	for n in d w1 w2 w3; do
+		[[ -n $(pid_of $n) ]] || fail "$n is not up"
+	done
+	for i in 1 2 3; do
+		[[ -p $RUN_DIR/dwtube$i && -p $RUN_DIR/wdtube$i ]] || fail "FIFO pair $i missing"
+	done
+	assert_equal "$(stat -c %a "$RUN_DIR/dwtube1")" 600
+	wait_log wd " d\[[0-9]+\] pong name=w3 n=2 answer=\"w3\[$(pid_of w3)\] done: request 2 for w3\""
+	# d is the watchdog's child, each w is d's child.
+	assert_equal "$(awk '{ print $4 }' "/proc/$(pid_of d)/stat")" "$wd_PID"
+	assert_equal "$(awk '{ print $4 }' "/proc/$(pid_of w2)/stat")" "$(pid_of d)"
+	assert_tree_sane
+	stop_tree
+}
+
+@test "[3.1] 100 heartbeats with nothing wrong: no miss, no kill, no restart" {
+	start_tree -w 2 -P "$(kit_ms 20)"
+	for ((i = 0; i < 100; i++)); do
+		(($(log_count wd ' heartbeat name=') >= 100)) && break
+		sleep 0.05
+	done
+	(($(log_count wd ' heartbeat name=') >= 100)) || fail "only $(log_count wd ' heartbeat name=') heartbeats"
+	for n in d w1 w2; do
+		(($(log_count wd " heartbeat name=$n ") >= 20)) || fail "too few heartbeats from $n"
+	done
+	assert_equal "$(log_count wd ' (heartbeat-miss|kill|restart|reaped|not-ready) ')" 0
+	stop_tree
+}
+
+@test "[3.1] replies arriving together are never lost: 8 servers, every one answered" {
+	# Nine servers pinged at once every 10 ms: their SIGUSR2s merge, the
+	# counters in the registry do not.
+	start_tree -w 8 -P "$(kit_ms 10)" -T "$(kit_ms 1000)"
+	for ((i = 0; i < 100; i++)); do
+		(($(log_count wd ' heartbeat name=') >= 450)) && break
+		sleep 0.05
+	done
+	stop_tree
+	grep -E ' (heartbeat-miss|kill|restart) ' "$(log_of wd)" >&3 || true
+	assert_equal "$(log_count wd ' (heartbeat-miss|kill|restart) ')" 0
+	line=$(grep -E ' watchdog\[[0-9]+\] stopped ' "$(log_of wd)")
+	beats=$(sed -E 's/.* heartbeats=([0-9]+).*/\1/' <<<"$line")
+	usr2=$(sed -E 's/.* sigusr2=([0-9]+).*/\1/' <<<"$line")
+	((beats >= 450)) || fail "only $beats heartbeats: $line"
+	echo "# $beats replies counted from $usr2 SIGUSR2 records" >&3
+}
+
+@test "[3.4] SIGSTOP a w: killed within P + T + 50 ms, restarted alone with a new pid" {
+	# bats test_tags=timing
+	start_tree -w 2
+	d=$(pid_of d) w1=$(pid_of w1) w2=$(pid_of w2)
+	t0=$(mono_kill STOP "$w1")
+	wait_log wd " kill name=w1 pid=$w1 signal=SIGKILL reason=heartbeat-miss"
+	assert_within "$t0" "$(log_time wd " kill name=w1 pid=$w1 ")" "$(kit_ms $((P + T + 50)))"
+	new=$(wait_new w1 "$w1")
+	assert_line_in_log " d\[$d\] restart name=w1 old=$w1 new=$new"
+	assert_gone "$w1"
+	# rest_for_one: w1 alone; d and w2 keep running.
+	assert_equal "$(pid_of d)" "$d"
+	assert_equal "$(pid_of w2)" "$w2"
+	assert_equal "$(log_count wd ' kill ')" 1
+	assert_tree_sane
+	stop_tree
+}
+
+@test "[3.4] SIGSTOP d: d and its whole group killed in time, d restarted, every w restarted" {
+	# bats test_tags=timing
+	start_tree -w 2
+	d=$(pid_of d) w1=$(pid_of w1) w2=$(pid_of w2)
+	t0=$(mono_kill STOP "$d")
+	wait_log wd " kill name=d pid=$d signal=SIGKILL reason=heartbeat-miss group=yes"
+	assert_within "$t0" "$(log_time wd " kill name=d pid=$d ")" "$(kit_ms $((P + T + 50)))"
+	newd=$(wait_new d "$d")
+	assert_line_in_log " watchdog\[$wd_PID\] restart name=d old=$d new=$newd reason=heartbeat-miss"
+	new1=$(wait_new w1 "$w1")
+	new2=$(wait_new w2 "$w2")
+	assert_equal "$(awk '{ print $4 }' "/proc/$new1/stat")" "$newd"
+	for p in "$d" "$w1" "$w2"; do assert_gone "$p"; done
+	assert_tree_sane
+	stop_tree
+}
+
+@test "[3.1] a main loop that hangs with its handlers alive is detected and replaced" {
+	# bats test_tags=timing
+	start_tree -w 2 -f w2:hang:3
+	w2=$(pid_of w2)
+	wait_log wd " w\[$w2\] fault kind=hang after=3"
+	wait_log wd " kill name=w2 pid=$w2 signal=SIGKILL reason=heartbeat-miss"
+	assert_within "$(log_time wd " w\[$w2\] fault kind=hang")" \
+		"$(log_time wd " kill name=w2 pid=$w2 ")" "$(kit_ms $((P + T + 50)))"
+	new=$(wait_new w2 "$w2")
+	assert_gone "$w2"
+	# The new incarnation runs without the fault: it keeps answering.
+	wait_log wd " heartbeat name=w2 pid=$new "
+	assert_equal "$(log_count wd ' kill ')" 1
+	assert_tree_sane
+	stop_tree
+}
+
+@test "[3.1] d's main loop hanging is detected too: the whole tree is restarted" {
+	# bats test_tags=timing
+	start_tree -w 2 -f d:hang:2
+	d=$(pid_of d) w1=$(pid_of w1)
+	wait_log wd " d\[$d\] fault kind=hang after=2"
+	wait_log wd " kill name=d pid=$d signal=SIGKILL reason=heartbeat-miss group=yes"
+	assert_within "$(log_time wd " d\[$d\] fault kind=hang")" \
+		"$(log_time wd " kill name=d pid=$d ")" "$(kit_ms $((P + T + 50)))"
+	wait_new d "$d" >/dev/null
+	wait_new w1 "$w1" >/dev/null
+	assert_gone "$d"
+	assert_gone "$w1"
+	assert_tree_sane
+	stop_tree
+}
+
+@test "[3.11] SIGKILL a w: d reaps it and restarts it at once, alone" {
+	start_tree -w 2
+	d=$(pid_of d) w1=$(pid_of w1) w2=$(pid_of w2)
+	kill -KILL "$w1"
+	new=$(wait_new w1 "$w1")
+	assert_line_in_log " d\[$d\] reaped name=w1 pid=$w1 status=\"killed by SIGKILL\""
+	assert_line_in_log " d\[$d\] restart-wait name=w1 delay_ms=0"
+	assert_line_in_log " d\[$d\] restart name=w1 old=$w1 new=$new"
+	assert_gone "$w1"
+	assert_equal "$(pid_of w2)" "$w2"
+	assert_equal "$(pid_of d)" "$d"
+	assert_tree_sane
+	stop_tree
+}
+
+@test "[3.11] SIGKILL two w's at once: both reaped and restarted" {
+	start_tree -w 3
+	d=$(pid_of d) w1=$(pid_of w1) w3=$(pid_of w3)
+	kill -KILL "$w1" "$w3"
+	new1=$(wait_new w1 "$w1")
+	new3=$(wait_new w3 "$w3")
+	assert_line_in_log " d\[$d\] restart name=w1 old=$w1 new=$new1"
+	assert_line_in_log " d\[$d\] restart name=w3 old=$w3 new=$new3"
+	assert_gone "$w1"
+	assert_gone "$w3"
+	assert_tree_sane
+	stop_tree
+}
+
+@test "[3.10] a w killed twice backs off: the second restart waits" {
+	start_tree -w 1 -b "$(kit_ms 300)" -B "$(kit_ms 1000)"
+	d=$(pid_of d) w1=$(pid_of w1)
+	kill -KILL "$w1"
+	new=$(wait_new w1 "$w1")
+	kill -KILL "$new"
+	new2=$(wait_new w1 "$new")
+	assert_line_in_log " d\[$d\] restart-wait name=w1 delay_ms=$(kit_ms 300)"
+	assert_within "$(log_time wd " reaped name=w1 pid=$new ")" \
+		"$(log_time wd " restart name=w1 old=$new ")" "$(kit_ms 400)"
+	awk -v a="$(log_time wd " reaped name=w1 pid=$new ")" \
+		-v b="$(log_time wd " restart name=w1 old=$new ")" \
+		'BEGIN { exit !(b - a >= 0.29) }' || fail "the restart did not wait"
+	assert_gone "$new"
+	assert_tree_sane
+	stop_tree
+}
+
+@test "[3.9] SIGKILL d: no w survives, the watchdog reaps them, d and every w restarted" {
+	start_tree -w 2
+	d=$(pid_of d) w1=$(pid_of w1) w2=$(pid_of w2)
+	kill -KILL "$d"
+	newd=$(wait_new d "$d")
+	assert_line_in_log " watchdog\[$wd_PID\] reaped name=d pid=$d status=\"killed by SIGKILL\""
+	# Orphaned by d, the w's were reparented to the watchdog (subreaper).
+	wait_log wd " watchdog\[$wd_PID\] reaped name=w1 pid=$w1 "
+	wait_log wd " watchdog\[$wd_PID\] reaped name=w2 pid=$w2 "
+	assert_line_in_log " restart name=d old=$d new=$newd reason=died"
+	wait_new w1 "$w1" >/dev/null
+	wait_new w2 "$w2" >/dev/null
+	for p in "$d" "$w1" "$w2"; do assert_gone "$p"; done
+	assert_tree_sane
+	stop_tree
+}
+
+@test "[3.2] SIGKILL the watchdog: d and every w are gone within 1 s, nothing left" {
+	start_tree -w 2
+	d=$(pid_of d) w1=$(pid_of w1) w2=$(pid_of w2)
+	kill -KILL "$wd_PID"
+	for ((i = 0; i < 20; i++)); do
+		[[ -z $(tagged_pids) ]] && break
+		sleep 0.05
+	done
+	[[ -z $(tagged_pids) ]] || fail "still running 1 s later: $(tagged_pids | tr '\n' ' ')"
+	# d stopped cleanly (its death signal is SIGTERM): FIFOs and segment gone.
+	assert_line_in_log " d\[$d\] stopping reason=SIGTERM"
+	assert_line_in_log " d\[$d\] stopped code=0"
+	[[ -z $(ls -A "$RUN_DIR") ]] || fail "left in $RUN_DIR: $(ls -A "$RUN_DIR")"
+	assert_file_not_exists "/dev/shm$SHM_NAME"
+}
+
+@test "[3.4] SIGSTOP then SIGCONT before T: no kill, no restart" {
+	start_tree -w 2 -T "$(kit_ms 1000)"
+	w1=$(pid_of w1)
+	kill -STOP "$w1"
+	sleep "$(kit_scale 0.4)"
+	kill -CONT "$w1"
+	wait_log wd " heartbeat name=w1 pid=$w1 rtt_us=[0-9]{5,}"	# the late reply
+	n=$(log_count wd " heartbeat name=w1 pid=$w1 ")
+	for ((i = 0; i < 100; i++)); do
+		(($(log_count wd " heartbeat name=w1 pid=$w1 ") >= n + 3)) && break
+		sleep 0.05
+	done
+	assert_equal "$(log_count wd ' (heartbeat-miss|kill|restart) ')" 0
+	assert_equal "$(pid_of w1)" "$w1"
+	assert_tree_sane
+	stop_tree
+}
+
+@test "[3.6] a w in a crash loop: d gives up, the tree stops, the watchdog exits 1" {
+	start_prog wd watchdog -r "$RUN_DIR" -m "$SHM_NAME" -P "$P" -T "$T" -K "$K" \
+		-b "$(kit_ms 10)" -B "$(kit_ms 40)" -R 4 -W 10000 -f w1:exit
+	wait_exit wd 5
+	assert_equal "$status" 1
+	assert_equal "$(log_count wd ' w\[[0-9]+\] fault kind=exit')" 5
+	assert_line_in_log " d\[[0-9]+\] give-up reason=\"w1: w's restarted more than 4 times in 10000 ms\""
+	assert_line_in_log '^d: giving up: w1: '
+	assert_line_in_log '^watchdog: giving up: d gave up: a w was restarted too often$'
+	# The other w was stopped cleanly, and nothing is left.
+	assert_line_in_log ' w\[[0-9]+\] stopping reason=(stop|SIGTERM)'
+	[[ -z $(ls -A "$RUN_DIR") ]] || fail "left in $RUN_DIR: $(ls -A "$RUN_DIR")"
+	assert_file_not_exists "/dev/shm$SHM_NAME"
+}
+
+@test "[3.5] restarts back off: immediate, then doubling up to the cap" {
+	start_prog wd watchdog -r "$RUN_DIR" -m "$SHM_NAME" -P "$P" -T "$T" -K "$K" \
+		-b 10 -B 40 -R 5 -W 10000 -f w1:exit
+	wait_exit wd 5
+	assert_equal "$status" 1
+	delays=$(sed -nE 's/.* restart-wait name=w1 delay_ms=([0-9]+)$/\1/p' "$(log_of wd)" | tr '\n' ' ')
+	assert_equal "$delays" "0 10 20 40 40 "
+}
+
+@test "[3.6] d in a crash loop: more than R restarts within W, exit 1 with a clear message" {
+	start_prog wd watchdog -r "$RUN_DIR" -m "$SHM_NAME" -P "$P" -T "$T" -K "$K" \
+		-b "$(kit_ms 10)" -B "$(kit_ms 40)" -R 3 -W 10000 -f d:exit
+	wait_exit wd 5
+	assert_equal "$status" 1
+	assert_equal "$(log_count wd ' d\[[0-9]+\] fault kind=exit')" 4
+	assert_line_in_log '^watchdog: giving up: d restarted more than 3 times in 10000 ms$'
+	assert_line_in_log ' watchdog\[[0-9]+\] give-up reason='
+	[[ -z $(ls -A "$RUN_DIR") ]] || fail "left in $RUN_DIR: $(ls -A "$RUN_DIR")"
+}
+
+@test "[3.8] SIGTERM: the whole tree stops within 2 s, exit 0, nothing left" {
+	start_tree -w 3
+	for i in 1 2 3; do wait_log wd " d\[[0-9]+\] pong name=w$i n=1 "; done
+	pids=$(tagged_pids)
+	kill -TERM "$wd_PID"
+	wait_exit wd 3
+	assert_equal "$status" 0
+	assert_within "$(log_time wd ' watchdog\[[0-9]+\] stopping reason=SIGTERM')" \
+		"$(log_time wd ' watchdog\[[0-9]+\] stopped ')" 2000
+	for p in $pids; do assert_gone "$p"; done
+	assert_equal "$(log_count wd ' w\[[0-9]+\] stopping reason=stop')" 3
+	[[ -z $(ls -A "$RUN_DIR") ]] || fail "left in $RUN_DIR: $(ls -A "$RUN_DIR")"
+	assert_file_not_exists "/dev/shm$SHM_NAME"
+}
+
+@test "[3.8] SIGINT and Enter stop the tree cleanly too" {
+	start_tree -w 1
+	kill -INT "$wd_PID"
+	wait_exit wd 3
+	assert_equal "$status" 0
+	assert_line_in_log ' watchdog\[[0-9]+\] stopping reason=SIGINT'
+
+	# Enter: the watchdog's standard input is a FIFO the test writes to
+	# (start_prog would give it /dev/null).
+	mkfifo "$BATS_TEST_TMPDIR/keys"
+	exec 7<>"$BATS_TEST_TMPDIR/keys"
+	kit_cmd cmd watchdog -r "$RUN_DIR" -m "$SHM_NAME" -P "$P" -T "$T" -K "$K" -w 1
+	(close_fds; exec setsid "${cmd[@]}") <"$BATS_TEST_TMPDIR/keys" \
+		>"$BATS_TEST_TMPDIR/wd2.out" 2>"$BATS_TEST_TMPDIR/wd2.log" &
+	echo "$!" >"$BATS_TEST_TMPDIR/wd2.pid"
+	KIT_PIDS+=("$!")
+	wait_log wd2 ' watchdog\[[0-9]+\] ready '
+	echo >&7
+	wait_exit wd2 3
+	exec 7>&-
+	assert_equal "$status" 0
+	grep -q ' watchdog\[[0-9]*\] stopping reason=enter' "$(log_of wd2)" || fail "no stop on Enter"
+	[[ -z $(ls -A "$RUN_DIR") ]] || fail "left in $RUN_DIR: $(ls -A "$RUN_DIR")"
+	assert_file_not_exists "/dev/shm$SHM_NAME"
+}
+
+@test "[3.8] a d that ignores SIGTERM is killed after -K: still exit 0 within 2 s, nothing left" {
+	# d's main loop hangs (handlers alive), and T is long enough for the
+	# hang to go unnoticed: only the stop's bounded wait can end it.
+	start_tree -w 2 -T 20000 -f d:hang:1 -K 500
+	d=$(pid_of d)
+	wait_log wd " d\[$d\] fault kind=hang"
+	kill -TERM "$wd_PID"
+	wait_exit wd 3
+	assert_equal "$status" 0
+	assert_line_in_log " kill name=d pid=$d signal=SIGKILL reason=stop-timeout"
+	assert_within "$(log_time wd ' watchdog\[[0-9]+\] stopping reason=SIGTERM')" \
+		"$(log_time wd ' watchdog\[[0-9]+\] stopped ')" 2000
+	assert_gone "$d"
+	[[ -z $(ls -A "$RUN_DIR") ]] || fail "left in $RUN_DIR: $(ls -A "$RUN_DIR")"
+	assert_file_not_exists "/dev/shm$SHM_NAME"
+}
+
+@test "[run] bad arguments: usage on stderr, exit 2" {
+	for args in "-z" "-w 0" "-w 99" "-P abc" "-T -1" "-f w3:exit" "-f w1:boom" "-f d:hang:0" "-m x" "extra"; do
+		run_prog --separate-stderr watchdog $args
+		assert_failure 2
+		assert_regex "$stderr" 'usage: watchdog '
+		assert_equal "$output" ""
+	done
+	run_prog --separate-stderr d -w 2
+	assert_failure 2
+	assert_regex "$stderr" '^d: -H FD is required'
+	run_prog --separate-stderr w -n 1
+	assert_failure 2
+	assert_regex "$stderr" '^w: -n I and -H FD are required'
+}
+
+@test "[run] -h prints the usage on stdout and exits 0" {
+	run_prog --separate-stderr watchdog -h
+	assert_success
+	assert_line --index 0 --regexp '^usage: watchdog '
+	assert_equal "$stderr" ""
+}

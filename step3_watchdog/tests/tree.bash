@@ -1,0 +1,84 @@
+# tree.bash - helpers for step 3's process tests: start the tree, find
+# the pids of its servers in the log, check that nothing is orphaned or
+# left a zombie.
+
+# Short classroom-free timings, stretched by TIMEOUT_SCALE.
+P=$(kit_ms 100)		# heartbeat period
+T=$(kit_ms 300)		# reply timeout
+K=$(kit_ms 1500)	# clean-stop wait
+
+# start_tree ARGS...: start the watchdog (as "wd") with the test's run
+# directory, segment and timings, and wait until every server is up.
+start_tree() {
+	start_prog wd watchdog -r "$RUN_DIR" -m "$SHM_NAME" -P "$P" -T "$T" \
+		-K "$K" -b "$(kit_ms 20)" -B "$(kit_ms 200)" -i "$(kit_ms 100)" "$@"
+	wait_log wd ' watchdog\[[0-9]+\] ready servers='
+}
+
+# pid_of NAME: the pid of the latest incarnation of server NAME (d, w1...)
+# that the watchdog saw come up.
+pid_of() {
+	sed -nE "s/.* watchdog\[[0-9]+\] up name=$1 pid=([0-9]+) .*/\1/p" "$(log_of wd)" | tail -n1
+}
+
+# wait_new NAME OLD: wait until a new incarnation of NAME is up; print it.
+wait_new() {
+	local i pid limit
+	limit=$(kit_scale 5)
+	for ((i = 0; i < ${limit%.*} * 20 + 20; i++)); do
+		pid=$(pid_of "$1")
+		if [[ -n $pid && $pid != "$2" ]]; then
+			echo "$pid"
+			return 0
+		fi
+		sleep 0.05
+	done
+	echo "# $1 did not come back up (old pid $2)" >&2
+	return 1
+}
+
+# assert_gone PID: PID has disappeared, zombie included (bounded wait).
+assert_gone() {
+	local i
+	for ((i = 0; i < 40; i++)); do
+		[[ -e /proc/$1 ]] || return 0
+		sleep 0.05
+	done
+	fail "process $1 is still there: $(cat /proc/"$1"/stat 2>/dev/null)"
+}
+
+# assert_tree_sane: no zombie among the tree's processes, and no orphan:
+# every process the test started is the watchdog or a child of one of
+# the test's processes.
+assert_tree_sane() {
+	local p ppid state ours wd_ppid
+	ours=" $(tagged_pids | tr '\n' ' ') "
+	wd_ppid=$(awk '{ print $4 }' "/proc/$wd_PID/stat")
+	for p in $ours; do
+		[[ -r /proc/$p/stat ]] || continue
+		read -r ppid state < <(awk '{ print $4, $3 }' "/proc/$p/stat")
+		[[ $state == Z ]] && fail "zombie: $(ps -o pid=,args= -p "$p")"
+		[[ $p == "$wd_PID" || $ours == *" $ppid "* ]] ||
+			fail "orphan: $(ps -o pid=,ppid=,args= -p "$p")"
+	done
+	for p in $ours; do
+		[[ -z $(zombies_of "$p") ]] || fail "zombie child of $p: $(zombies_of "$p")"
+	done
+	return 0
+}
+
+# stop_tree: SIGTERM the watchdog, expect exit 0 within 2 s and nothing left.
+stop_tree() {
+	kill -TERM "$wd_PID"
+	wait_exit wd 2
+	assert_equal "$status" 0
+	[[ -z $(ls -A "$RUN_DIR") ]] || fail "left in $RUN_DIR: $(ls -A "$RUN_DIR")"
+	assert_file_not_exists "/dev/shm$SHM_NAME"
+}
+
+# assert_line_in_log ERE [NAME]: NAME's log (default wd) has a line
+# matching ERE.
+assert_line_in_log() {
+	grep -Eq -- "$1" "$(log_of "${2:-wd}")" ||
+		fail "no line matching /$1/ in the log: $(sed 's/^/\n#   /' "$(log_of "${2:-wd}")" | tail -40)"
+}
