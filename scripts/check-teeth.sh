@@ -14,9 +14,14 @@ out=${RESULTS:+$RESULTS/teeth.tap}
 
 blocks=()
 for step in "$@"; do
-	while read -r ex file; do
-		blocks+=("$step $ex $file")
-	done < <(python3 scripts/skel.py list "solutions/$step/src" | sort -t. -k1,1n -k2,2n -u)
+	# One variant per exercise id, all its blocks stubbed together (an
+	# exercise may have blocks in several files: "2.2 d.c,w.c").
+	while read -r ex files; do
+		blocks+=("$step $ex $files")
+	done < <(python3 scripts/skel.py list "solutions/$step/src" |
+		awk '!($1 in files) { files[$1] = $2; next }
+		     index("," files[$1] ",", "," $2 ",") == 0 { files[$1] = files[$1] "," $2 }
+		     END { for (ex in files) print ex, files[ex] }' | sort -t. -k1,1n -k2,2n)
 done
 
 {
