@@ -368,6 +368,8 @@ w_exited(struct wchild *wc, double now)
 	/* STUB 3.10:
 	(void)why;
 	(void)now;
+	(void)restarts;
+	(void)give_up;
 	wc->sup.state = CHILD_STOPPING;
 	*/
 }
@@ -592,7 +594,8 @@ poll_timeout(double now)
 	}
 	if (next < 0.0)
 		return -1;
-	return next <= now ? 0 : (int)ceil((next - now) * 1000.0);
+	/* At least 1 ms: a due event must never make the loop spin. */
+	return next - now < 0.001 ? 1 : (int)ceil((next - now) * 1000.0);
 }
 
 static void

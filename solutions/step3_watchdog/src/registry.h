@@ -41,15 +41,33 @@ void reg_publish(struct registry *reg, unsigned i, pid_t pid);
 void reg_gone(struct registry *reg, unsigned i);
 
 /*
- * Open a pidfd on the server of slot i, which was seen running pid in
- * generation gen. Returns the pidfd (close-on-exec), or -1 with errno
- * ESRCH when that server is gone (whatever now runs as pid is a
- * stranger, or nobody).
+ * A handle on the server of one slot, to signal it safely. Where the
+ * kernel has pidfds (Linux 5.3 and later) it holds one: it designates that
+ * very process forever. Where it has none (valgrind 3.19 does not know
+ * pidfd_open either) the registry is checked again before every signal.
  */
-int reg_pidfd(struct registry *reg, unsigned i, pid_t pid, unsigned gen);
+struct reg_ref {
+	unsigned slot;		/* the slot */
+	unsigned gen;		/* the generation it was opened for */
+	pid_t pid;		/* the server's pid; 0: no handle */
+	int pidfd;		/* its pidfd, -1 if pidfds are not available */
+};
 
-/* Send sig to the process behind pidfd. Returns 0 or -1 (ESRCH: it has
- * exited). Never reaches another process, even if the pid was reused. */
-int pidfd_signal(int pidfd, int sig);
+/*
+ * Take a handle on the server of slot i, seen running pid in generation
+ * gen. Returns 0, or -1 with errno ESRCH when that server is gone (what
+ * runs as pid now may be a stranger, or nobody).
+ */
+int reg_ref_open(struct registry *reg, unsigned i, pid_t pid, unsigned gen,
+    struct reg_ref *r);
+
+/*
+ * Send sig to the server behind r. Returns 0, or -1 with errno ESRCH once
+ * it has gone: never reaches another process that got the same pid.
+ */
+int reg_ref_signal(struct registry *reg, const struct reg_ref *r, int sig);
+
+/* Release a handle (r->pid becomes 0). */
+void reg_ref_close(struct reg_ref *r);
 
 #endif

@@ -74,7 +74,7 @@ struct watch {
 	char name[8];		/* "d", "w1", ... */
 	struct sup_child sup;	/* state, deadlines, heartbeats */
 	unsigned gen;		/* the generation the state is about */
-	int pidfd;		/* our handle on that server, -1 if none */
+	struct reg_ref ref;	/* our handle on that server (ref.pid 0: none) */
 };
 
 /* The named poll slots. */
@@ -243,11 +243,9 @@ ms(double seconds)
 
 /* Forget slot i's server: close our handle on it. */
 static void
-drop_pidfd(struct watch *wt)
+drop_ref(struct watch *wt)
 {
-	if (wt->pidfd != -1)
-		close(wt->pidfd);
-	wt->pidfd = -1;
+	reg_ref_close(&wt->ref);
 }
 
 /* Remove what a d that died without cleaning up left behind: its FIFOs
@@ -325,8 +323,7 @@ start_d(double now)
 	d_starts++;
 	reg_publish(reg, 0, pid);
 	watch[0].gen = atomic_load(&reg->slot[0].gen);
-	watch[0].pidfd = reg_pidfd(reg, 0, pid, watch[0].gen);
-	if (watch[0].pidfd == -1)
+	if (reg_ref_open(reg, 0, pid, watch[0].gen, &watch[0].ref) == -1)
 		fatal("pidfd_open d[%ld]", (long)pid);
 	sup_started(&watch[0].sup, pid, now, &policy);
 	if (d_old == 0)
@@ -344,7 +341,7 @@ forget_ws(void)
 	unsigned i;
 
 	for (i = 1; i < nwatch; i++) {
-		drop_pidfd(&watch[i]);
+		drop_ref(&watch[i]);
 		watch[i].sup.state = CHILD_DOWN;
 		watch[i].sup.restart_at = -1.0;	/* d restarts them, not us */
 		watch[i].sup.pid = 0;
@@ -367,7 +364,7 @@ kill_server(unsigned i, const char *reason)
 			warn("killpg %ld", (long)wt->sup.pid);
 		d_why = reason;
 		forget_ws();
-	} else if (pidfd_signal(wt->pidfd, SIGKILL) == -1 && errno != ESRCH) {
+	} else if (reg_ref_signal(reg, &wt->ref, SIGKILL) == -1 && errno != ESRCH) {
 		warn("pidfd_send_signal %s", wt->name);
 	}
 	log_event("kill name=%s pid=%ld signal=SIGKILL reason=%s%s", wt->name,
@@ -391,7 +388,7 @@ d_exited(pid_t pid, int status, double now)
 {
 	char why[160];
 
-	drop_pidfd(&watch[0]);
+	drop_ref(&watch[0]);
 	forget_ws();
 	clean_after_d();
 	if (stopping)
@@ -492,11 +489,10 @@ scan_registry(double now)
 		if (i > 0 && gen != wt->gen && watch[0].sup.state != CHILD_DOWN) {
 			/* A new w, started by d: take a handle on it now, while
 			 * the registry vouches for its pid. */
-			drop_pidfd(wt);
+			drop_ref(wt);
 			wt->gen = gen;
 			pid = atomic_load(&s->pid);
-			wt->pidfd = reg_pidfd(reg, i, pid, gen);
-			if (wt->pidfd != -1) {
+			if (reg_ref_open(reg, i, pid, gen, &wt->ref) == 0) {
 				sup_started(&wt->sup, pid, now, &policy);
 				log_event("watch name=%s pid=%ld", wt->name, (long)pid);
 			} else {
@@ -513,7 +509,7 @@ scan_registry(double now)
 			    (long)wt->sup.pid, ms(now - wt->sup.started));
 		} else if (i > 0 && state == SLOT_GONE && wt->sup.state != CHILD_DOWN) {
 			/* d is about to reap it (and will restart it). */
-			drop_pidfd(wt);
+			drop_ref(wt);
 			wt->sup.state = CHILD_DOWN;
 			wt->sup.restart_at = -1.0;
 			continue;
@@ -551,7 +547,7 @@ check_servers(double now)
 			break;
 		}
 		if (sup_ping_due(&wt->sup, now)) {
-			if (pidfd_signal(wt->pidfd, SIGUSR1) == 0)
+			if (reg_ref_signal(reg, &wt->ref, SIGUSR1) == 0)
 				sup_ping_sent(&wt->sup, now, &policy);
 			else if (errno != ESRCH)	/* ESRCH: gone, reaped soon */
 				fatal("pidfd_send_signal %s", wt->name);
@@ -588,10 +584,10 @@ poll_timeout(double now)
 	}
 	if (next < 0.0)
 		return -1;
-	if (next <= now)
-		return 0;
-	/* Round up: waking a little early would only loop for nothing. */
-	return (int)ceil((next - now) * 1000.0);
+	/* Round up: waking a little early would only loop for nothing. At
+	 * least 1 ms: an event that stays due (it is handled by the next
+	 * pass) must not make the loop spin. */
+	return next - now < 0.001 ? 1 : (int)ceil((next - now) * 1000.0);
 }
 
 /* Read the terminal: Enter asks for a clean stop. Returns 0 at end of
@@ -660,7 +656,7 @@ drain_signals(double now)
 static void
 stop_tree(int sigfd)
 {
-	/* TODO 3.8: if d runs, send it SIGTERM (through its pidfd), then
+	/* TODO 3.8: if d runs, send it SIGTERM (reg_ref_signal), then
 	 * wait for it, at most opt.stop_wait ms: poll() the self-pipe with
 	 * the time left, and drain_signals() (which reaps) when it wakes.
 	 * If d is still there, SIGKILL its process group and wait again.
@@ -670,10 +666,10 @@ stop_tree(int sigfd)
 	double end = log_now() + opt.stop_wait / 1000.0;
 	int killed = 0, left;
 
-	if (watch[0].pidfd != -1 && pidfd_signal(watch[0].pidfd, SIGTERM) == -1 &&
-	    errno != ESRCH)
+	if (watch[0].ref.pid != 0 &&
+	    reg_ref_signal(reg, &watch[0].ref, SIGTERM) == -1 && errno != ESRCH)
 		warn("pidfd_send_signal d");
-	while (watch[0].pidfd != -1) {
+	while (watch[0].ref.pid != 0) {
 		left = (int)ceil((end - log_now()) * 1000.0);
 		if (left <= 0 && !killed) {
 			log_event("kill name=d pid=%ld signal=SIGKILL reason=stop-timeout "
@@ -728,7 +724,8 @@ setup(void)
 		fatal("shm_open %s", tmpname);
 	for (i = 0; i < nwatch; i++) {
 		sup_init(&watch[i].sup);
-		watch[i].pidfd = -1;
+		watch[i].ref.pid = 0;
+		watch[i].ref.pidfd = -1;
 		if (i == 0)
 			snprintf(watch[i].name, sizeof watch[i].name, "d");
 		else

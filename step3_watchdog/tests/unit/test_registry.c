@@ -123,22 +123,26 @@ test_publish_keeps_a_quick_ready(void **state)
 }
 
 static void
-test_pidfd_for_the_published_server(void **state)
+test_ref_for_the_published_server(void **state)
 {
-	int pfd;
+	struct reg_ref r;
 
 	(void)state;
 	reg_publish(reg, 1, getpid());
-	pfd = reg_pidfd(reg, 1, getpid(), atomic_load(&reg->slot[1].gen));
-	assert_true(pfd >= 0);
-	assert_true(fcntl(pfd, F_GETFD) & FD_CLOEXEC);
-	assert_int_equal(pidfd_signal(pfd, 0), 0);
-	close(pfd);
+	assert_int_equal(reg_ref_open(reg, 1, getpid(),
+	    atomic_load(&reg->slot[1].gen), &r), 0);
+	assert_int_equal(r.pid, getpid());
+	if (r.pidfd != -1)	/* -1: no pidfds here (valgrind) */
+		assert_true(fcntl(r.pidfd, F_GETFD) & FD_CLOEXEC);
+	assert_int_equal(reg_ref_signal(reg, &r, 0), 0);
+	reg_ref_close(&r);
+	assert_int_equal(r.pid, 0);
 }
 
 static void
-test_pidfd_refused_once_gone(void **state)
+test_ref_refused_once_gone(void **state)
 {
+	struct reg_ref r;
 	unsigned gen;
 
 	(void)state;
@@ -148,13 +152,14 @@ test_pidfd_refused_once_gone(void **state)
 	/* The pid is alive, but the slot no longer vouches for it: it may
 	 * be reaped, then reused by anyone. */
 	errno = 0;
-	assert_int_equal(reg_pidfd(reg, 1, getpid(), gen), -1);
+	assert_int_equal(reg_ref_open(reg, 1, getpid(), gen, &r), -1);
 	assert_int_equal(errno, ESRCH);
 }
 
 static void
-test_pidfd_refused_for_an_old_generation(void **state)
+test_ref_refused_for_an_old_generation(void **state)
 {
+	struct reg_ref r;
 	unsigned gen;
 
 	(void)state;
@@ -162,14 +167,28 @@ test_pidfd_refused_for_an_old_generation(void **state)
 	gen = atomic_load(&reg->slot[1].gen);
 	reg_publish(reg, 1, getpid());	/* restarted since */
 	errno = 0;
-	assert_int_equal(reg_pidfd(reg, 1, getpid(), gen), -1);
+	assert_int_equal(reg_ref_open(reg, 1, getpid(), gen, &r), -1);
 	assert_int_equal(errno, ESRCH);
 }
 
 static void
-test_pidfd_signal_never_reaches_a_reaped_pid(void **state)
+test_ref_refused_for_another_pid(void **state)
 {
-	int pfd, status;
+	struct reg_ref r;
+
+	(void)state;
+	reg_publish(reg, 1, getpid());
+	errno = 0;
+	assert_int_equal(reg_ref_open(reg, 1, getppid(),
+	    atomic_load(&reg->slot[1].gen), &r), -1);
+	assert_int_equal(errno, ESRCH);
+}
+
+static void
+test_signal_never_reaches_a_reaped_server(void **state)
+{
+	struct reg_ref r;
+	int status;
 	pid_t pid;
 
 	(void)state;
@@ -180,15 +199,17 @@ test_pidfd_signal_never_reaches_a_reaped_pid(void **state)
 		_exit(0);
 	}
 	reg_publish(reg, 1, pid);
-	pfd = reg_pidfd(reg, 1, pid, atomic_load(&reg->slot[1].gen));
-	assert_true(pfd >= 0);
-	assert_int_equal(pidfd_signal(pfd, SIGKILL), 0);
+	assert_int_equal(reg_ref_open(reg, 1, pid,
+	    atomic_load(&reg->slot[1].gen), &r), 0);
+	assert_int_equal(reg_ref_signal(reg, &r, SIGKILL), 0);
+	/* The parent's protocol: GONE first, then reap. */
+	reg_gone(reg, 1);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
-	/* Reaped: whatever gets that pid next, the pidfd does not reach it. */
+	/* Whatever gets that pid next, the handle does not reach it. */
 	errno = 0;
-	assert_int_equal(pidfd_signal(pfd, SIGKILL), -1);
+	assert_int_equal(reg_ref_signal(reg, &r, SIGKILL), -1);
 	assert_int_equal(errno, ESRCH);
-	close(pfd);
+	reg_ref_close(&r);
 }
 
 static void
@@ -274,10 +295,11 @@ main(void)
 		EX_TEST("3.3", test_attach_sees_the_same_memory),
 		EX_TEST("3.3", test_attach_refuses_other_files),
 		EX_TEST("3.3", test_publish_keeps_a_quick_ready),
-		EX_TEST("3.3", test_pidfd_for_the_published_server),
-		EX_TEST("3.3", test_pidfd_refused_once_gone),
-		EX_TEST("3.3", test_pidfd_refused_for_an_old_generation),
-		EX_TEST("3.3", test_pidfd_signal_never_reaches_a_reaped_pid),
+		EX_TEST("3.3", test_ref_for_the_published_server),
+		EX_TEST("3.3", test_ref_refused_once_gone),
+		EX_TEST("3.3", test_ref_refused_for_an_old_generation),
+		EX_TEST("3.3", test_ref_refused_for_another_pid),
+		EX_TEST("3.3", test_signal_never_reaches_a_reaped_server),
 		EX_TEST("3.1", test_heartbeat_counts_then_wakes_the_watchdog),
 		EX_TEST("3.1", test_heartbeat_from_a_stranger_is_ignored),
 		EX_TEST("3.1", test_ready_marks_the_slot_and_wakes),

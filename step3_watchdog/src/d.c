@@ -1,0 +1,650 @@
+/*
+ * d.c - step 3's main server: started by the watchdog, it starts the
+ * secondary servers w1..wn and supervises them.
+ *
+ * With each wi, d keeps step 2's exchange: one FIFO pair (dwtube<i> d->wi,
+ * wdtube<i> wi->d) and one request/answer pair in the shared segment. d
+ * writes a request, sends "ping"; wi writes its answer, sends "pong".
+ * Every -i ms, each w gets a new request.
+ *
+ * For the watchdog, d is a server like the others: it answers SIGUSR1
+ * from its main loop (server.c). For its w's, d is the supervisor
+ * (question 3.a): when one exits, or is killed by the watchdog, d reaps
+ * it and restarts it alone, with backoff; if they restart more than R
+ * times within W, d stops everything and exits EXIT_GIVE_UP, which tells
+ * the watchdog not to restart it.
+ *
+ * d never blocks: not in open() (the FIFOs are opened non-blocking), not
+ * on a w (a frozen w simply stops answering; the watchdog deals with it).
+ * A d that blocked could not answer its own heartbeats.
+ *
+ *     d -H FD [-w N] [-m NAME] [-r DIR] [-i MS] [-R N] [-W MS] [-b MS]
+ *       [-B MS] [-K MS] [-g MS] [-f wI:FAULT]... [-F FAULT]
+ *     (normally started by the watchdog)
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "io.h"
+#include "log.h"
+#include "proto.h"
+#include "registry.h"
+#include "rundir.h"
+#include "selfpipe.h"
+#include "server.h"
+#include "shm_area.h"
+#include "spawn.h"
+#include "sup.h"
+#include "util.h"
+
+/* What the command line asked for; times in milliseconds. */
+struct options {
+	unsigned long n;		/* -w */
+	int reg_fd;			/* -H: the registry, inherited */
+	unsigned long interval;		/* -i */
+	unsigned long intensity, window, backoff_min, backoff_max, grace;
+	unsigned long stop_wait;	/* -K */
+	char shm_name[256];		/* -m */
+	char run_dir[4096];		/* -r */
+	char w_path[4096];		/* w, next to d */
+	const char *wfault[W_MAX + 1];	/* -f wI:FAULT, by I */
+};
+
+/* One secondary server, as d sees it. */
+struct wchild {
+	char name[8];		/* "w1" */
+	unsigned idx;		/* its number, 1..n: its slot and FIFOs */
+	struct sup_child sup;	/* d's supervision of it */
+	pid_t old;		/* the pid it replaces (for the log) */
+	unsigned starts;	/* incarnations so far */
+	char dw_path[4200];	/* dwtube<i> */
+	char wd_path[4200];	/* wdtube<i> */
+	int to_w;		/* dwtube<i>, write end, -1 until w opened it */
+	int from_w;		/* wdtube<i>, read end, -1 when w is down */
+	struct line_reader lr;	/* lines from w */
+	int waiting;		/* a ping is out, its pong not back yet */
+	double next_ping;	/* when to send the next request */
+	unsigned long pongs;	/* exchanges completed with this incarnation */
+};
+
+/* Seconds between two tries to open a FIFO w has not opened yet. */
+#define RETRY_OPEN 0.01
+
+/* Poll slots: the self-pipe, then one per w. */
+enum { PFD_SIGNAL, PFD_FIRST_W, PFD_MAX = PFD_FIRST_W + W_MAX };
+
+static struct options opt;
+static struct sup_policy policy;
+static struct server sv;
+static struct shm_layout *shm;
+static struct wchild ws[W_MAX];
+static struct sup_window restarts;	/* every w's restarts, for the intensity */
+static int stopping;
+static int exit_code;
+
+static noreturn void
+usage(int code)
+{
+	fprintf(code == 0 ? stdout : stderr,
+	    "usage: d -H FD [-w N] [-m NAME] [-r DIR] [-i MS] [-R N] [-W MS] [-b MS]\n"
+	    "         [-B MS] [-K MS] [-g MS] [-f wI:FAULT]... [-F FAULT]\n"
+	    "  -H FD    the registry descriptor (d is started by the watchdog)\n"
+	    "  -w N     secondary servers w1..wN (default 2, at most %d)\n"
+	    "  -m NAME  shared memory segment (default /osps-<uid>)\n"
+	    "  -r DIR   run directory for the FIFOs (default $XDG_RUNTIME_DIR/osps)\n"
+	    "  -i MS    a request to each w every MS (default 1000)\n"
+	    "  -R N, -W MS  more than N restarts of w's within MS: give up (5, 10000)\n"
+	    "  -b MS, -B MS backoff of restarts: first step and cap (100, 5000)\n"
+	    "  -K MS    clean stop: wait this long for the w's, then SIGKILL (default 750)\n"
+	    "  -g MS    grace: how long a w may take to be ready (default 5000)\n"
+	    "  -f wI:FAULT  inject FAULT (exit, hang:K) into wI\n"
+	    "  -F FAULT inject FAULT into d itself\n"
+	    "  -h       show this help\n", W_MAX);
+	exit(code);
+}
+
+static void
+number_opt(int c, const char *arg, unsigned long min, unsigned long max,
+    unsigned long *v)
+{
+	if (parse_ulong(arg, min, max, v) == -1) {
+		warnx("-%c %s: expected a number from %lu to %lu", c, arg, min, max);
+		usage(2);
+	}
+}
+
+static void
+parse_options(int argc, char **argv)
+{
+	unsigned long v, i;
+	const char *colon;
+	char num[16];
+	int c;
+
+	opt.n = 2;
+	opt.reg_fd = -1;
+	opt.interval = 1000;
+	opt.intensity = 5;
+	opt.window = 10000;
+	opt.backoff_min = 100;
+	opt.backoff_max = 5000;
+	opt.stop_wait = 750;
+	opt.grace = 5000;
+	snprintf(opt.shm_name, sizeof opt.shm_name, SHM_NAME_FMT, (unsigned)getuid());
+	if (rundir_default(opt.run_dir, sizeof opt.run_dir) == -1)
+		fatal("run directory");
+	if (sibling_path(argv[0], "w", opt.w_path, sizeof opt.w_path) == -1)
+		fatal("program path %s", argv[0]);
+	while ((c = getopt(argc, argv, "H:w:m:r:i:R:W:b:B:K:g:f:F:h")) != -1) {
+		switch (c) {
+		case 'H':
+			number_opt(c, optarg, 3, 1023, &v);
+			opt.reg_fd = (int)v;
+			break;
+		case 'w': number_opt(c, optarg, 1, W_MAX, &opt.n); break;
+		case 'i': number_opt(c, optarg, 1, 600000, &opt.interval); break;
+		case 'R': number_opt(c, optarg, 0, SUP_WINDOW_MAX - 1, &opt.intensity); break;
+		case 'W': number_opt(c, optarg, 1, 3600000, &opt.window); break;
+		case 'b': number_opt(c, optarg, 1, 600000, &opt.backoff_min); break;
+		case 'B': number_opt(c, optarg, 1, 600000, &opt.backoff_max); break;
+		case 'K': number_opt(c, optarg, 1, 600000, &opt.stop_wait); break;
+		case 'g': number_opt(c, optarg, 1, 600000, &opt.grace); break;
+		case 'm':
+			if (!shm_name_valid(optarg)) {
+				warnx("-m %s: not a valid segment name", optarg);
+				usage(2);
+			}
+			snprintf(opt.shm_name, sizeof opt.shm_name, "%s", optarg);
+			break;
+		case 'r':
+			snprintf(opt.run_dir, sizeof opt.run_dir, "%s", optarg);
+			break;
+		case 'f':
+			colon = strchr(optarg, ':');
+			if (optarg[0] != 'w' || colon == NULL ||
+			    (size_t)(colon - optarg) > sizeof num - 1)
+				goto badfault;
+			memcpy(num, optarg + 1, (size_t)(colon - optarg - 1));
+			num[colon - optarg - 1] = '\0';
+			if (parse_ulong(num, 1, W_MAX, &i) == -1 ||
+			    fault_parse(colon + 1, &(struct fault){ 0, 0 }) == -1)
+				goto badfault;
+			opt.wfault[i] = colon + 1;
+			break;
+		case 'F':
+			if (fault_parse(optarg, &sv.fault) == -1) {
+				warnx("-F %s: expected exit or hang:K", optarg);
+				usage(2);
+			}
+			break;
+		case 'h':
+			usage(0);
+		default:
+			usage(2);
+		}
+	}
+	if (optind != argc) {
+		warnx("unexpected argument \"%s\"", argv[optind]);
+		usage(2);
+	}
+	if (opt.reg_fd == -1) {
+		warnx("-H FD is required: d is started by the watchdog");
+		usage(2);
+	}
+	policy.grace = opt.grace / 1000.0;
+	policy.intensity = (unsigned)opt.intensity;
+	policy.window = opt.window / 1000.0;
+	policy.backoff_min = opt.backoff_min / 1000.0;
+	policy.backoff_max = opt.backoff_max / 1000.0;
+	return;
+badfault:
+	warnx("-f %s: expected wI:FAULT, FAULT being exit or hang:K", optarg);
+	usage(2);
+}
+
+/*
+ * Create and map the data segment. One left by a d that died (its owner
+ * is dead) is reported and replaced; one in use by a live d, or not
+ * ours, is refused: never silently reused.
+ */
+static struct shm_layout *
+create_segment(const char *name)
+{
+	struct shm_layout *seg = shm_area_create(name, sizeof *seg);
+	struct shm_layout *old;
+	pid_t owner;
+
+	if (seg != NULL || errno != EEXIST)
+		goto done;
+	old = shm_area_open(name, sizeof *old);
+	if (old == NULL || old->magic != SHM_MAGIC)
+		fatalx("shared memory %s exists and is not a step-3 segment; "
+		    "remove /dev/shm%s or choose another name with -m", name, name);
+	owner = old->owner;
+	shm_area_close(old, sizeof *old);
+	if (kill(owner, 0) == 0 || errno != ESRCH)
+		fatalx("shared memory %s is in use by d[%ld]; "
+		    "choose another name with -m", name, (long)owner);
+	log_event("stale-segment name=%s owner=%ld action=replaced", name, (long)owner);
+	if (shm_area_unlink(name) == -1)
+		fatal("shm_unlink %s", name);
+	seg = shm_area_create(name, sizeof *seg);
+done:
+	if (seg == NULL)
+		fatal("shm_open %s", name);
+	seg->magic = SHM_MAGIC;
+	seg->owner = getpid();
+	return seg;
+}
+
+/* Create the FIFO path (0600). One left by a d that died is replaced;
+ * anything else in the way (a file, a symlink) is refused. */
+static void
+make_fifo(const char *path)
+{
+	struct stat st;
+
+	if (mkfifo(path, 0600) == 0)
+		return;
+	if (errno != EEXIST)
+		fatal("mkfifo %s", path);
+	if (lstat(path, &st) == -1)
+		fatal("lstat %s", path);
+	if (!S_ISFIFO(st.st_mode) || st.st_uid != getuid())
+		fatalx("%s exists and is not one of our FIFOs: remove it", path);
+	log_event("stale-fifo path=%s action=replaced", path);
+	if (unlink(path) == -1 || mkfifo(path, 0600) == -1)
+		fatal("mkfifo %s", path);
+}
+
+/* Close d's ends of wc's FIFOs. */
+static void
+close_pipes(struct wchild *wc)
+{
+	if (wc->to_w != -1)
+		close(wc->to_w);
+	if (wc->from_w != -1)
+		close(wc->from_w);
+	wc->to_w = wc->from_w = -1;
+	wc->waiting = 0;
+}
+
+/* Start (or restart) wc. Returns its pid, or -1 with errno. */
+static pid_t
+start_w(struct wchild *wc, double now)
+{
+	struct spawn_opts so = { opt.reg_fd, SIGKILL, 0 };
+	char idx[16], fd[16], *args[16];
+	const char *fault = opt.wfault[wc->idx];
+	int a = 0;
+	pid_t pid;
+
+	/* Our read end first, non-blocking: it opens at once, and w's
+	 * open of the write end will not block either since a reader
+	 * exists. Our write end waits until w has opened its read end. */
+	wc->from_w = open(wc->wd_path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (wc->from_w == -1)
+		return -1;
+	lr_init(&wc->lr, wc->from_w);
+	snprintf(idx, sizeof idx, "%u", wc->idx);
+	snprintf(fd, sizeof fd, "%d", opt.reg_fd);
+	args[a++] = opt.w_path;
+	args[a++] = "-n"; args[a++] = idx;
+	args[a++] = "-H"; args[a++] = fd;
+	args[a++] = "-m"; args[a++] = opt.shm_name;
+	args[a++] = "-r"; args[a++] = opt.run_dir;
+	/* exit: every start; hang: the first incarnation only. */
+	if (fault != NULL && (strcmp(fault, "exit") == 0 || wc->starts == 0)) {
+		args[a++] = "-F";
+		args[a++] = (char *)fault;
+	}
+	args[a] = NULL;
+
+	pid = spawn_child(opt.w_path, args, &so);
+	if (pid == -1) {
+		close_pipes(wc);
+		return -1;
+	}
+	wc->starts++;
+	reg_publish(sv.reg, wc->idx, pid);
+	sup_started(&wc->sup, pid, now, &policy);
+	wc->pongs = 0;
+	wc->next_ping = now;
+	if (wc->old == 0)
+		log_event("started name=%s pid=%ld", wc->name, (long)pid);
+	else
+		log_event("restart name=%s old=%ld new=%ld", wc->name,
+		    (long)wc->old, (long)pid);
+	return pid;
+}
+
+/* Stop everything and leave with code: SIGTERM, bounded wait, SIGKILL. */
+static void
+give_up(const char *why)
+{
+	log_event("give-up reason=\"%s\"", why);
+	warnx("giving up: %s", why);
+	exit_code = EXIT_GIVE_UP;
+	stopping = 1;
+}
+
+/* wc has been reaped: restart it later, or give up. */
+static void
+w_exited(struct wchild *wc, double now)
+{
+	char why[128];
+
+	close_pipes(wc);
+	wc->old = wc->sup.pid;
+	if (stopping) {
+		wc->sup.state = CHILD_DOWN;
+		wc->sup.pid = 0;
+		return;
+	}
+	/* TODO 3.10: d is wc's supervisor: ask sup_exited() what to do. To
+	 * give up, call give_up() with a reason naming wc, -R and -W;
+	 * otherwise log "restart-wait name=... delay_ms=..." (the backoff).
+	 * The main loop restarts it when sup_restart_due() says so. */
+	(void)why;
+	(void)now;
+	(void)restarts;
+	(void)give_up;
+	wc->sup.state = CHILD_STOPPING;
+}
+
+/* Which of our w's is pid? NULL if none. */
+static struct wchild *
+find_w(pid_t pid)
+{
+	unsigned i;
+
+	for (i = 0; i < opt.n; i++)
+		if (ws[i].sup.pid == pid && ws[i].sup.state != CHILD_DOWN)
+			return &ws[i];
+	return NULL;
+}
+
+/* Reap every w that has ended, and decide about its restart. */
+static void
+reap_ws(double now)
+{
+	/* TODO 3.11: loop until no ended child is left: peek at one with
+	 * waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) (retry on
+	 * EINTR; ECHILD or si.si_pid == 0: done), mark its registry slot
+	 * GONE (reg_gone), *then* reap it with waitpid(), log
+	 * "reaped name=... pid=... status=..." and call w_exited().
+	 * Why must the slot say GONE before the pid is freed? (Think of the
+	 * watchdog reading the slot at that moment.) */
+	(void)now; (void)find_w; (void)w_exited;
+}
+
+/* Send wc its next request: into the segment, then "ping". */
+static void
+send_ping(struct wchild *wc, double now)
+{
+	if (wc->to_w == -1) {
+		/* Non-blocking: ENXIO while w has not opened its read end
+		 * yet (it is still starting): try again next time. */
+		wc->to_w = open(wc->dw_path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+		if (wc->to_w == -1) {
+			if (errno != ENXIO)
+				warn("open %s", wc->dw_path);
+			wc->next_ping = now + RETRY_OPEN;
+			return;
+		}
+	}
+	snprintf(shm->pair[wc->idx - 1].request, MSG_MAX, "request %lu for %s",
+	    wc->pongs + 1, wc->name);
+	shm->pair[wc->idx - 1].answer[0] = '\0';
+	if (write_all(wc->to_w, MSG_PING "\n", sizeof MSG_PING) == -1) {
+		/* EPIPE: w is gone (SIGPIPE is ignored); EAGAIN: w stopped
+		 * reading. Either way the reaper or the watchdog acts. */
+		wc->next_ping = now + opt.interval / 1000.0;
+		return;
+	}
+	wc->waiting = 1;
+}
+
+/* Read what wc sent. */
+static void
+read_w(struct wchild *wc, double now)
+{
+	char line[MSG_MAX + 1];
+	ssize_t n;
+	int r;
+
+	n = lr_fill(&wc->lr);
+	if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
+		/* w is gone: EOF. SIGCHLD follows; stop polling its FIFO. */
+		close_pipes(wc);
+		return;
+	}
+	while ((r = lr_next(&wc->lr, line, sizeof line)) == 1) {
+		if (strcmp(line, MSG_PONG) == 0 && wc->waiting) {
+			wc->waiting = 0;
+			wc->pongs++;
+			log_event("pong name=%s n=%lu answer=\"%s\"", wc->name,
+			    wc->pongs, shm->pair[wc->idx - 1].answer);
+			wc->next_ping = now + opt.interval / 1000.0;
+		} else {
+			log_event("unexpected name=%s line=\"%.40s\"", wc->name, line);
+		}
+	}
+	if (r == -1) {
+		log_event("unexpected name=%s line=too-long", wc->name);
+		close_pipes(wc);
+	}
+}
+
+/* Handle the signals recorded since the last wake-up. */
+static void
+drain_signals(double now)
+{
+	struct sig_event ev;
+	int r;
+
+	while ((r = selfpipe_read(&ev)) == 1) {
+		switch (ev.signo) {
+		case SIGCHLD:
+			reap_ws(now);
+			break;
+		case SIGUSR1:
+			if (!stopping && server_heartbeat(&sv, &ev) == -1)
+				warn("kill watchdog[%ld]", (long)sv.reg->watchdog);
+			break;
+		default:	/* SIGTERM, SIGINT */
+			if (!stopping)
+				log_event("stopping reason=%s", signal_name(ev.signo));
+			stopping = 1;
+			break;
+		}
+	}
+	if (r == -1)
+		fatal("read self-pipe");
+}
+
+/* The clean stop: "stop" to every w (SIGTERM if its FIFO is not open),
+ * wait at most -K ms, SIGKILL the rest, reap them all. */
+static void
+stop_ws(int sigfd)
+{
+	struct pollfd pfd = { sigfd, POLLIN, 0 };
+	double end = log_now() + opt.stop_wait / 1000.0;
+	unsigned i, left;
+	int ms, killed = 0;
+
+	for (i = 0; i < opt.n; i++) {
+		if (ws[i].sup.state == CHILD_DOWN)
+			continue;
+		if (ws[i].to_w == -1 ||
+		    write_all(ws[i].to_w, MSG_STOP "\n", sizeof MSG_STOP) == -1)
+			(void)kill(ws[i].sup.pid, SIGTERM);	/* not reaped: safe */
+	}
+	for (;;) {
+		for (i = 0, left = 0; i < opt.n; i++)
+			left += ws[i].sup.state != CHILD_DOWN;
+		if (left == 0)
+			return;
+		ms = (int)ceil((end - log_now()) * 1000.0);
+		if (ms <= 0) {
+			if (killed)
+				fatalx("w survived SIGKILL");
+			for (i = 0; i < opt.n; i++)
+				if (ws[i].sup.state != CHILD_DOWN) {
+					log_event("kill name=%s pid=%ld signal=SIGKILL "
+					    "reason=stop-timeout", ws[i].name,
+					    (long)ws[i].sup.pid);
+					(void)kill(ws[i].sup.pid, SIGKILL);
+				}
+			killed = 1;
+			end = log_now() + 1.0;
+			continue;
+		}
+		if (poll(&pfd, 1, ms) == -1 && errno != EINTR)
+			fatal("poll");
+		drain_signals(log_now());
+	}
+}
+
+/* Remove the FIFOs and the segment: nothing of ours is left behind. */
+static void
+clean_up(void)
+{
+	unsigned i;
+
+	for (i = 0; i < opt.n; i++) {
+		if (unlink(ws[i].dw_path) == -1 && errno != ENOENT)
+			warn("unlink %s", ws[i].dw_path);
+		if (unlink(ws[i].wd_path) == -1 && errno != ENOENT)
+			warn("unlink %s", ws[i].wd_path);
+	}
+	if (shm_area_close(shm, sizeof *shm) == -1)
+		warn("munmap %s", opt.shm_name);
+	if (shm_area_unlink(opt.shm_name) == -1 && errno != ENOENT)
+		warn("shm_unlink %s", opt.shm_name);
+}
+
+/* How long poll() may sleep: until the next ping or restart, in ms. */
+static int
+poll_timeout(double now)
+{
+	double next = -1.0, t;
+	unsigned i;
+
+	for (i = 0; i < opt.n; i++) {
+		t = -1.0;
+		if (ws[i].sup.state == CHILD_DOWN)
+			t = ws[i].sup.restart_at;
+		else if (ws[i].from_w != -1 && !ws[i].waiting)
+			t = ws[i].next_ping;
+		if (t >= 0.0 && (next < 0.0 || t < next))
+			next = t;
+	}
+	if (next < 0.0)
+		return -1;
+	/* At least 1 ms: a due event must never make the loop spin. */
+	return next - now < 0.001 ? 1 : (int)ceil((next - now) * 1000.0);
+}
+
+static void
+setup(void)
+{
+	char why[128], name[32];
+	unsigned i;
+
+	if (server_attach(&sv, opt.reg_fd, 0) == -1)
+		fatal("registry -H %d", opt.reg_fd);
+	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+		fatal("signal SIGPIPE");
+	if (rundir_prepare(opt.run_dir, why, sizeof why) == -1)
+		fatalx("run directory %s: %s", opt.run_dir, why);
+	shm = create_segment(opt.shm_name);
+	for (i = 0; i < opt.n; i++) {
+		struct wchild *wc = &ws[i];
+
+		wc->idx = i + 1;
+		snprintf(wc->name, sizeof wc->name, "w%u", wc->idx);
+		snprintf(name, sizeof name, DWTUBE_FMT, wc->idx);
+		if (rundir_path(opt.run_dir, name, wc->dw_path, sizeof wc->dw_path) == -1)
+			fatal("%s/%s", opt.run_dir, name);
+		snprintf(name, sizeof name, WDTUBE_FMT, wc->idx);
+		if (rundir_path(opt.run_dir, name, wc->wd_path, sizeof wc->wd_path) == -1)
+			fatal("%s/%s", opt.run_dir, name);
+		make_fifo(wc->dw_path);
+		make_fifo(wc->wd_path);
+		sup_init(&wc->sup);
+		wc->to_w = wc->from_w = -1;
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct pollfd pfd[PFD_MAX];
+	struct wchild *wc;
+	unsigned i;
+	double now;
+	int sigfd;
+
+	log_init("d");
+	parse_options(argc, argv);
+	sigfd = selfpipe_open();
+	if (sigfd == -1)
+		fatal("pipe");
+	/* Handlers before anything can send us a signal; SIGTERM from the
+	 * start, since the watchdog's death sends it (PR_SET_PDEATHSIG). */
+	if (selfpipe_catch(SIGCHLD) == -1 || selfpipe_catch(SIGUSR1) == -1 ||
+	    selfpipe_catch(SIGTERM) == -1 || selfpipe_catch(SIGINT) == -1)
+		fatal("sigaction");
+	setup();
+	log_event("ready workers=%lu segment=%s", opt.n, opt.shm_name);
+	if (server_ready(&sv) == -1)
+		fatal("kill watchdog[%ld]", (long)sv.reg->watchdog);
+
+	while (!stopping) {
+		now = log_now();
+		pfd[PFD_SIGNAL].fd = sigfd;
+		pfd[PFD_SIGNAL].events = POLLIN;
+		for (i = 0; i < opt.n; i++) {
+			pfd[PFD_FIRST_W + i].fd = ws[i].from_w;
+			pfd[PFD_FIRST_W + i].events = POLLIN;
+		}
+		if (poll(pfd, PFD_FIRST_W + opt.n, poll_timeout(now)) == -1) {
+			if (errno == EINTR)
+				continue;
+			fatal("poll");
+		}
+		now = log_now();
+		if (pfd[PFD_SIGNAL].revents & POLLIN)
+			drain_signals(now);
+		for (i = 0; i < opt.n && !stopping; i++) {
+			wc = &ws[i];
+			if (wc->from_w != -1 &&
+			    (pfd[PFD_FIRST_W + i].revents & (POLLIN | POLLHUP)))
+				read_w(wc, now);
+			if (sup_restart_due(&wc->sup, now) && start_w(wc, now) == -1)
+				fatal("start %s", opt.w_path);
+			if (wc->sup.state != CHILD_DOWN && wc->from_w != -1 &&
+			    !wc->waiting && now >= wc->next_ping)
+				send_ping(wc, now);
+		}
+	}
+
+	stop_ws(sigfd);
+	clean_up();
+	server_detach(&sv);
+	close(opt.reg_fd);
+	selfpipe_close();
+	log_event("stopped code=%d", exit_code);
+	return exit_code;
+}

@@ -1,0 +1,726 @@
+/*
+ * watchdog.c - step 3's supervisor: it starts first, starts d (which
+ * starts w1..wn), and makes sure every server keeps answering.
+ *
+ * Every period P it sends SIGUSR1 to each ready server in turn; a server
+ * answers from its main loop by adding 1 to its heartbeat counter in the
+ * registry and sending SIGUSR2. SIGUSR2 only wakes the watchdog up: it
+ * then reads every counter (two replies arriving together make a single
+ * pending SIGUSR2, but two counters have moved). A server whose counter
+ * has not moved T after the SIGUSR1 is frozen: SIGKILL.
+ *
+ * Restarts follow Erlang/OTP's rest_for_one over the order [d, w1..wn]:
+ *   - a w is restarted alone, by d, its parent (question 3.a);
+ *   - d is killed together with its process group (every w) and
+ *     restarted by the watchdog; the new d starts every w again.
+ * Restarts back off (0, then doubling up to a cap); more than R within W
+ * means something is badly wrong: stop the whole tree, exit 1.
+ *
+ * Nothing is left behind: the watchdog is a child subreaper (w's whose d
+ * died are reparented to it and reaped here), children die with their
+ * parent (PR_SET_PDEATHSIG), and SIGTERM, SIGINT or Enter stop the tree
+ * cleanly (TERM, bounded wait, KILL, reap).
+ *
+ *     watchdog [-w N] [-P MS] [-T MS] [-g MS] [-R N] [-W MS] [-b MS] [-B MS]
+ *              [-K MS] [-i MS] [-m NAME] [-r DIR] [-f NAME:FAULT]...
+ *
+ * prctl(PR_SET_CHILD_SUBREAPER) and killpg() need more than POSIX 2008
+ * declares: hence _GNU_SOURCE.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "proto.h"
+#include "registry.h"
+#include "rundir.h"
+#include "selfpipe.h"
+#include "spawn.h"
+#include "sup.h"
+#include "util.h"
+
+/* Most -f options. */
+#define FAULTS_MAX 16
+
+/* What the command line asked for; times in milliseconds. */
+struct options {
+	unsigned long n;		/* -w: number of w's */
+	unsigned long period, timeout, grace, window, backoff_min, backoff_max;
+	unsigned long intensity;	/* -R */
+	unsigned long stop_wait;	/* -K: clean stop, then SIGKILL */
+	unsigned long interval;		/* -i: d's ping interval to each w */
+	char shm_name[256];		/* -m: d's data segment */
+	char run_dir[4096];		/* -r */
+	char d_path[4096];		/* d, next to the watchdog */
+	const char *faults[FAULTS_MAX];	/* -f NAME:FAULT */
+	int nfaults;
+};
+
+/* What the watchdog knows about one slot of the registry. */
+struct watch {
+	char name[8];		/* "d", "w1", ... */
+	struct sup_child sup;	/* state, deadlines, heartbeats */
+	unsigned gen;		/* the generation the state is about */
+	struct reg_ref ref;	/* our handle on that server (ref.pid 0: none) */
+};
+
+/* The named poll slots. */
+enum { PFD_SIGNAL, PFD_STDIN, PFD_MAX };
+
+static struct options opt;
+static struct sup_policy policy;
+static struct registry *reg;
+static int reg_fd = -1;
+static struct watch watch[1 + W_MAX];	/* [0] is d */
+static struct sup_window restarts;	/* d's restarts, for the intensity */
+static unsigned nwatch;			/* 1 + n */
+static int stopping;			/* a stop was asked for */
+static int exit_code;			/* 0, or 1 after giving up */
+static pid_t d_old;			/* the d being replaced (for the log) */
+static const char *d_why = "";	/* why d is restarted */
+static unsigned d_starts;		/* how many times d was started */
+static unsigned long nbeats;		/* heartbeat replies seen */
+static unsigned long nusr2;		/* SIGUSR2 records read */
+
+static noreturn void
+usage(int code)
+{
+	fprintf(code == 0 ? stdout : stderr,
+	    "usage: watchdog [-w N] [-P MS] [-T MS] [-g MS] [-R N] [-W MS] [-b MS] [-B MS]\n"
+	    "                [-K MS] [-i MS] [-m NAME] [-r DIR] [-f NAME:FAULT]...\n"
+	    "  -w N     secondary servers w1..wN (default 2, at most %d)\n"
+	    "  -P MS    heartbeat period P (default 1000)\n"
+	    "  -T MS    reply timeout T: no reply within T means frozen (default 3000)\n"
+	    "  -g MS    grace: a (re)started server must be ready within (default 5000)\n"
+	    "  -R N     restart intensity: more than N restarts ... (default 5)\n"
+	    "  -W MS    ... within this window stops everything (default 10000)\n"
+	    "  -b MS    backoff: the second restart waits this long, then doubling (default 100)\n"
+	    "  -B MS    backoff cap (default 5000)\n"
+	    "  -K MS    clean stop: wait this long before SIGKILL (default 1500)\n"
+	    "  -i MS    d pings each w every MS (default 1000)\n"
+	    "  -m NAME  d's shared memory segment (default /osps-<uid>)\n"
+	    "  -r DIR   run directory for the FIFOs (default $XDG_RUNTIME_DIR/osps)\n"
+	    "  -f NAME:FAULT  inject a fault, for tests and demos: NAME is d or wI,\n"
+	    "           FAULT is exit (every start fails) or hang:K (the first\n"
+	    "           incarnation's main loop hangs after K heartbeats)\n"
+	    "  -h       show this help\n"
+	    "Stop: SIGTERM, SIGINT (Ctrl-C) or Enter.\n", W_MAX);
+	exit(code);
+}
+
+/* Parse -X MS into *v, in [min, max], or exit 2 with a usage error. */
+static void
+number_opt(int c, const char *arg, unsigned long min, unsigned long max,
+    unsigned long *v)
+{
+	if (parse_ulong(arg, min, max, v) == -1) {
+		warnx("-%c %s: expected a number from %lu to %lu", c, arg, min, max);
+		usage(2);
+	}
+}
+
+/* Check a -f spec: "d:FAULT" or "wI:FAULT" with I in 1..n. */
+static int
+fault_spec_valid(const char *spec, unsigned long n)
+{
+	const char *colon = strchr(spec, ':');
+	unsigned long i;
+	char num[16];
+
+	if (colon == NULL)
+		return 0;
+	if (strncmp(spec, "d:", 2) != 0) {
+		if (spec[0] != 'w' || (size_t)(colon - spec - 1) >= sizeof num)
+			return 0;
+		memcpy(num, spec + 1, (size_t)(colon - spec - 1));
+		num[colon - spec - 1] = '\0';
+		if (parse_ulong(num, 1, n, &i) == -1)
+			return 0;
+	}
+	colon++;
+	return strcmp(colon, "exit") == 0 ||
+	    (strncmp(colon, "hang:", 5) == 0 &&
+	    parse_ulong(colon + 5, 1, 1000000, &i) == 0);
+}
+
+static void
+parse_options(int argc, char **argv)
+{
+	int c, i;
+
+	opt.n = 2;
+	opt.period = 1000;
+	opt.timeout = 3000;
+	opt.grace = 5000;
+	opt.intensity = 5;
+	opt.window = 10000;
+	opt.backoff_min = 100;
+	opt.backoff_max = 5000;
+	opt.stop_wait = 1500;
+	opt.interval = 1000;
+	snprintf(opt.shm_name, sizeof opt.shm_name, SHM_NAME_FMT, (unsigned)getuid());
+	if (rundir_default(opt.run_dir, sizeof opt.run_dir) == -1)
+		fatal("run directory");
+	if (sibling_path(argv[0], "d", opt.d_path, sizeof opt.d_path) == -1)
+		fatal("program path %s", argv[0]);
+	while ((c = getopt(argc, argv, "w:P:T:g:R:W:b:B:K:i:m:r:f:h")) != -1) {
+		switch (c) {
+		case 'w': number_opt(c, optarg, 1, W_MAX, &opt.n); break;
+		case 'P': number_opt(c, optarg, 1, 600000, &opt.period); break;
+		case 'T': number_opt(c, optarg, 1, 600000, &opt.timeout); break;
+		case 'g': number_opt(c, optarg, 1, 600000, &opt.grace); break;
+		case 'R': number_opt(c, optarg, 0, SUP_WINDOW_MAX - 1, &opt.intensity); break;
+		case 'W': number_opt(c, optarg, 1, 3600000, &opt.window); break;
+		case 'b': number_opt(c, optarg, 1, 600000, &opt.backoff_min); break;
+		case 'B': number_opt(c, optarg, 1, 600000, &opt.backoff_max); break;
+		case 'K': number_opt(c, optarg, 10, 600000, &opt.stop_wait); break;
+		case 'i': number_opt(c, optarg, 1, 600000, &opt.interval); break;
+		case 'm':
+			if (optarg[0] != '/' || strlen(optarg) > 200 ||
+			    strchr(optarg + 1, '/') != NULL) {
+				warnx("-m %s: a segment name is \"/\" then 1 to 200 "
+				    "characters other than \"/\"", optarg);
+				usage(2);
+			}
+			snprintf(opt.shm_name, sizeof opt.shm_name, "%s", optarg);
+			break;
+		case 'r':
+			snprintf(opt.run_dir, sizeof opt.run_dir, "%s", optarg);
+			break;
+		case 'f':
+			if (opt.nfaults == FAULTS_MAX) {
+				warnx("-f: at most %d faults", FAULTS_MAX);
+				usage(2);
+			}
+			opt.faults[opt.nfaults++] = optarg;
+			break;
+		case 'h':
+			usage(0);
+		default:
+			usage(2);
+		}
+	}
+	if (optind != argc) {
+		warnx("unexpected argument \"%s\"", argv[optind]);
+		usage(2);
+	}
+	/* Checked once -w is known, whatever the order of the options. */
+	for (i = 0; i < opt.nfaults; i++) {
+		if (!fault_spec_valid(opt.faults[i], opt.n)) {
+			warnx("-f %s: expected d:FAULT or wI:FAULT (I from 1 to %lu), "
+			    "FAULT being exit or hang:K", opt.faults[i], opt.n);
+			usage(2);
+		}
+	}
+	policy.period = opt.period / 1000.0;
+	policy.timeout = opt.timeout / 1000.0;
+	policy.grace = opt.grace / 1000.0;
+	policy.intensity = (unsigned)opt.intensity;
+	policy.window = opt.window / 1000.0;
+	policy.backoff_min = opt.backoff_min / 1000.0;
+	policy.backoff_max = opt.backoff_max / 1000.0;
+}
+
+/* Milliseconds, rounded, for the log. */
+static long
+ms(double seconds)
+{
+	return lround(seconds * 1000.0);
+}
+
+/* Forget slot i's server: close our handle on it. */
+static void
+drop_ref(struct watch *wt)
+{
+	reg_ref_close(&wt->ref);
+}
+
+/* Remove what a d that died without cleaning up left behind: its FIFOs
+ * and its data segment (a new d would find them stale). */
+static void
+clean_after_d(void)
+{
+	char name[32], path[4200];
+	unsigned i, removed = 0;
+
+	for (i = 1; i <= opt.n; i++) {
+		snprintf(name, sizeof name, DWTUBE_FMT, i);
+		if (rundir_path(opt.run_dir, name, path, sizeof path) == 0 &&
+		    unlink(path) == 0)
+			removed++;
+		snprintf(name, sizeof name, WDTUBE_FMT, i);
+		if (rundir_path(opt.run_dir, name, path, sizeof path) == 0 &&
+		    unlink(path) == 0)
+			removed++;
+	}
+	if (shm_unlink(opt.shm_name) == 0)
+		removed++;
+	if (removed > 0)
+		log_event("cleanup name=d removed=%u", removed);
+}
+
+/* Start d (slot 0) with our options; return its pid or -1. */
+static pid_t
+start_d(double now)
+{
+	struct spawn_opts so = { reg_fd, SIGTERM, 1 };
+	char num[9][24], *args[24 + 2 * FAULTS_MAX];
+	int a = 0, i;
+	pid_t pid;
+
+	snprintf(num[0], sizeof num[0], "%lu", opt.n);
+	snprintf(num[1], sizeof num[1], "%d", reg_fd);
+	snprintf(num[2], sizeof num[2], "%lu", opt.intensity);
+	snprintf(num[3], sizeof num[3], "%lu", opt.window);
+	snprintf(num[4], sizeof num[4], "%lu", opt.backoff_min);
+	snprintf(num[5], sizeof num[5], "%lu", opt.backoff_max);
+	snprintf(num[6], sizeof num[6], "%lu", opt.stop_wait / 2);
+	snprintf(num[7], sizeof num[7], "%lu", opt.interval);
+	snprintf(num[8], sizeof num[8], "%lu", opt.grace);
+	/* d finds w next to itself, from its argv[0]: give it the path. */
+	args[a++] = opt.d_path;
+	args[a++] = "-w"; args[a++] = num[0];
+	args[a++] = "-H"; args[a++] = num[1];
+	args[a++] = "-R"; args[a++] = num[2];
+	args[a++] = "-W"; args[a++] = num[3];
+	args[a++] = "-b"; args[a++] = num[4];
+	args[a++] = "-B"; args[a++] = num[5];
+	args[a++] = "-K"; args[a++] = num[6];
+	args[a++] = "-i"; args[a++] = num[7];
+	args[a++] = "-g"; args[a++] = num[8];
+	args[a++] = "-m"; args[a++] = opt.shm_name;
+	args[a++] = "-r"; args[a++] = opt.run_dir;
+	for (i = 0; i < opt.nfaults; i++) {
+		const char *f = opt.faults[i];
+
+		if (f[0] == 'w') {		/* d injects it into that w */
+			args[a++] = "-f";
+			args[a++] = (char *)f;
+		} else if (strcmp(f + 2, "exit") == 0 || d_starts == 0) {
+			/* exit: every start; hang: the first incarnation. */
+			args[a++] = "-F";
+			args[a++] = (char *)f + 2;
+		}
+	}
+	args[a] = NULL;
+
+	pid = spawn_child(opt.d_path, args, &so);
+	if (pid == -1)
+		return -1;
+	d_starts++;
+	reg_publish(reg, 0, pid);
+	watch[0].gen = atomic_load(&reg->slot[0].gen);
+	if (reg_ref_open(reg, 0, pid, watch[0].gen, &watch[0].ref) == -1)
+		fatal("pidfd_open d[%ld]", (long)pid);
+	sup_started(&watch[0].sup, pid, now, &policy);
+	if (d_old == 0)
+		log_event("started name=d pid=%ld", (long)pid);
+	else
+		log_event("restart name=d old=%ld new=%ld reason=%s", (long)d_old,
+		    (long)pid, d_why);
+	return pid;
+}
+
+/* d has gone: its w's went with it; stop watching them. */
+static void
+forget_ws(void)
+{
+	unsigned i;
+
+	for (i = 1; i < nwatch; i++) {
+		drop_ref(&watch[i]);
+		watch[i].sup.state = CHILD_DOWN;
+		watch[i].sup.restart_at = -1.0;	/* d restarts them, not us */
+		watch[i].sup.pid = 0;
+	}
+}
+
+/*
+ * Kill the server of slot i, frozen or never ready. A w is killed alone
+ * (d will restart it); d is killed with its whole process group, every w
+ * with it (rest_for_one). d is our child and not reaped yet, so its pid,
+ * and its group's id, cannot have been reused.
+ */
+static void
+kill_server(unsigned i, const char *reason)
+{
+	struct watch *wt = &watch[i];
+
+	if (i == 0) {
+		if (killpg(wt->sup.pid, SIGKILL) == -1 && errno != ESRCH)
+			warn("killpg %ld", (long)wt->sup.pid);
+		d_why = reason;
+		forget_ws();
+	} else if (reg_ref_signal(reg, &wt->ref, SIGKILL) == -1 && errno != ESRCH) {
+		warn("pidfd_send_signal %s", wt->name);
+	}
+	log_event("kill name=%s pid=%ld signal=SIGKILL reason=%s%s", wt->name,
+	    (long)wt->sup.pid, reason, i == 0 ? " group=yes" : "");
+	sup_killed(&wt->sup);
+}
+
+/* Stop with exit code 1 and a clear message. */
+static void
+give_up(const char *why)
+{
+	log_event("give-up reason=\"%s\"", why);
+	warnx("giving up: %s", why);
+	exit_code = 1;
+	stopping = 1;
+}
+
+/* d (pid) has been reaped with status: restart it, or give up. */
+static void
+d_exited(pid_t pid, int status, double now)
+{
+	char why[160];
+
+	drop_ref(&watch[0]);
+	forget_ws();
+	clean_after_d();
+	if (stopping)
+		return;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == EXIT_GIVE_UP) {
+		give_up("d gave up: a w was restarted too often");
+		return;
+	}
+	/* Killed by us (STOPPING), kill_server() said why; else it died. */
+	if (watch[0].sup.state != CHILD_STOPPING)
+		d_why = WIFSIGNALED(status) ? "died" : "exited";
+	if (sup_exited(&watch[0].sup, &restarts, now, &policy)) {
+		snprintf(why, sizeof why, "d restarted more than %lu times in %lu ms",
+		    opt.intensity, opt.window);
+		give_up(why);
+		return;
+	}
+	d_old = pid;
+	log_event("restart-wait name=d delay_ms=%ld",
+	    ms(watch[0].sup.restart_at - now));
+}
+
+/*
+ * Reap every child that has ended. d's w's are reparented to us when d
+ * dies (we are a subreaper): they are reaped here too.
+ */
+static void
+reap_children(double now)
+{
+	/* TODO 3.7: loop: peek at an ended child without reaping it
+	 * (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT)); stop when
+	 * there is none (si.si_pid == 0) or no child at all (ECHILD). If it
+	 * is d: SIGKILL its process group *before* reaping it (while its
+	 * zombie holds the pid, the group id cannot be reused), and mark its
+	 * registry slot GONE. Then reap it with waitpid(), log
+	 * "reaped name=... pid=... status=..." (status_str) and, for d, call
+	 * d_exited(). Why a loop, and not one waitpid() per SIGCHLD? */
+	(void)now; (void)d_exited;
+}
+
+/*
+ * Read the registry: new incarnations of w's (started by d), servers
+ * that became ready or left, and every heartbeat counter. Called after
+ * every wake-up, whatever woke us: that is what makes a lost SIGUSR2
+ * harmless.
+ */
+static void
+scan_registry(double now)
+{
+	struct reg_slot *s;
+	struct watch *wt;
+	unsigned i, gen, beats;
+	double rtt;
+	int state;
+	pid_t pid;
+
+	for (i = 0; i < nwatch; i++) {
+		s = &reg->slot[i];
+		wt = &watch[i];
+		gen = atomic_load(&s->gen);
+		if (i > 0 && gen != wt->gen && watch[0].sup.state != CHILD_DOWN) {
+			/* A new w, started by d: take a handle on it now, while
+			 * the registry vouches for its pid. */
+			drop_ref(wt);
+			wt->gen = gen;
+			pid = atomic_load(&s->pid);
+			if (reg_ref_open(reg, i, pid, gen, &wt->ref) == 0) {
+				sup_started(&wt->sup, pid, now, &policy);
+				log_event("watch name=%s pid=%ld", wt->name, (long)pid);
+			} else {
+				wt->sup.state = CHILD_DOWN;
+				wt->sup.restart_at = -1.0;
+			}
+		}
+		if (gen != wt->gen)
+			continue;
+		state = atomic_load(&s->state);
+		if (wt->sup.state == CHILD_STARTING && state == SLOT_READY) {
+			sup_ready(&wt->sup, now, &policy);
+			log_event("up name=%s pid=%ld after_ms=%ld", wt->name,
+			    (long)wt->sup.pid, ms(now - wt->sup.started));
+		} else if (i > 0 && state == SLOT_GONE && wt->sup.state != CHILD_DOWN) {
+			/* d is about to reap it (and will restart it). */
+			drop_ref(wt);
+			wt->sup.state = CHILD_DOWN;
+			wt->sup.restart_at = -1.0;
+			continue;
+		}
+		beats = atomic_load(&s->beats);
+		if (sup_beat(&wt->sup, beats, now, &policy, &rtt)) {
+			nbeats++;
+			log_event("heartbeat name=%s pid=%ld rtt_us=%ld", wt->name,
+			    (long)wt->sup.pid, lround(rtt * 1e6));
+		}
+	}
+}
+
+/* Send the heartbeats that are due; kill the servers that are late. */
+static void
+check_servers(double now)
+{
+	struct watch *wt;
+	unsigned i;
+
+	for (i = 0; i < nwatch; i++) {
+		wt = &watch[i];
+		switch (sup_check(&wt->sup, now)) {
+		case SUP_MISS:
+			log_event("heartbeat-miss name=%s pid=%ld waited_ms=%ld",
+			    wt->name, (long)wt->sup.pid, ms(now - wt->sup.ping_sent));
+			kill_server(i, "heartbeat-miss");
+			continue;
+		case SUP_NOT_READY:
+			log_event("not-ready name=%s pid=%ld grace_ms=%lu", wt->name,
+			    (long)wt->sup.pid, opt.grace);
+			kill_server(i, "not-ready");
+			continue;
+		case SUP_OK:
+			break;
+		}
+		if (sup_ping_due(&wt->sup, now)) {
+			if (reg_ref_signal(reg, &wt->ref, SIGUSR1) == 0)
+				sup_ping_sent(&wt->sup, now, &policy);
+			else if (errno != ESRCH)	/* ESRCH: gone, reaped soon */
+				fatal("pidfd_send_signal %s", wt->name);
+		}
+	}
+	if (!stopping && sup_restart_due(&watch[0].sup, now) &&
+	    start_d(now) == -1)
+		fatal("fork %s", opt.d_path);
+}
+
+/* True when every server is UP. */
+static int
+all_up(void)
+{
+	unsigned i;
+
+	for (i = 0; i < nwatch; i++)
+		if (watch[i].sup.state != CHILD_UP)
+			return 0;
+	return 1;
+}
+
+/* How long poll() may sleep: until the earliest due event, in ms. */
+static int
+poll_timeout(double now)
+{
+	double next = -1.0, t;
+	unsigned i;
+
+	for (i = 0; i < nwatch; i++) {
+		t = sup_next_event(&watch[i].sup);
+		if (t >= 0.0 && (next < 0.0 || t < next))
+			next = t;
+	}
+	if (next < 0.0)
+		return -1;
+	/* Round up: waking a little early would only loop for nothing. At
+	 * least 1 ms: an event that stays due (it is handled by the next
+	 * pass) must not make the loop spin. */
+	return next - now < 0.001 ? 1 : (int)ceil((next - now) * 1000.0);
+}
+
+/* Read the terminal: Enter asks for a clean stop. Returns 0 at end of
+ * file (stop watching it), 1 otherwise. */
+static int
+read_stdin(void)
+{
+	char buf[256];
+	ssize_t n;
+
+	n = read(STDIN_FILENO, buf, sizeof buf);
+	if (n == -1)
+		return errno == EINTR || errno == EAGAIN ? 1 : 0;
+	if (n == 0)
+		return 0;
+	if (memchr(buf, '\n', (size_t)n) != NULL && !stopping) {
+		log_event("stopping reason=enter");
+		stopping = 1;
+	}
+	return 1;
+}
+
+/* True when stdin is worth polling for Enter. A terminal we do not own
+ * (we run in the background) is left alone: reading it would stop us
+ * with SIGTTIN. */
+static int
+stdin_usable(void)
+{
+	if (fcntl(STDIN_FILENO, F_GETFL) == -1)
+		return 0;
+	return !isatty(STDIN_FILENO) || tcgetpgrp(STDIN_FILENO) == getpgrp();
+}
+
+/* Handle the signals recorded since the last wake-up. */
+static void
+drain_signals(double now)
+{
+	struct sig_event ev;
+	int r;
+
+	while ((r = selfpipe_read(&ev)) == 1) {
+		switch (ev.signo) {
+		case SIGCHLD:
+			reap_children(now);
+			break;
+		case SIGTERM:
+		case SIGINT:
+			if (!stopping)
+				log_event("stopping reason=%s", signal_name(ev.signo));
+			stopping = 1;
+			break;
+		default:	/* SIGUSR2: a wake-up, the registry says the rest */
+			nusr2++;
+			break;
+		}
+	}
+	if (r == -1)
+		fatal("read self-pipe");
+}
+
+/*
+ * The clean stop: SIGTERM to d (it stops its w's, removes its FIFOs and
+ * its segment), wait at most -K ms, then SIGKILL its group; reap
+ * everything.
+ */
+static void
+stop_tree(int sigfd)
+{
+	/* TODO 3.8: if d runs, send it SIGTERM (reg_ref_signal), then
+	 * wait for it, at most opt.stop_wait ms: poll() the self-pipe with
+	 * the time left, and drain_signals() (which reaps) when it wakes.
+	 * If d is still there, SIGKILL its process group and wait again.
+	 * Why must this wait be bounded? */
+	(void)sigfd;
+	reap_children(log_now());	/* any w reparented to us */
+}
+
+/* Set up the registry, the signals and the subreaper. Returns the
+ * self-pipe's read end. */
+static int
+setup(void)
+{
+	char tmpname[300];
+	unsigned i;
+	int sigfd;
+
+	/* TODO 3.9: become a child subreaper (prctl
+	 * PR_SET_CHILD_SUBREAPER): when d dies, its w's are reparented to
+	 * us instead of init, so that we reap them (no zombie left to a
+	 * slow init) and see them go. */
+
+	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+		fatal("signal SIGPIPE");
+	sigfd = selfpipe_open();
+	if (sigfd == -1)
+		fatal("pipe");
+	if (selfpipe_catch(SIGCHLD) == -1 || selfpipe_catch(SIGTERM) == -1 ||
+	    selfpipe_catch(SIGINT) == -1 || selfpipe_catch(SIGUSR2) == -1)
+		fatal("sigaction");
+
+	snprintf(tmpname, sizeof tmpname, "%s-reg", opt.shm_name);
+	nwatch = 1 + (unsigned)opt.n;
+	reg = reg_create(tmpname, nwatch, &reg_fd);
+	if (reg == NULL)
+		fatal("shm_open %s", tmpname);
+	for (i = 0; i < nwatch; i++) {
+		sup_init(&watch[i].sup);
+		watch[i].ref.pid = 0;
+		watch[i].ref.pidfd = -1;
+		if (i == 0)
+			snprintf(watch[i].name, sizeof watch[i].name, "d");
+		else
+			snprintf(watch[i].name, sizeof watch[i].name, "w%u", i);
+		if (i > 0)
+			watch[i].sup.restart_at = -1.0;	/* d starts them */
+	}
+	return sigfd;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct pollfd pfd[PFD_MAX];
+	double now;
+	int sigfd, timeout, use_stdin, tree_ready = 0;
+	char why[64];
+
+	log_init("watchdog");
+	parse_options(argc, argv);
+	if (rundir_prepare(opt.run_dir, why, sizeof why) == -1)
+		fatalx("run directory %s: %s", opt.run_dir, why);
+	sigfd = setup();
+	use_stdin = stdin_usable();
+
+	while (!stopping) {
+		now = log_now();
+		pfd[PFD_SIGNAL].fd = sigfd;
+		pfd[PFD_SIGNAL].events = POLLIN;
+		pfd[PFD_STDIN].fd = use_stdin ? STDIN_FILENO : -1;
+		pfd[PFD_STDIN].events = POLLIN;
+		timeout = poll_timeout(now);
+		if (poll(pfd, PFD_MAX, timeout) == -1) {
+			if (errno == EINTR)
+				continue;
+			fatal("poll");
+		}
+		now = log_now();
+		if (pfd[PFD_SIGNAL].revents & POLLIN)
+			drain_signals(now);
+		if (pfd[PFD_STDIN].revents & (POLLIN | POLLHUP))
+			use_stdin = read_stdin();
+		if (stopping)
+			break;
+		scan_registry(now);
+		check_servers(now);
+		if (!tree_ready && all_up()) {
+			/* Every server answers: the tree can serve. */
+			tree_ready = 1;
+			log_event("ready servers=%u period_ms=%lu timeout_ms=%lu",
+			    nwatch, opt.period, opt.timeout);
+		}
+	}
+
+	stop_tree(sigfd);
+	clean_after_d();
+	reg_detach(reg);
+	close(reg_fd);
+	selfpipe_close();
+	/* Fewer SIGUSR2 than replies: some arrived together and merged. */
+	log_event("stopped code=%d heartbeats=%lu sigusr2=%lu", exit_code,
+	    nbeats, nusr2);
+	return exit_code;
+}
