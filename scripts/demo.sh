@@ -59,8 +59,80 @@ demo_step1() {
 	note "Step 2 synchronises d and w with named pipes; the answers explain atomics."
 }
 
+# demo_step3: the watchdog at work, narrated from its log.
+demo_step3() {
+	local bin=build/solution/step3_watchdog run="$tmp/run" log="$tmp/wd.log"
+	local wd w1 w1b d db rc i
+	say "Step 3: a watchdog that detects frozen servers and restarts them"
+	make --no-print-directory step3 IMPL=solution >"$tmp/build.log" 2>&1 ||
+		{ cat "$tmp/build.log"; exit 1; }
+	# wait_for ERE: wait (at most 5 s) for a line of the log.
+	wait_for() {
+		for ((i = 0; i < 100; i++)); do
+			grep -Eq -- "$1" "$log" && return 0
+			sleep 0.05
+		done
+		return 1
+	}
+	pid_up() { sed -nE "s/.* up name=$1 pid=([0-9]+) .*/\1/p" "$log" | tail -n1; }
+	shown=0
+	show() {	# print the log lines not shown yet, heartbeats and pongs aside
+		tail -n "+$((shown + 1))" "$log" | grep -Ev ' (heartbeat|pong) ' | sed 's/^/    /'
+		shown=$(wc -l <"$log")
+	}
+
+	say "The watchdog starts d, d starts w1 and w2; heartbeats every 200 ms"
+	note "\$ watchdog -w 2 -P 200 -T 600 -m $shm -r $run"
+	setsid "$bin/watchdog" -w 2 -P 200 -T 600 -m "$shm" -r "$run" </dev/null 2>"$log" &
+	wd=$!
+	wait_for ' watchdog\[[0-9]+\] ready '
+	check "every server is up" wait_for ' watchdog\[[0-9]+\] ready servers=3'
+	wait_for ' heartbeat name=w2 '
+	show
+	note "(heartbeat lines hidden: each server answers SIGUSR1 with SIGUSR2 from its main loop)"
+
+	say "w1 freezes (SIGSTOP): no reply within T, SIGKILL, d restarts it alone"
+	w1=$(pid_up w1)
+	note "\$ kill -STOP $w1"
+	kill -STOP "$w1"
+	check "w1 killed for a missed heartbeat" wait_for " kill name=w1 pid=$w1 .*reason=heartbeat-miss"
+	check "d restarted w1 with a new pid" wait_for " restart name=w1 old=$w1 new="
+	wait_for " up name=w1 pid=[0-9]+ " && sleep 0.1
+	show
+
+	say "d dies (SIGKILL): its w's go with it, the watchdog restarts d, d restarts them"
+	d=$(pid_up d)
+	note "\$ kill -KILL $d"
+	kill -KILL "$d"
+	check "d restarted" wait_for " restart name=d old=$d new="
+	db=$(sed -nE "s/.* restart name=d old=$d new=([0-9]+).*/\1/p" "$log")
+	check "both w's restarted by the new d" wait_for " d\[$db\] started name=w2 "
+	wait_for ' ready servers=3' && sleep 0.3
+	show
+
+	say "Clean stop (SIGTERM; Enter or Ctrl-C on a terminal do the same)"
+	kill -TERM "$wd"
+	wait "$wd"
+	rc=$?
+	show
+	check "the watchdog exited 0" test "$rc" -eq 0
+	check "no FIFO left in the run directory" test -z "$(ls -A "$run")"
+	check "no segment left in /dev/shm" test ! -e "/dev/shm$shm"
+
+	say "A crash loop: w2 fails at every start; backoff, then the tree gives up"
+	note "\$ watchdog -f w2:exit -R 3"
+	shown=0
+	"$bin/watchdog" -w 2 -f w2:exit -R 3 -b 50 -m "$shm" -r "$run" </dev/null 2>"$log"
+	rc=$?
+	show
+	check "the watchdog exited 1 with a clear message" test "$rc" -eq 1
+	check "nothing left behind" test -z "$(ls -A "$run")"
+	note "Questions 3.a-3.c: step3_watchdog/README.md; answers: solutions/step3_watchdog/ANSWERS.md."
+}
+
 case $step in
 1) demo_step1 ;;
+3) demo_step3 ;;
 *) echo "demo: no demo for step $step yet (steps with a demo: 1)" >&2; exit 2 ;;
 esac
 
