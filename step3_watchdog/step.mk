@@ -1,7 +1,7 @@
 # Step 3: what to build (see mk/step.mk for the rules).
 PROGS := watchdog d w
 COMMON := common/log.o common/io.o common/util.o common/rundir.o common/selfpipe.o
-watchdog_OBJS   := watchdog.o sup.o registry.o spawn.o $(COMMON)
+watchdog_OBJS   := watchdog.o sup.o registry.o spawn.o shm_area.o $(COMMON)
 watchdog_LDLIBS := -lm
 d_OBJS   := d.o sup.o registry.o spawn.o server.o shm_area.o $(COMMON)
 d_LDLIBS := -lm

@@ -36,7 +36,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -48,6 +47,7 @@
 #include "registry.h"
 #include "rundir.h"
 #include "selfpipe.h"
+#include "shm_area.h"
 #include "spawn.h"
 #include "sup.h"
 #include "util.h"
@@ -248,14 +248,27 @@ drop_ref(struct watch *wt)
 	reg_ref_close(&wt->ref);
 }
 
-/* Remove what a d that died without cleaning up left behind: its FIFOs
- * and its data segment (a new d would find them stale). */
+/*
+ * Remove what d (pid), dead without cleaning up, left behind: its FIFOs
+ * and its data segment (a new d would find them stale). Only if the
+ * segment says it was that d's: a d that died because another tree
+ * already uses the same names must not take that tree's files with it.
+ */
 static void
-clean_after_d(void)
+clean_after_d(pid_t pid)
 {
+	struct shm_layout *seg;
 	char name[32], path[4200];
 	unsigned i, removed = 0;
+	int ours;
 
+	seg = shm_area_open(opt.shm_name, sizeof *seg);
+	if (seg == NULL)
+		return;		/* d died before making anything */
+	ours = seg->magic == SHM_MAGIC && seg->owner == pid;
+	shm_area_close(seg, sizeof *seg);
+	if (!ours)
+		return;
 	for (i = 1; i <= opt.n; i++) {
 		snprintf(name, sizeof name, DWTUBE_FMT, i);
 		if (rundir_path(opt.run_dir, name, path, sizeof path) == 0 &&
@@ -266,10 +279,9 @@ clean_after_d(void)
 		    unlink(path) == 0)
 			removed++;
 	}
-	if (shm_unlink(opt.shm_name) == 0)
+	if (shm_area_unlink(opt.shm_name) == 0)
 		removed++;
-	if (removed > 0)
-		log_event("cleanup name=d removed=%u", removed);
+	log_event("cleanup name=d pid=%ld removed=%u", (long)pid, removed);
 }
 
 /* Start d (slot 0) with our options; return its pid or -1. */
@@ -390,7 +402,7 @@ d_exited(pid_t pid, int status, double now)
 
 	drop_ref(&watch[0]);
 	forget_ws();
-	clean_after_d();
+	clean_after_d(pid);
 	if (stopping)
 		return;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == EXIT_GIVE_UP) {
@@ -715,7 +727,6 @@ main(int argc, char **argv)
 	}
 
 	stop_tree(sigfd);
-	clean_after_d();
 	reg_detach(reg);
 	close(reg_fd);
 	selfpipe_close();

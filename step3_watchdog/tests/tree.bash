@@ -82,3 +82,16 @@ assert_line_in_log() {
 	grep -Eq -- "$1" "$(log_of "${2:-wd}")" ||
 		fail "no line matching /$1/ in the log: $(sed 's/^/\n#   /' "$(log_of "${2:-wd}")" | tail -40)"
 }
+
+# wait_count NAME ERE N [SECONDS]: wait (bounded, scaled) until NAME's log
+# has at least N lines matching ERE.
+wait_count() {
+	local i limit
+	limit=$(kit_scale "${4:-5}")
+	for ((i = 0; i < ${limit%.*} * 20 + 20; i++)); do
+		(($(log_count "$1" "$2") >= $3)) && return 0
+		sleep 0.05
+	done
+	echo "# only $(log_count "$1" "$2") lines matching /$2/ after ${limit}s" >&2
+	return 1
+}
