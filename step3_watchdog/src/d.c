@@ -215,7 +215,7 @@ badfault:
 /*
  * Create and map the data segment. One left by a d that died (its owner
  * is dead) is reported and replaced; one in use by a live d, or not
- * ours, is refused: never silently reused.
+ * ours, is refused: never silently reused. Returns NULL after saying why.
  */
 static struct shm_layout *
 create_segment(const char *name)
@@ -227,21 +227,31 @@ create_segment(const char *name)
 	if (seg != NULL || errno != EEXIST)
 		goto done;
 	old = shm_area_open(name, sizeof *old);
-	if (old == NULL || old->magic != SHM_MAGIC)
-		fatalx("shared memory %s exists and is not a step-3 segment; "
+	if (old == NULL || old->magic != SHM_MAGIC) {
+		if (old != NULL)
+			shm_area_close(old, sizeof *old);
+		warnx("shared memory %s exists and is not a step-3 segment; "
 		    "remove /dev/shm%s or choose another name with -m", name, name);
+		return NULL;
+	}
 	owner = old->owner;
 	shm_area_close(old, sizeof *old);
-	if (kill(owner, 0) == 0 || errno != ESRCH)
-		fatalx("shared memory %s is in use by d[%ld]; "
+	if (kill(owner, 0) == 0 || errno != ESRCH) {
+		warnx("shared memory %s is in use by d[%ld]; "
 		    "choose another name with -m", name, (long)owner);
+		return NULL;
+	}
 	log_event("stale-segment name=%s owner=%ld action=replaced", name, (long)owner);
-	if (shm_area_unlink(name) == -1)
-		fatal("shm_unlink %s", name);
+	if (shm_area_unlink(name) == -1) {
+		warn("shm_unlink %s", name);
+		return NULL;
+	}
 	seg = shm_area_create(name, sizeof *seg);
 done:
-	if (seg == NULL)
-		fatal("shm_open %s", name);
+	if (seg == NULL) {
+		warn("shm_open %s", name);
+		return NULL;
+	}
 	seg->magic = SHM_MAGIC;
 	seg->owner = getpid();
 	return seg;
@@ -559,16 +569,13 @@ poll_timeout(double now)
 static void
 setup(void)
 {
-	char why[128], name[32];
+	char name[32];
 	unsigned i;
 
 	if (server_attach(&sv, opt.reg_fd, 0) == -1)
 		fatal("registry -H %d", opt.reg_fd);
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		fatal("signal SIGPIPE");
-	if (rundir_prepare(opt.run_dir, why, sizeof why) == -1)
-		fatalx("run directory %s: %s", opt.run_dir, why);
-	shm = create_segment(opt.shm_name);
 	for (i = 0; i < opt.n; i++) {
 		struct wchild *wc = &ws[i];
 
@@ -592,12 +599,24 @@ main(int argc, char **argv)
 {
 	struct pollfd pfd[PFD_MAX];
 	struct wchild *wc;
+	char why[128];
 	unsigned i;
 	double now;
 	int sigfd;
 
 	log_init("d");
 	parse_options(argc, argv);
+	server_fault_at_start(&sv, opt.reg_fd);
+	/* What may be refused comes first, while only the registry's
+	 * descriptor is open: a refusal leaves nothing behind. */
+	if (rundir_prepare(opt.run_dir, why, sizeof why) == -1)
+		warnx("run directory %s: %s", opt.run_dir, why);
+	else
+		shm = create_segment(opt.shm_name);
+	if (shm == NULL) {
+		close(opt.reg_fd);
+		return 1;
+	}
 	sigfd = selfpipe_open();
 	if (sigfd == -1)
 		fatal("pipe");

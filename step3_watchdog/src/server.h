@@ -39,11 +39,15 @@ struct server {
  */
 int fault_parse(const char *spec, struct fault *f);
 
+/* If sv->fault is FAULT_EXIT, close fd and exit 1 (a crash at start-up,
+ * before anything else is opened). Otherwise return. */
+void server_fault_at_start(const struct server *sv, int fd);
+
 /*
  * Map the registry inherited as fd (the caller may close fd afterwards:
- * the mapping is enough, unless fd is to be passed on), check that slot
- * exists, apply a FAULT_EXIT. Returns 0, or -1 with errno (EPROTO: not a
- * registry, or no such slot).
+ * the mapping is enough, unless fd is to be passed on) and check that slot
+ * exists. Returns 0, or -1 with errno (EPROTO: not a registry, or no such
+ * slot).
  */
 int server_attach(struct server *sv, int fd, unsigned slot);
 

@@ -129,6 +129,7 @@ main(int argc, char **argv)
 		usage(2);
 	}
 
+	server_fault_at_start(&sv, (int)fd);
 	sigfd = selfpipe_open();
 	if (sigfd == -1)
 		fatal("pipe");

@@ -78,7 +78,7 @@ teardown() {
 	stop_tree
 }
 
-@test "[3.4] SIGSTOP d: d and its whole group killed in time, d restarted, every w restarted" {
+@test "[3.7] SIGSTOP d: d and its whole group killed in time, d restarted, every w restarted" {
 	# bats test_tags=timing
 	start_tree -w 2
 	d=$(pid_of d) w1=$(pid_of w1) w2=$(pid_of w2)
@@ -261,10 +261,14 @@ teardown() {
 @test "[3.8] SIGTERM: the whole tree stops within 2 s, exit 0, nothing left" {
 	start_tree -w 3
 	for i in 1 2 3; do wait_log wd " d\[[0-9]+\] pong name=w$i n=1 "; done
+	d=$(pid_of d)
 	pids=$(tagged_pids)
 	kill -TERM "$wd_PID"
 	wait_exit wd 3
 	assert_equal "$status" 0
+	# The watchdog leaves last: it reaped d, which had reaped its w's.
+	assert_line_in_log " watchdog\[$wd_PID\] reaped name=d pid=$d status=\"exited with code 0\""
+	assert_equal "$(tail -n1 "$(log_of wd)" | awk '{ print $2, $3 }')" "watchdog[$wd_PID] stopped"
 	assert_within "$(log_time wd ' watchdog\[[0-9]+\] stopping reason=SIGTERM')" \
 		"$(log_time wd ' watchdog\[[0-9]+\] stopped ')" 2000
 	for p in $pids; do assert_gone "$p"; done

@@ -11,7 +11,8 @@ K=$(kit_ms 1500)	# clean-stop wait
 # directory, segment and timings, and wait until every server is up.
 start_tree() {
 	start_prog wd watchdog -r "$RUN_DIR" -m "$SHM_NAME" -P "$P" -T "$T" \
-		-K "$K" -b "$(kit_ms 20)" -B "$(kit_ms 200)" -i "$(kit_ms 100)" "$@"
+		-K "$K" -g "$(kit_ms 5000)" -b "$(kit_ms 20)" -B "$(kit_ms 200)" \
+		-i "$(kit_ms 100)" "$@"
 	wait_log wd ' watchdog\[[0-9]+\] ready servers='
 }
 

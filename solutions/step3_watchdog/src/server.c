@@ -46,13 +46,20 @@ server_attach(struct server *sv, int fd, unsigned slot)
 		errno = EPROTO;
 		return -1;
 	}
-	if (sv->fault.kind == FAULT_EXIT) {
-		/* A crash at start-up: the supervisor's restart loop, its
-		 * backoff and its intensity limit are what is being tested. */
-		log_event("fault kind=exit");
-		exit(1);
-	}
 	return 0;
+}
+
+void
+server_fault_at_start(const struct server *sv, int fd)
+{
+	if (sv->fault.kind != FAULT_EXIT)
+		return;
+	/* A crash at start-up: the supervisor's restart loop, its backoff
+	 * and its intensity limit are what is being tested. The inherited
+	 * descriptor is closed so that the crash is the only fault. */
+	log_event("fault kind=exit");
+	close(fd);
+	exit(1);
 }
 
 int
