@@ -503,6 +503,7 @@ static void
 check_servers(double now)
 {
 	struct watch *wt;
+	double sent;
 	unsigned i;
 
 	for (i = 0; i < nwatch; i++) {
@@ -522,8 +523,11 @@ check_servers(double now)
 			break;
 		}
 		if (sup_ping_due(&wt->sup, now)) {
+			/* A fresh clock reading: the round trip in the log
+			 * starts at the signal, not at the wake-up. */
+			sent = log_now();
 			if (reg_ref_signal(reg, &wt->ref, SIGUSR1) == 0)
-				sup_ping_sent(&wt->sup, now, &policy);
+				sup_ping_sent(&wt->sup, sent, &policy);
 			else if (errno != ESRCH)	/* ESRCH: gone, reaped soon */
 				fatal("pidfd_send_signal %s", wt->name);
 		}

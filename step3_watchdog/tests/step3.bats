@@ -233,7 +233,7 @@ teardown() {
 	assert_line_in_log '^d: giving up: w1: '
 	assert_line_in_log '^watchdog: giving up: d gave up: a w was restarted too often$'
 	# The other w was stopped cleanly, and nothing is left.
-	assert_line_in_log ' w\[[0-9]+\] stopping reason=(stop|SIGTERM)'
+	assert_line_in_log ' w\[[0-9]+\] stopping reason=(eof|SIGTERM)'
 	[[ -z $(ls -A "$RUN_DIR") ]] || fail "left in $RUN_DIR: $(ls -A "$RUN_DIR")"
 	assert_file_not_exists "/dev/shm$SHM_NAME"
 }
@@ -272,7 +272,7 @@ teardown() {
 	assert_within "$(log_time wd ' watchdog\[[0-9]+\] stopping reason=SIGTERM')" \
 		"$(log_time wd ' watchdog\[[0-9]+\] stopped ')" 2000
 	for p in $pids; do assert_gone "$p"; done
-	assert_equal "$(log_count wd ' w\[[0-9]+\] stopping reason=stop')" 3
+	assert_equal "$(log_count wd ' w\[[0-9]+\] stopping reason=eof')" 3
 	[[ -z $(ls -A "$RUN_DIR") ]] || fail "left in $RUN_DIR: $(ls -A "$RUN_DIR")"
 	assert_file_not_exists "/dev/shm$SHM_NAME"
 }

@@ -525,8 +525,9 @@ drain_signals(double now)
 		fatal("read self-pipe");
 }
 
-/* The clean stop: "stop" to every w (SIGTERM if its FIFO is not open),
- * wait at most -K ms, SIGKILL the rest, reap them all. */
+/* The clean stop, as in step 2: close our end of each w's dwtube (it
+ * reads end of file and exits; SIGTERM for one that has not opened it
+ * yet), wait at most -K ms, SIGKILL the rest, reap them all. */
 static void
 stop_ws(int sigfd)
 {
@@ -538,9 +539,12 @@ stop_ws(int sigfd)
 	for (i = 0; i < opt.n; i++) {
 		if (ws[i].sup.state == CHILD_DOWN)
 			continue;
-		if (ws[i].to_w == -1 ||
-		    write_all(ws[i].to_w, MSG_STOP "\n", sizeof MSG_STOP) == -1)
+		if (ws[i].to_w != -1) {
+			close(ws[i].to_w);
+			ws[i].to_w = -1;
+		} else {
 			(void)kill(ws[i].sup.pid, SIGTERM);	/* not reaped: safe */
+		}
 	}
 	for (;;) {
 		for (i = 0, left = 0; i < opt.n; i++)

@@ -37,8 +37,9 @@
 /* Messages on the FIFOs: one word and "\n". */
 #define MSG_PING "ping"		/* d -> w: the request is in the segment */
 #define MSG_PONG "pong"		/* w -> d: the answer is in the segment */
-#define MSG_STOP "stop"		/* d -> w: exit now (clean stop) */
 #define MSG_MAX  128		/* longest line, "\n" excluded; request/answer size */
+/* d stops a w as in step 2: it closes its end of dwtube<i>, and w reads
+ * end of file. */
 
 /* Most secondary servers d may run (-w N). */
 #define W_MAX 8

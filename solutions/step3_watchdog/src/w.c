@@ -3,8 +3,8 @@
  *
  * w serves d over its FIFO pair (step 2): on "ping" it reads the request
  * from its pair in the shared segment, writes its answer there, and
- * sends "pong"; on "stop" (or SIGTERM) it exits 0; when d goes away (end
- * of file) it exits too. For the watchdog, it answers SIGUSR1 from its
+ * sends "pong". When d closes its end (its way to stop w, as in step 2) or
+ * dies, w reads end of file and exits 0; on SIGTERM too. For the watchdog, it answers SIGUSR1 from its
  * main loop (server.c).
  *
  *     w -n I -H FD [-m NAME] [-r DIR] [-F FAULT]     (started by d)
@@ -179,7 +179,8 @@ main(int argc, char **argv)
 			continue;
 		n = lr_fill(&lr);
 		if (n == 0) {
-			log_event("stopping reason=eof");	/* d has gone */
+			/* d closed its end: stop (or d has gone). */
+			log_event("stopping reason=eof");
 			break;
 		}
 		if (n == -1 && errno != EAGAIN && errno != EINTR)
@@ -187,9 +188,6 @@ main(int argc, char **argv)
 		while (!quit && (r = lr_next(&lr, line, sizeof line)) == 1) {
 			if (strcmp(line, MSG_PING) == 0) {
 				serve(shm, idx, to_d);
-			} else if (strcmp(line, MSG_STOP) == 0) {
-				log_event("stopping reason=stop");
-				quit = 1;
 			} else {
 				log_event("unexpected line=\"%.40s\"", line);
 			}
