@@ -48,24 +48,22 @@ assert_gone() {
 	fail "process $1 is still there: $(cat /proc/"$1"/stat 2>/dev/null)"
 }
 
-# assert_tree_sane: no zombie among the tree's processes, and no orphan:
-# every process the test started is the watchdog or a child of one of
-# the test's processes.
+# assert_tree_sane: no zombie among the tree's processes or their
+# children, and no orphan: every process the test started is the watchdog
+# or a child of one of the test's processes.
 assert_tree_sane() {
-	local p ppid state ours wd_ppid
-	ours=" $(tagged_pids | tr '\n' ' ') "
-	wd_ppid=$(awk '{ print $4 }' "/proc/$wd_PID/stat")
-	for p in $ours; do
-		[[ -r /proc/$p/stat ]] || continue
-		read -r ppid state < <(awk '{ print $4, $3 }' "/proc/$p/stat")
-		[[ $state == Z ]] && fail "zombie: $(ps -o pid=,args= -p "$p")"
-		[[ $p == "$wd_PID" || $ours == *" $ppid "* ]] ||
-			fail "orphan: $(ps -o pid=,ppid=,args= -p "$p")"
-	done
-	for p in $ours; do
-		[[ -z $(zombies_of "$p") ]] || fail "zombie child of $p: $(zombies_of "$p")"
-	done
-	return 0
+	local ours list
+	ours=$(tagged_pids | tr '\n' ' ')
+	list=${ours// /,}
+	# One ps for the processes and their children (zombies lose their
+	# environment, so they are found as children).
+	ps -o pid=,ppid=,stat=,args= -p "${list%,}" --ppid "${list%,}" 2>/dev/null |
+		awk -v ours=" $ours " -v wd="$wd_PID" '
+			$3 ~ /^Z/ { print "zombie: " $0; bad = 1; next }
+			index(ours, " " $1 " ") && $1 != wd && !index(ours, " " $2 " ") {
+				print "orphan: " $0; bad = 1 }
+			END { exit bad }' >&2 ||
+		fail "zombie or orphan in the tree (see above)"
 }
 
 # stop_tree: SIGTERM the watchdog, expect exit 0 within 2 s and nothing left.
