@@ -27,6 +27,16 @@ check() {	# check DESCRIPTION COMMAND...: run a check, print ✓ or ✗
 	fi
 }
 
+# wait_line FILE ERE: wait (at most 5 s) for a line of FILE matching ERE.
+wait_line() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		grep -Eq -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/osps-demo.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"; rm -f "/dev/shm$shm" 2>/dev/null' EXIT
 shm="/osps-demo-$$"
@@ -57,6 +67,57 @@ demo_step1() {
 	check "expected = actual + lost" awk '/^race:/ { gsub(/,/, ""); exit !($3 == $5 + $7) }' "$tmp/out"
 	note "Lost updates: two processes loaded the same value, both stored value+1."
 	note "Step 2 synchronises d and w with named pipes; the answers explain atomics."
+}
+
+# demo_step2: ping/pong over two FIFOs, the turn that synchronises d and w.
+demo_step2() {
+	local bin=build/solution/step2_fifo run="$tmp/run" d w rc
+	say "Step 2: d and w take turns, over the named pipes dwtube1 and wdtube1"
+	make --no-print-directory step2 IMPL=solution >"$tmp/build.log" 2>&1 ||
+		{ cat "$tmp/build.log"; exit 1; }
+
+	say "Three rounds of ping/pong; w takes 100 ms per request"
+	note "\$ d -n 3 -t 100 -r $run -m $shm"
+	"$bin/d" -n 3 -t 100 -r "$run" -m "$shm" >"$tmp/out" 2>"$tmp/log"
+	rc=$?
+	sed 's/^/    /' "$tmp/log"
+	printf '    %s%s%s\n' "$B" "$(cat "$tmp/out")" "$N"
+	check "d exited 0" test "$rc" -eq 0
+	check "3 answers, each for its own request" \
+		test "$(grep -Ec 'recv msg=pong n=([123]) answer="w\[[0-9]+\] done: request \1 ' "$tmp/log")" -eq 3
+	check "w stopped on end of file and was reaped" grep -q 'reaped name=w .*exited with code 0' "$tmp/log"
+	check "FIFOs and segment removed" test -z "$(ls -A "$run")" -a ! -e "/dev/shm$shm"
+
+	say "Step 1's race, in turns: the same 20 million increments"
+	note "\$ d -R -r $run -m $shm"
+	"$bin/d" -R -r "$run" -m "$shm" >"$tmp/out" 2>/dev/null
+	printf '    %s%s%s\n' "$B" "$(cat "$tmp/out")" "$N"
+	check "no update lost" grep -q ', lost 0 updates' "$tmp/out"
+
+	say "A zombie (2.b): w has exited, d waits 3 s before reaping it"
+	note "\$ d -n 2 -Z 3000 -r $run -m $shm &"
+	"$bin/d" -n 2 -Z 3000 -r "$run" -m "$shm" >/dev/null 2>"$tmp/log" &
+	d=$!
+	wait_line "$tmp/log" ' zombie name=w '
+	note "\$ ps -o pid,stat,comm --ppid $d"
+	ps -o pid,stat,comm --ppid "$d" | sed 's/^/    /'
+	check "ps shows w as a zombie (Z)" test -n "$(ps -o stat= --ppid "$d" | grep Z)"
+	wait "$d"
+	check "then d reaped it and exited 0" test "$?" -eq 0
+
+	say "w killed mid-run: d notices, names the signal, cleans up, exits 1"
+	"$bin/d" -n 1000000 -t 50 -r "$run" -m "$shm" >/dev/null 2>"$tmp/log" &
+	d=$!
+	wait_line "$tmp/log" 'recv msg=pong n=2 '
+	w=$(sed -nE 's/.* started name=w pid=([0-9]+).*/\1/p' "$tmp/log")
+	note "\$ kill -KILL $w"
+	kill -KILL "$w"
+	wait "$d"
+	rc=$?
+	grep -Ev ' (send|recv) msg=' "$tmp/log" | sed 's/^/    /'
+	check "d exited 1, naming SIGKILL" test "$rc" -eq 1 -a -n "$(grep 'killed by SIGKILL' "$tmp/log")"
+	check "nothing left behind" test -z "$(ls -A "$run")" -a ! -e "/dev/shm$shm"
+	note "Questions 2.a and 2.b: step2_fifo/README.md; answers: solutions/step2_fifo/ANSWERS.md."
 }
 
 # demo_step3: the watchdog at work, narrated from its log.
@@ -132,8 +193,9 @@ demo_step3() {
 
 case $step in
 1) demo_step1 ;;
+2) demo_step2 ;;
 3) demo_step3 ;;
-*) echo "demo: no demo for step $step yet (steps with a demo: 1)" >&2; exit 2 ;;
+*) echo "demo: no demo for step $step yet (steps with a demo: 1 2 3)" >&2; exit 2 ;;
 esac
 
 say "Result"
