@@ -138,7 +138,7 @@ demo_step3() {
 	pid_up() { sed -nE "s/.* up name=$1 pid=([0-9]+) .*/\1/p" "$log" | tail -n1; }
 	shown=0
 	show() {	# print the log lines not shown yet, heartbeats and pongs aside
-		tail -n "+$((shown + 1))" "$log" | grep -Ev ' (heartbeat|pong) ' | sed 's/^/    /'
+		tail -n "+$((shown + 1))" "$log" | grep -Ev ' (heartbeat|recv msg=pong) ' | sed 's/^/    /'
 		shown=$(wc -l <"$log")
 	}
 

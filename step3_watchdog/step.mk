@@ -3,9 +3,9 @@ PROGS := watchdog d w
 COMMON := common/log.o common/io.o common/util.o common/rundir.o common/selfpipe.o
 watchdog_OBJS   := watchdog.o sup.o registry.o spawn.o shm_area.o $(COMMON)
 watchdog_LDLIBS := -lm
-d_OBJS   := d.o sup.o registry.o spawn.o server.o shm_area.o $(COMMON)
+d_OBJS   := d.o proto.o fifo.o sup.o registry.o spawn.o server.o shm_area.o $(COMMON)
 d_LDLIBS := -lm
-w_OBJS   := w.o registry.o server.o shm_area.o $(COMMON)
+w_OBJS   := w.o proto.o registry.o server.o shm_area.o $(COMMON)
 
 UNIT_TESTS := test_sup test_registry
 test_sup_OBJS      := tests/test_sup.o sup.o

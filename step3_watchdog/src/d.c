@@ -30,11 +30,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fifo.h"
 #include "io.h"
 #include "log.h"
 #include "proto.h"
@@ -74,6 +74,7 @@ struct wchild {
 	struct line_reader lr;	/* lines from w */
 	int waiting;		/* a ping is out, its pong not back yet */
 	double next_ping;	/* when to send the next request */
+	double ping_at;		/* when the last one was sent */
 	unsigned long pongs;	/* exchanges completed with this incarnation */
 };
 
@@ -257,24 +258,22 @@ done:
 	return seg;
 }
 
-/* Create the FIFO path (0600). One left by a d that died is replaced;
- * anything else in the way (a file, a symlink) is refused. */
+/* Create the FIFO path with fifo_create() (step 2), or exit saying why. */
 static void
 make_fifo(const char *path)
 {
-	struct stat st;
+	char why[128];
 
-	if (mkfifo(path, 0600) == 0)
-		return;
-	if (errno != EEXIST)
-		fatal("mkfifo %s", path);
-	if (lstat(path, &st) == -1)
-		fatal("lstat %s", path);
-	if (!S_ISFIFO(st.st_mode) || st.st_uid != getuid())
-		fatalx("%s exists and is not one of our FIFOs: remove it", path);
-	log_event("stale-fifo path=%s action=replaced", path);
-	if (unlink(path) == -1 || mkfifo(path, 0600) == -1)
-		fatal("mkfifo %s", path);
+	switch (fifo_create(path, why, sizeof why)) {
+	case 0:
+		log_event("created path=%s mode=0600", path);
+		break;
+	case 1:
+		log_event("stale-fifo path=%s action=replaced", path);
+		break;
+	default:
+		fatalx("%s %s", path, why);
+	}
 }
 
 /* Close d's ends of wc's FIFOs. */
@@ -404,7 +403,8 @@ send_ping(struct wchild *wc, double now)
 {
 	if (wc->to_w == -1) {
 		/* Non-blocking: ENXIO while w has not opened its read end
-		 * yet (it is still starting): try again next time. */
+		 * yet (it is still starting): try again shortly. A blocking
+		 * open would stop d, heartbeats included, until then. */
 		wc->to_w = open(wc->dw_path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
 		if (wc->to_w == -1) {
 			if (errno != ENXIO)
@@ -413,47 +413,46 @@ send_ping(struct wchild *wc, double now)
 			return;
 		}
 	}
+	/* The segment's pair is d's until "ping": w touches it only after. */
 	snprintf(shm->pair[wc->idx - 1].request, MSG_MAX, "request %lu for %s",
 	    wc->pongs + 1, wc->name);
 	shm->pair[wc->idx - 1].answer[0] = '\0';
-	if (write_all(wc->to_w, MSG_PING "\n", sizeof MSG_PING) == -1) {
+	if (proto_send(wc->to_w, PROTO_PING) == -1) {
 		/* EPIPE: w is gone (SIGPIPE is ignored); EAGAIN: w stopped
 		 * reading. Either way the reaper or the watchdog acts. */
 		wc->next_ping = now + opt.interval / 1000.0;
 		return;
 	}
+	wc->ping_at = now;
 	wc->waiting = 1;
 }
 
-/* Read what wc sent. */
+/* Read what wc sent: pongs, or the end of file of a w that has gone. */
 static void
 read_w(struct wchild *wc, double now)
 {
-	char line[MSG_MAX + 1];
-	ssize_t n;
+	enum proto_msg m;
 	int r;
 
-	n = lr_fill(&wc->lr);
-	if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
-		/* w is gone: EOF. SIGCHLD follows; stop polling its FIFO. */
-		close_pipes(wc);
-		return;
-	}
-	while ((r = lr_next(&wc->lr, line, sizeof line)) == 1) {
-		if (strcmp(line, MSG_PONG) == 0 && wc->waiting) {
+	while ((r = proto_recv(&wc->lr, &m)) == 1) {
+		if (m == PROTO_PONG && wc->waiting) {
 			wc->waiting = 0;
 			wc->pongs++;
-			log_event("pong name=%s n=%lu answer=\"%s\"", wc->name,
-			    wc->pongs, shm->pair[wc->idx - 1].answer);
+			log_event("recv msg=pong name=%s n=%lu answer=\"%s\" rtt_us=%.0f",
+			    wc->name, wc->pongs, shm->pair[wc->idx - 1].answer,
+			    (now - wc->ping_at) * 1e6);
 			wc->next_ping = now + opt.interval / 1000.0;
 		} else {
-			log_event("unexpected name=%s line=\"%.40s\"", wc->name, line);
+			log_event("unexpected name=%s msg=%s", wc->name, proto_word(m));
 		}
 	}
-	if (r == -1) {
-		log_event("unexpected name=%s line=too-long", wc->name);
-		close_pipes(wc);
-	}
+	if (r == -1 && errno == EAGAIN)
+		return;		/* the rest of a line comes later */
+	if (r == -1)
+		log_event("unexpected name=%s error=\"%s\"", wc->name, strerror(errno));
+	/* End of file (w has gone: SIGCHLD follows) or a broken stream:
+	 * stop polling this w. */
+	close_pipes(wc);
 }
 
 /* Handle the signals recorded since the last wake-up. */
@@ -474,7 +473,7 @@ drain_signals(double now)
 			break;
 		default:	/* SIGTERM, SIGINT */
 			if (!stopping)
-				log_event("stopping reason=%s", signal_name(ev.signo));
+				log_event("stop reason=%s", signal_name(ev.signo));
 			stopping = 1;
 			break;
 		}
@@ -542,10 +541,13 @@ clean_up(void)
 		if (unlink(ws[i].wd_path) == -1 && errno != ENOENT)
 			warn("unlink %s", ws[i].wd_path);
 	}
+	log_event("removed fifos=%lu", 2 * opt.n);
 	if (shm_area_close(shm, sizeof *shm) == -1)
 		warn("munmap %s", opt.shm_name);
 	if (shm_area_unlink(opt.shm_name) == -1 && errno != ENOENT)
 		warn("shm_unlink %s", opt.shm_name);
+	else
+		log_event("removed name=%s", opt.shm_name);
 }
 
 /* How long poll() may sleep: until the next ping or restart, in ms. */

@@ -27,19 +27,57 @@
 #include <stdatomic.h>
 #include <sys/types.h>
 
+#include "io.h"
+
 /* Default data segment name (step 2's); %u is the user id. */
 #define SHM_NAME_FMT "/osps-%u"
 
-/* FIFO names in the run directory; %u is the w's number, 1..n. */
+/* FIFO names in the run directory, created by d, 0600; %u is the w's
+ * number, 1..n. */
 #define DWTUBE_FMT "dwtube%u"	/* d -> wi */
 #define WDTUBE_FMT "wdtube%u"	/* wi -> d */
 
-/* Messages on the FIFOs: one word and "\n". */
-#define MSG_PING "ping"		/* d -> w: the request is in the segment */
-#define MSG_PONG "pong"		/* w -> d: the answer is in the segment */
-#define MSG_MAX  128		/* longest line, "\n" excluded; request/answer size */
-/* d stops a w as in step 2: it closes its end of dwtube<i>, and w reads
- * end of file. */
+/*
+ * The messages on the FIFOs, as in step 2: one word, then "\n", at most
+ * PROTO_LINE_MAX bytes. d stops a w by closing its end of dwtube<i>: w
+ * reads end of file, and exits.
+ */
+#define PROTO_LINE_MAX 32	/* longest line, "\n" and NUL included */
+
+enum proto_msg {
+	PROTO_PING,	/* d to w: the request is in the segment */
+	PROTO_PONG,	/* w to d: the answer is in the segment */
+};
+
+/* Longest request or answer text in the segment, NUL included. */
+#define MSG_MAX 128
+
+/* The word of message m ("ping"), or "?" if m is not a message. */
+const char *proto_word(enum proto_msg m);
+
+/*
+ * Write message m as a line ("ping\n") into buf, NUL-terminated.
+ * Returns the line's length, or -1 with errno EINVAL (m is not a message)
+ * or ENOBUFS (buf is too small).
+ */
+int proto_format(enum proto_msg m, char *buf, size_t size);
+
+/*
+ * Parse line (one line, without its "\n") into *m. Only the exact words
+ * are messages. Returns 0, or -1 with errno EBADMSG (not a message).
+ */
+int proto_parse(const char *line, enum proto_msg *m);
+
+/* Send message m on fd in one write. Returns 0, or -1 with errno (EPIPE). */
+int proto_send(int fd, enum proto_msg m);
+
+/*
+ * Take the next message from lr into *m. Returns 1 (a message), 0 (end of
+ * file between messages), or -1 with errno: EAGAIN (no whole message yet
+ * on a non-blocking descriptor), EMSGSIZE, EBADMSG, EPROTO, or the error
+ * of read().
+ */
+int proto_recv(struct line_reader *lr, enum proto_msg *m);
 
 /* Most secondary servers d may run (-w N). */
 #define W_MAX 8

@@ -583,7 +583,7 @@ read_stdin(void)
 	if (n == 0)
 		return 0;
 	if (memchr(buf, '\n', (size_t)n) != NULL && !stopping) {
-		log_event("stopping reason=enter");
+		log_event("stop reason=enter");
 		stopping = 1;
 	}
 	return 1;
@@ -615,7 +615,7 @@ drain_signals(double now)
 		case SIGTERM:
 		case SIGINT:
 			if (!stopping)
-				log_event("stopping reason=%s", signal_name(ev.signo));
+				log_event("stop reason=%s", signal_name(ev.signo));
 			stopping = 1;
 			break;
 		default:	/* SIGUSR2: a wake-up, the registry says the rest */

@@ -27,7 +27,7 @@ teardown() {
 		[[ -p $RUN_DIR/dwtube$i && -p $RUN_DIR/wdtube$i ]] || fail "FIFO pair $i missing"
 	done
 	assert_equal "$(stat -c %a "$RUN_DIR/dwtube1")" 600
-	wait_log wd " d\[[0-9]+\] pong name=w3 n=2 answer=\"w3\[$(pid_of w3)\] done: request 2 for w3\""
+	wait_log wd " d\[[0-9]+\] recv msg=pong name=w3 n=2 answer=\"w3\[$(pid_of w3)\] done: request 2 for w3\""
 	# d is the watchdog's child, each w is d's child.
 	assert_equal "$(awk '{ print $4 }' "/proc/$(pid_of d)/stat")" "$wd_PID"
 	assert_equal "$(awk '{ print $4 }' "/proc/$(pid_of w2)/stat")" "$(pid_of d)"
@@ -202,7 +202,7 @@ teardown() {
 	done
 	[[ -z $(tagged_pids) ]] || fail "still running 1 s later: $(tagged_pids | tr '\n' ' ')"
 	# d stopped cleanly (its death signal is SIGTERM): FIFOs and segment gone.
-	assert_line_in_log " d\[$d\] stopping reason=SIGTERM"
+	assert_line_in_log " d\[$d\] stop reason=SIGTERM"
 	assert_line_in_log " d\[$d\] stopped code=0"
 	[[ -z $(ls -A "$RUN_DIR") ]] || fail "left in $RUN_DIR: $(ls -A "$RUN_DIR")"
 	assert_file_not_exists "/dev/shm$SHM_NAME"
@@ -233,7 +233,7 @@ teardown() {
 	assert_line_in_log '^d: giving up: w1: '
 	assert_line_in_log '^watchdog: giving up: d gave up: a w was restarted too often$'
 	# The other w was stopped cleanly, and nothing is left.
-	assert_line_in_log ' w\[[0-9]+\] stopping reason=(eof|SIGTERM)'
+	assert_line_in_log ' w\[[0-9]+\] stop reason=(eof|SIGTERM)'
 	[[ -z $(ls -A "$RUN_DIR") ]] || fail "left in $RUN_DIR: $(ls -A "$RUN_DIR")"
 	assert_file_not_exists "/dev/shm$SHM_NAME"
 }
@@ -260,7 +260,7 @@ teardown() {
 
 @test "[3.8] SIGTERM: the whole tree stops within 2 s, exit 0, nothing left" {
 	start_tree -w 3
-	for i in 1 2 3; do wait_log wd " d\[[0-9]+\] pong name=w$i n=1 "; done
+	for i in 1 2 3; do wait_log wd " d\[[0-9]+\] recv msg=pong name=w$i n=1 "; done
 	d=$(pid_of d)
 	pids=$(tagged_pids)
 	kill -TERM "$wd_PID"
@@ -269,10 +269,10 @@ teardown() {
 	# The watchdog leaves last: it reaped d, which had reaped its w's.
 	assert_line_in_log " watchdog\[$wd_PID\] reaped name=d pid=$d status=\"exited with code 0\""
 	assert_equal "$(tail -n1 "$(log_of wd)" | awk '{ print $2, $3 }')" "watchdog[$wd_PID] stopped"
-	assert_within "$(log_time wd ' watchdog\[[0-9]+\] stopping reason=SIGTERM')" \
+	assert_within "$(log_time wd ' watchdog\[[0-9]+\] stop reason=SIGTERM')" \
 		"$(log_time wd ' watchdog\[[0-9]+\] stopped ')" 2000
 	for p in $pids; do assert_gone "$p"; done
-	assert_equal "$(log_count wd ' w\[[0-9]+\] stopping reason=eof')" 3
+	assert_equal "$(log_count wd ' w\[[0-9]+\] stop reason=eof')" 3
 	[[ -z $(ls -A "$RUN_DIR") ]] || fail "left in $RUN_DIR: $(ls -A "$RUN_DIR")"
 	assert_file_not_exists "/dev/shm$SHM_NAME"
 }
@@ -282,7 +282,7 @@ teardown() {
 	kill -INT "$wd_PID"
 	wait_exit wd 3
 	assert_equal "$status" 0
-	assert_line_in_log ' watchdog\[[0-9]+\] stopping reason=SIGINT'
+	assert_line_in_log ' watchdog\[[0-9]+\] stop reason=SIGINT'
 
 	# Enter: the watchdog's standard input is a FIFO the test writes to
 	# (start_prog would give it /dev/null).
@@ -298,7 +298,7 @@ teardown() {
 	wait_exit wd2 3
 	exec 7>&-
 	assert_equal "$status" 0
-	grep -q ' watchdog\[[0-9]*\] stopping reason=enter' "$(log_of wd2)" || fail "no stop on Enter"
+	grep -q ' watchdog\[[0-9]*\] stop reason=enter' "$(log_of wd2)" || fail "no stop on Enter"
 	[[ -z $(ls -A "$RUN_DIR") ]] || fail "left in $RUN_DIR: $(ls -A "$RUN_DIR")"
 	assert_file_not_exists "/dev/shm$SHM_NAME"
 }
@@ -313,7 +313,7 @@ teardown() {
 	wait_exit wd 3
 	assert_equal "$status" 0
 	assert_line_in_log " kill name=d pid=$d signal=SIGKILL reason=stop-timeout"
-	assert_within "$(log_time wd ' watchdog\[[0-9]+\] stopping reason=SIGTERM')" \
+	assert_within "$(log_time wd ' watchdog\[[0-9]+\] stop reason=SIGTERM')" \
 		"$(log_time wd ' watchdog\[[0-9]+\] stopped ')" 2000
 	assert_gone "$d"
 	[[ -z $(ls -A "$RUN_DIR") ]] || fail "left in $RUN_DIR: $(ls -A "$RUN_DIR")"
@@ -331,8 +331,8 @@ teardown() {
 		fail "no clear refusal: $(cat "$(log_of wd2)")"
 	! grep -q ' cleanup ' "$(log_of wd2)" || fail "the second tree cleaned up the first one's files"
 	# The first tree still serves, with its FIFOs and its segment.
-	n=$(log_count wd " pong name=w1 ")
-	wait_log wd " pong name=w1 n=$((n + 1)) "
+	n=$(log_count wd " recv msg=pong name=w1 ")
+	wait_log wd " recv msg=pong name=w1 n=$((n + 1)) "
 	assert_equal "$(pid_of d)" "$d"
 	stop_tree
 }

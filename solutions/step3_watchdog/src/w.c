@@ -70,7 +70,8 @@ serve(struct shm_layout *shm, unsigned long idx, int to_d)
 	req[sizeof req - 1] = '\0';
 	snprintf(shm->pair[idx - 1].answer, MSG_MAX, "w%lu[%ld] done: %.64s",
 	    idx, (long)getpid(), req);
-	if (write_all(to_d, MSG_PONG "\n", sizeof MSG_PONG) == -1)
+	/* The answer before pong: after it, the pair is d's again. */
+	if (proto_send(to_d, PROTO_PONG) == -1)
 		fatal("write wdtube%lu", idx);
 }
 
@@ -82,10 +83,10 @@ main(int argc, char **argv)
 	struct shm_layout *shm;
 	struct server sv = { 0 };
 	struct sig_event ev;
-	char shm_name[256], run_dir[4096], line[MSG_MAX + 1];
-	unsigned long idx = 0, fd = 0;
-	int c, r = 0, from_d, to_d, sigfd, quit = 0;
-	ssize_t n;
+	char shm_name[256], run_dir[4096];
+	unsigned long idx = 0, fd = 0, served = 0;
+	int c, r, from_d, to_d, sigfd, quit = 0;
+	enum proto_msg m;
 
 	log_init("w");
 	snprintf(shm_name, sizeof shm_name, SHM_NAME_FMT, (unsigned)getuid());
@@ -168,7 +169,8 @@ main(int argc, char **argv)
 					if (server_heartbeat(&sv, &ev) == -1)
 						warn("kill watchdog");
 				} else {
-					log_event("stopping reason=%s", signal_name(ev.signo));
+					log_event("stop reason=%s served=%lu",
+					    signal_name(ev.signo), served);
 					quit = 1;
 				}
 			}
@@ -177,23 +179,21 @@ main(int argc, char **argv)
 		}
 		if (quit || !(pfd[PFD_FROM_D].revents & (POLLIN | POLLHUP)))
 			continue;
-		n = lr_fill(&lr);
-		if (n == 0) {
-			/* d closed its end: stop (or d has gone). */
-			log_event("stopping reason=eof");
-			break;
-		}
-		if (n == -1 && errno != EAGAIN && errno != EINTR)
-			fatal("read dwtube%lu", idx);
-		while (!quit && (r = lr_next(&lr, line, sizeof line)) == 1) {
-			if (strcmp(line, MSG_PING) == 0) {
+		while ((r = proto_recv(&lr, &m)) == 1) {
+			if (m == PROTO_PING) {
 				serve(shm, idx, to_d);
+				served++;
 			} else {
-				log_event("unexpected line=\"%.40s\"", line);
+				log_event("unexpected msg=%s", proto_word(m));
 			}
 		}
-		if (r == -1)
-			fatalx("dwtube%lu: line too long", idx);
+		if (r == 0) {
+			/* d closed its end: stop (or d has gone). */
+			log_event("stop reason=eof served=%lu", served);
+			break;
+		}
+		if (errno != EAGAIN)	/* EAGAIN: the rest of a line comes later */
+			fatal("read dwtube%lu", idx);
 	}
 
 	close(from_d);
