@@ -1,0 +1,91 @@
+/*
+ * last_server.c - the tutorial's second server (seed 000, §4), in C: it
+ * prints what its clients send, and stops once its last client has gone.
+ * A worked example, given whole.
+ *
+ * It counts open connections: +1 at accept, -1 when a client closes.
+ * Once at least one client came and the count is back to 0, it says bye.
+ *
+ *     last_server [-p PORT]
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "io.h"
+#include "log.h"
+#include "tcp.h"
+#include "util.h"
+
+#define MAXBYTES 4096
+#define MAX_CLIENTS 1000
+
+enum { PFD_LISTEN, PFD_FIRST_CLIENT };
+
+int
+main(int argc, char **argv)
+{
+	static struct pollfd pfd[PFD_FIRST_CLIENT + MAX_CLIENTS];
+	unsigned long port = 2000;
+	size_t nopen = 0, i;
+	int c, first = 1;
+
+	log_init("last_server");
+	while ((c = getopt(argc, argv, "p:h")) != -1) {
+		if (c == 'p' && parse_ulong(optarg, 0, 65535, &port) == 0)
+			continue;
+		fprintf(c == 'h' ? stdout : stderr, "usage: last_server [-p PORT]\n");
+		exit(c == 'h' ? 0 : 2);
+	}
+	pfd[PFD_LISTEN] = (struct pollfd){ tcp_listen((unsigned)port), POLLIN, 0 };
+
+	while (first || nopen > 0) {
+		if (poll(pfd, PFD_FIRST_CLIENT + nopen, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			fatal("poll");
+		}
+		if (pfd[PFD_LISTEN].revents != 0 && nopen < MAX_CLIENTS) {
+			int cfd = accept(pfd[PFD_LISTEN].fd, NULL, NULL);
+			char peer[32];
+
+			if (cfd == -1 && errno != EINTR && errno != ECONNABORTED)
+				fatal("accept");
+			if (cfd != -1) {
+				if (fcntl(cfd, F_SETFD, FD_CLOEXEC) == -1)
+					fatal("fcntl");
+				first = 0;
+				tcp_peer(cfd, peer, sizeof peer);
+				log_event("connected peer=%s open=%zu", peer, nopen + 1);
+				pfd[PFD_FIRST_CLIENT + nopen++] = (struct pollfd){ cfd, POLLIN, 0 };
+			}
+		}
+		for (i = 0; i < nopen; i++) {
+			struct pollfd *p = &pfd[PFD_FIRST_CLIENT + i];
+			char buf[MAXBYTES];
+			ssize_t n;
+
+			if (p->revents == 0)
+				continue;
+			n = read(p->fd, buf, sizeof buf);
+			if (n == -1 && errno == EINTR)
+				continue;
+			if (n > 0) {
+				if (write_all(STDOUT_FILENO, buf, (size_t)n) == -1)
+					fatal("write stdout");
+				continue;
+			}
+			log_event("closed open=%zu", nopen - 1);
+			close(p->fd);
+			*p = pfd[PFD_FIRST_CLIENT + --nopen];
+			i--;
+		}
+	}
+	close(pfd[PFD_LISTEN].fd);
+	log_event("last connection closed, bye");
+	return 0;
+}

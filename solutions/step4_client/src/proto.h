@@ -1,0 +1,223 @@
+/*
+ * proto.h - step 4's two mini-protocols, in one header that every program
+ * of the step includes (d, w, client, watchdog): the words, the limits,
+ * the names of the FIFOs, and the functions that parse and format every
+ * line. PROTOCOL.md describes the same thing for humans, with diagrams.
+ *
+ * Every message is one line of text ending in "\n" (a "\r\n" is accepted
+ * too): nc, socat or telnet can speak both protocols by hand.
+ *
+ *   client -> d (TCP, port 2222)      "requetetype1" | "requetetype2"
+ *   d -> client                       "<port> <token>" | "error <word> [text]"
+ *   d -> w (FIFO dwtube<i>)           "<request> <id> <token>"
+ *   w -> d (FIFO wdtube<i>)           "ready <port>" | "debuttraitement <id>"
+ *                                     | "fintraitement <id>"
+ *                                     | "errtraitement <id> <word>"
+ *   d -> watchdog (status pipe)       "ready <port>" | "up <name> <pid>"
+ *                                     | "down <name> <pid>"
+ *   client -> w (TCP, <port>)         "<token>", then for requetetype2 any lines
+ *   w -> client                       "ok <id> <request>", then
+ *                                     "result <id> <text>" (requetetype1) or
+ *                                     each line echoed, then "end <id> <count>"
+ *                                     (requetetype2), or "error <word> [text]"
+ *
+ * The parse functions take a line without its "\n" and never trust it:
+ * they check every field and return -1 with errno EPROTO when the line does
+ * not follow the grammar. The format functions return the length written
+ * (newline included, NUL not counted) or -1 with errno EMSGSIZE.
+ */
+#ifndef STEP4_PROTO_H
+#define STEP4_PROTO_H
+
+#include <stddef.h>
+
+/* d's port when -p is not given (roadmap, step 4). */
+#define PROTO_DEFAULT_PORT 2222
+
+/* The FIFOs between d and w<i>, in the run directory ("dwtube1"...). */
+#define DWTUBE_FMT "dwtube%u"
+#define WDTUBE_FMT "wdtube%u"
+
+/*
+ * Longest line a peer may send, "\n" not included. Anything longer is
+ * refused with "error toolong" and the connection is closed: a server
+ * never buffers more than this for one peer, whatever the peer sends.
+ */
+#define PROTO_LINE_MAX 512
+
+/* A buffer that holds any line of the protocols, its NUL included. */
+#define PROTO_BUF (PROTO_LINE_MAX + 2)
+
+/* A one-time token: 16 lowercase hexadecimal digits (64 random bits). */
+#define PROTO_TOKEN_LEN 16
+
+/* The requests a client may make (the roadmap's words, kept verbatim). */
+enum req_type {
+	REQ_NONE = 0,
+	REQ_TYPE1,	/* "requetetype1": w processes, then one result line */
+	REQ_TYPE2	/* "requetetype2": w echoes each line until the client's EOF */
+};
+
+/*
+ * The error words. A server sends "error <word> [text]": programs look at
+ * the word, people read the text. PROTOCOL.md says who sends which.
+ */
+enum proto_err {
+	PERR_NONE = 0,
+	PERR_UNKNOWN,	/* d: the line is not a request (an empty line included) */
+	PERR_TOOLONG,	/* d, w: a line over PROTO_LINE_MAX; the connection is closed */
+	PERR_TIMEOUT,	/* d, w: silent for longer than the idle time-out; closed */
+	PERR_BUSY,	/* d: every w busy and the queue full, or queued too long */
+	PERR_BADTOKEN,	/* w: a missing, wrong or already used token; closed */
+	PERR_SHUTDOWN,	/* d, w: the server is stopping; closed */
+	PERR_CLIENTGONE,	/* w -> d only: the client left mid-request */
+	PERR_WDIED,	/* d's log only: the w serving the request died */
+	PERR_COUNT
+};
+
+/* The word of an error ("busy"); "?" for a value outside the enum. */
+const char *proto_err_word(enum proto_err err);
+
+/* The error whose word is word, or PERR_NONE when there is none. */
+enum proto_err proto_err_from_word(const char *word);
+
+/* The request's word ("requetetype1"); "?" for REQ_NONE. */
+const char *proto_req_word(enum req_type type);
+
+/* ---- client -> d ---------------------------------------------------- */
+
+/*
+ * Parse a request line. Returns its type, or REQ_NONE when the line is
+ * not exactly a request word (d answers "error unknown").
+ */
+enum req_type proto_parse_request(const char *line);
+
+/* ---- d -> client, w -> client --------------------------------------- */
+
+/* "<port> <token>\n": where to go and what to show there. */
+int proto_format_handover(char *buf, size_t size, unsigned port,
+    const char *token);
+
+/* "error <word>\n", or "error <word> <text>\n" when text is not NULL. */
+int proto_format_error(char *buf, size_t size, enum proto_err err,
+    const char *text);
+
+/* w: "ok <id> <request>\n", the token was accepted. */
+int proto_format_accepted(char *buf, size_t size, unsigned long id,
+    enum req_type type);
+
+/* w: "result <id> <text>\n", requetetype1's answer. */
+int proto_format_result(char *buf, size_t size, unsigned long id,
+    const char *text);
+
+/* w: "end <id> <count>\n", requetetype2 is over after count echoed lines. */
+int proto_format_end(char *buf, size_t size, unsigned long id,
+    unsigned long count);
+
+/* A line a server sent to a client, as the client understands it. */
+enum reply_kind {
+	REPLY_HANDOVER,	/* port, token */
+	REPLY_ERROR,	/* err, text */
+	REPLY_ACCEPTED,	/* id, type */
+	REPLY_RESULT,	/* id, text */
+	REPLY_END	/* id, count */
+};
+
+struct reply {
+	enum reply_kind kind;
+	unsigned port;				/* HANDOVER: w's TCP port */
+	char token[PROTO_TOKEN_LEN + 1];	/* HANDOVER: the one-time token */
+	unsigned long id;			/* ACCEPTED, RESULT, END: request id */
+	enum req_type type;			/* ACCEPTED: the request */
+	unsigned long count;			/* END: lines echoed */
+	enum proto_err err;			/* ERROR: the word */
+	char text[PROTO_BUF];			/* ERROR, RESULT: the rest ("" if none) */
+};
+
+/*
+ * Parse a server's line into *r. Returns 0, or -1 with errno EPROTO when
+ * it is none of the lines above (an unknown error word included).
+ * Echoed lines of requetetype2 are not replies: the client counts them.
+ */
+int proto_parse_reply(const char *line, struct reply *r);
+
+/* ---- d -> w (dwtube<i>) --------------------------------------------- */
+
+/* A request d hands over to a w: what w needs to accept its client. */
+struct job {
+	enum req_type type;			/* what the client asked for */
+	unsigned long id;			/* d's number for the request (>= 1) */
+	char token[PROTO_TOKEN_LEN + 1];	/* the client must show it to w */
+};
+
+/* "<request> <id> <token>\n". */
+int proto_format_job(char *buf, size_t size, const struct job *job);
+
+/* Parse a job line into *job. Returns 0, or -1 with errno EPROTO. */
+int proto_parse_job(const char *line, struct job *job);
+
+/* ---- w -> d (wdtube<i>) --------------------------------------------- */
+
+enum report_kind {
+	REP_READY,	/* "ready <port>": w listens on port and can take a job */
+	REP_DEBUT,	/* "debuttraitement <id>": the client showed the token */
+	REP_FIN,	/* "fintraitement <id>": the request was served */
+	REP_ERR		/* "errtraitement <id> <word>": it was not, and why */
+};
+
+struct report {
+	enum report_kind kind;
+	unsigned port;		/* READY */
+	unsigned long id;	/* DEBUT, FIN, ERR */
+	enum proto_err err;	/* ERR: the reason, one of the error words */
+};
+
+/* Format a report line. */
+int proto_format_report(char *buf, size_t size, const struct report *rep);
+
+/* Parse a report line into *rep. Returns 0, or -1 with errno EPROTO. */
+int proto_parse_report(const char *line, struct report *rep);
+
+/* ---- d -> watchdog (the status pipe d inherits from the watchdog) --- */
+
+/*
+ * The watchdog heart-beats d and every w, so it must know the w's pids
+ * without reading the servers' FIFOs (question 3.b): d tells it.
+ */
+enum status_kind {
+	ST_READY,	/* "ready <port>": d serves on port */
+	ST_UP,		/* "up <name> <pid>": w<i> is ready: heart-beat it */
+	ST_DOWN		/* "down <name> <pid>": d reaped it: never signal that pid again */
+};
+
+struct status {
+	enum status_kind kind;
+	unsigned port;		/* READY */
+	char name[16];		/* UP, DOWN: "w1" ... */
+	long pid;		/* UP, DOWN */
+};
+
+/* Format a status line. */
+int proto_format_status(char *buf, size_t size, const struct status *st);
+
+/* Parse a status line into *st. Returns 0, or -1 with errno EPROTO. */
+int proto_parse_status(const char *line, struct status *st);
+
+/* ---- tokens --------------------------------------------------------- */
+
+/*
+ * Make a fresh token: PROTO_TOKEN_LEN hex digits of the kernel's random
+ * generator (getrandom), NUL-terminated. Returns 0 or -1 with errno.
+ */
+int proto_token_new(char token[PROTO_TOKEN_LEN + 1]);
+
+/* True when s is a well-formed token (PROTO_TOKEN_LEN lowercase hex digits). */
+int proto_token_valid(const char *s);
+
+/*
+ * True when a and b are the same token. Takes the same time whatever the
+ * first differing digit: a client timing the answers learns nothing.
+ */
+int proto_token_equal(const char *a, const char *b);
+
+#endif

@@ -1,0 +1,337 @@
+/*
+ * load.c - the client's load mode: N requests, C at a time, from one
+ * process and one poll() loop (contract in client.h).
+ *
+ * Each of the C slots is a small state machine that runs one request
+ * after the other: connect to d (unless -k kept the connection), send the
+ * request, read the handover, connect to w, show the token, read the
+ * answer. Every socket is non-blocking, so the slots advance together and
+ * no slow server stalls the others. Each request ends in exactly one
+ * outcome, counted: sent = ok + errors always.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "io.h"
+#include "log.h"
+#include "net.h"
+#include "proto.h"
+#include "rtt.h"
+
+/* The line requetetype2 sends in load mode. */
+#define LOAD_LINE "load test line"
+
+enum slot_state {
+	SL_IDLE,	/* no request: all have been started */
+	SL_D_CONNECT,	/* connecting to d */
+	SL_D_REPLY,	/* request sent, waiting for "<port> <token>" */
+	SL_W_CONNECT,	/* connecting to w */
+	SL_W_ACCEPT,	/* token sent, waiting for "ok <id> <request>" */
+	SL_W_RESULT,	/* requetetype1: waiting for "result ..." */
+	SL_W_ECHO,	/* requetetype2: line sent, waiting for its echo */
+	SL_W_END	/* requetetype2: waiting for "end <id> 1" */
+};
+
+struct slot {
+	enum slot_state state;
+	int dfd, wfd;
+	struct line_reader dlr, wlr;
+	double start, deadline;
+	char token[PROTO_TOKEN_LEN + 1];
+};
+
+static const struct load_opts *opt;
+static unsigned long started, done, counts[OUT_COUNT];
+static struct rtt_stats rtt;	/* latencies of the successful requests */
+
+/* Send a short line on a fresh non-blocking socket. It fits in the empty
+ * socket buffer: a short write there means the connection is broken. */
+static int
+send_line(int fd, const char *text)
+{
+	char line[PROTO_BUF];
+	int n = snprintf(line, sizeof line, "%s\n", text);
+
+	return write_all(fd, line, (size_t)n) == n ? 0 : -1;
+}
+
+static void start_request(struct slot *s, double now);
+
+/* The request in slot s ended with out: count it, go on with the next. */
+static void
+finish(struct slot *s, enum outcome out, double now)
+{
+	counts[out]++;
+	done++;
+	if (out == OUT_OK)
+		rtt_add(&rtt, now - s->start);
+	if (s->wfd != -1)
+		close(s->wfd);
+	s->wfd = -1;
+	/* Keep the d connection only when it is known to be in order. */
+	if (s->dfd != -1 && (!opt->keep || (out != OUT_OK &&
+	    out != (enum outcome)PERR_BUSY && out != (enum outcome)PERR_UNKNOWN))) {
+		close(s->dfd);
+		s->dfd = -1;
+	}
+	s->state = SL_IDLE;
+	if (started < opt->requests)
+		start_request(s, now);
+}
+
+/* Connection to d established: send the request. */
+static void
+d_connected(struct slot *s, double now)
+{
+	if (send_line(s->dfd, proto_req_word(opt->type)) == -1) {
+		finish(s, OUT_CLOSED, now);
+		return;
+	}
+	s->state = SL_D_REPLY;
+}
+
+static void
+start_request(struct slot *s, double now)
+{
+	started++;
+	s->start = now;
+	s->deadline = now + (double)opt->timeout_ms / 1000;
+	if (s->dfd != -1) {
+		d_connected(s, now);	/* -k: the same connection again */
+		return;
+	}
+	s->dfd = net_connect(&opt->d_addr, 1);
+	if (s->dfd == -1) {
+		finish(s, errno == ECONNREFUSED ? OUT_REFUSED : OUT_CLOSED, now);
+		return;
+	}
+	lr_init(&s->dlr, s->dfd);
+	s->state = SL_D_CONNECT;
+}
+
+/* Read one line from lr (non-blocking). Returns 1, 0 (not yet), or -1
+ * with *out set. */
+static int
+read_line(struct line_reader *lr, char *line, enum outcome *out)
+{
+	ssize_t n;
+	int got = lr_next(lr, line, PROTO_LINE_MAX + 1);
+
+	if (got == 0) {
+		n = lr_fill(lr);
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			return 0;
+		if (n <= 0) {
+			*out = n == 0 || errno != EMSGSIZE ? OUT_CLOSED : OUT_GARBLED;
+			return -1;
+		}
+		got = lr_next(lr, line, PROTO_LINE_MAX + 1);
+	}
+	if (got == -1) {
+		*out = OUT_GARBLED;
+		return -1;
+	}
+	return got;
+}
+
+/* A reply line: 0 with *r, or -1 with *out (an error word, or garbled). */
+static int
+parse(const char *line, struct reply *r, enum outcome *out)
+{
+	if (proto_parse_reply(line, r) == -1) {
+		*out = OUT_GARBLED;
+		return -1;
+	}
+	if (r->kind == REPLY_ERROR) {
+		*out = (enum outcome)r->err;
+		return -1;
+	}
+	return 0;
+}
+
+/* Slot s's socket is ready: move its request on as far as it goes. */
+static void
+advance(struct slot *s, double now)
+{
+	char line[PROTO_BUF];
+	struct sockaddr_in w_addr;
+	struct reply r;
+	enum outcome out;
+	int got;
+
+	switch (s->state) {
+	case SL_D_CONNECT:
+		if (net_connect_result(s->dfd) == -1) {
+			finish(s, errno == ECONNREFUSED ? OUT_REFUSED : OUT_CLOSED, now);
+			return;
+		}
+		d_connected(s, now);
+		return;
+	case SL_W_CONNECT:
+		if (net_connect_result(s->wfd) == -1) {
+			finish(s, errno == ECONNREFUSED ? OUT_REFUSED : OUT_CLOSED, now);
+			return;
+		}
+		if (send_line(s->wfd, s->token) == -1) {
+			finish(s, OUT_CLOSED, now);
+			return;
+		}
+		s->state = SL_W_ACCEPT;
+		return;
+	default:
+		break;
+	}
+	/* The other states read lines, several may be there already. */
+	for (;;) {
+		struct line_reader *lr = s->state == SL_D_REPLY ? &s->dlr : &s->wlr;
+
+		got = read_line(lr, line, &out);
+		if (got == 0)
+			return;
+		if (got == -1 || (s->state != SL_W_ECHO && parse(line, &r, &out) == -1)) {
+			finish(s, out, now);
+			return;
+		}
+		switch (s->state) {
+		case SL_D_REPLY:
+			if (r.kind != REPLY_HANDOVER) {
+				finish(s, OUT_GARBLED, now);
+				return;
+			}
+			memcpy(s->token, r.token, sizeof s->token);
+			w_addr = opt->d_addr;
+			w_addr.sin_port = htons((unsigned short)r.port);
+			s->wfd = net_connect(&w_addr, 1);
+			if (s->wfd == -1) {
+				finish(s, errno == ECONNREFUSED ? OUT_REFUSED : OUT_CLOSED, now);
+				return;
+			}
+			lr_init(&s->wlr, s->wfd);
+			s->state = SL_W_CONNECT;
+			return;	/* poll says when it is connected */
+		case SL_W_ACCEPT:
+			if (r.kind != REPLY_ACCEPTED) {
+				finish(s, OUT_GARBLED, now);
+				return;
+			}
+			if (opt->type == REQ_TYPE1) {
+				s->state = SL_W_RESULT;
+				break;
+			}
+			if (send_line(s->wfd, LOAD_LINE) == -1 ||
+			    shutdown(s->wfd, SHUT_WR) == -1) {
+				finish(s, OUT_CLOSED, now);
+				return;
+			}
+			s->state = SL_W_ECHO;
+			break;
+		case SL_W_RESULT:
+			finish(s, r.kind == REPLY_RESULT ? OUT_OK : OUT_GARBLED, now);
+			return;
+		case SL_W_ECHO:
+			if (strcmp(line, LOAD_LINE) != 0) {
+				finish(s, parse(line, &r, &out) == -1 ? out : OUT_GARBLED, now);
+				return;
+			}
+			s->state = SL_W_END;
+			break;
+		case SL_W_END:
+			finish(s, r.kind == REPLY_END && r.count == 1 ? OUT_OK : OUT_GARBLED, now);
+			return;
+		default:
+			return;
+		}
+	}
+}
+
+/*
+ * Print the report: requests/s over all requests; latencies (nearest
+ * rank, as common/rtt.c computes them for every benchmark of the kit) over
+ * the successful ones; then rtt's own summary line, for the scripts.
+ */
+static void
+report(void)
+{
+	double elapsed = rtt.end - rtt.start;
+	int o;
+
+	printf("load: requests=%lu concurrency=%lu mode=%s type=%s\n", opt->requests,
+	    opt->concurrency, opt->keep ? "reuse" : "fresh", proto_req_word(opt->type));
+	printf("result: sent=%lu ok=%lu errors=%lu elapsed_s=%.3f req_per_s=%.1f\n",
+	    started, counts[OUT_OK], started - counts[OUT_OK], elapsed,
+	    elapsed > 0 ? (double)done / elapsed : 0.0);
+	printf("latency_ms: p50=%.3f p99=%.3f max=%.3f\n", rtt_percentile(&rtt, 50) * 1000,
+	    rtt_percentile(&rtt, 99) * 1000, rtt_percentile(&rtt, 100) * 1000);
+	printf("outcomes:");
+	for (o = 0; o < OUT_COUNT; o++)
+		printf(" %s=%lu", outcome_word((enum outcome)o), counts[o]);
+	printf("\n");
+	rtt_print(stdout, &rtt);
+}
+
+int
+load_run(const struct load_opts *o)
+{
+	unsigned long nslots = o->concurrency < o->requests ? o->concurrency : o->requests;
+	struct slot *slots = calloc(nslots, sizeof *slots);
+	struct pollfd *pfd = calloc(nslots, sizeof *pfd);
+	struct slot **owner = calloc(nslots, sizeof *owner);
+	unsigned long i;
+	double now;
+
+	opt = o;
+	if (slots == NULL || pfd == NULL || owner == NULL || rtt_init(&rtt, o->requests) == -1)
+		fatal("calloc");
+	rtt.start = log_now();
+	for (i = 0; i < nslots; i++) {
+		slots[i].dfd = slots[i].wfd = -1;
+		start_request(&slots[i], log_now());
+	}
+	while (done < o->requests) {
+		size_t n = 0;
+		double next = log_now() + 1;
+
+		for (i = 0; i < nslots; i++) {
+			struct slot *s = &slots[i];
+
+			if (s->state == SL_IDLE)
+				continue;
+			pfd[n].fd = s->state <= SL_D_REPLY ? s->dfd : s->wfd;
+			pfd[n].events = s->state == SL_D_CONNECT ||
+			    s->state == SL_W_CONNECT ? POLLOUT : POLLIN;
+			pfd[n].revents = 0;
+			owner[n++] = s;
+			if (s->deadline < next)
+				next = s->deadline;
+		}
+		now = log_now();
+		if (poll(pfd, n, next > now ? (int)((next - now) * 1000) + 1 : 0) == -1) {
+			if (errno == EINTR)
+				continue;
+			fatal("poll");
+		}
+		now = log_now();
+		for (i = 0; i < n; i++)
+			if (pfd[i].revents != 0)
+				advance(owner[i], now);
+		for (i = 0; i < nslots; i++)
+			if (slots[i].state != SL_IDLE && slots[i].deadline <= now)
+				finish(&slots[i], OUT_EXPIRED, now);
+	}
+	rtt.end = log_now();
+	report();
+	for (i = 0; i < nslots; i++)
+		if (slots[i].dfd != -1)
+			close(slots[i].dfd);
+	free(slots);
+	free(pfd);
+	free(owner);
+	rtt_free(&rtt);
+	return counts[OUT_OK] == started ? 0 : 1;
+}

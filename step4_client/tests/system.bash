@@ -1,0 +1,159 @@
+# system.bash - helpers for step 4's process tests: start the whole system
+# or d alone, find ports and pids in the logs, talk TCP from bash.
+# Loaded by every .bats file of the step after tests/helpers.
+
+# Short timings for tests, stretched by TIMEOUT_SCALE.
+P=$(kit_ms 100)		# heartbeat period
+T=$(kit_ms 400)		# heartbeat time-out
+# Idle time-out of connections and tokens: long enough that a slow start
+# of nc or python3 on a busy machine never looks like an idle client.
+# Tests about the time-out itself set a short one with -I.
+IDLE=$(kit_ms 5000)
+
+# start_system NAME [watchdog options...]: start the watchdog (and so d
+# and the w's) on a free port, wait until d is ready; PORT is d's port.
+start_system() {
+	local name=$1
+	shift
+	start_prog "$name" watchdog -p 0 -r "$RUN_DIR" -P "$P" -T "$T" -I "$IDLE" "$@"
+	wait_ready "$name"
+	PORT=$(d_port "$name")
+}
+
+# start_d NAME [d options...]: d alone (no watchdog) on a free port.
+start_d() {
+	local name=$1
+	shift
+	start_prog "$name" d -p 0 -r "$RUN_DIR" -I "$IDLE" "$@"
+	wait_ready "$name"
+	PORT=$(d_port "$name")
+}
+
+# wait_ready NAME: wait (10 s, scaled) until d says ready in NAME's log;
+# fail at once, showing the log, if NAME has exited instead.
+wait_ready() {
+	local pid limit i
+	pid=$(cat "$BATS_TEST_TMPDIR/$1.pid")
+	limit=$(kit_scale 10)
+	for ((i = 0; i < ${limit%.*} * 20 + 20; i++)); do
+		grep -Eqs ' d\[[0-9]+\] ready port=[0-9]+' "$(log_of "$1")" && return 0
+		is_running "$pid" || break
+		sleep 0.05
+	done
+	echo "# d never said ready in $1's log:" >&2
+	tail -n 30 "$(log_of "$1")" | sed 's/^/#   /' >&2
+	return 1
+}
+
+# d_port NAME: the port of the latest d that said ready in NAME's log.
+d_port() { sed -nE 's/.* d\[[0-9]+\] ready port=([0-9]+).*/\1/p' "$(log_of "$1")" | tail -n1; }
+
+# d_pid NAME: the pid of the latest d that said ready.
+d_pid() { sed -nE 's/.* d\[([0-9]+)\] ready port=.*/\1/p' "$(log_of "$1")" | tail -n1; }
+
+# w_pid NAME I / w_port NAME I: pid and port of the latest w<I> that is ready.
+w_pid() { sed -nE "s/.* w-ready name=w$2 pid=([0-9]+) .*/\1/p" "$(log_of "$1")" | tail -n1; }
+w_port() { sed -nE "s/.* w-ready name=w$2 pid=[0-9]+ port=([0-9]+).*/\1/p" "$(log_of "$1")" | tail -n1; }
+
+# wait_count NAME ERE N [SECONDS]: wait until NAME's log has N lines matching ERE.
+wait_count() {
+	local i limit
+	limit=$(kit_scale "${4:-5}")
+	for ((i = 0; i < ${limit%.*} * 20 + 20; i++)); do
+		(($(log_count "$1" "$2") >= $3)) && return 0
+		sleep 0.05
+	done
+	echo "# fewer than $3 lines matching /$2/ in $1's log after ${limit}s:" >&2
+	tail -n 30 "$(log_of "$1")" | sed 's/^/#   /' >&2
+	return 1
+}
+
+# tcp_open VAR PORT: connect to 127.0.0.1:PORT; the descriptor goes in VAR.
+tcp_open() { eval "exec {$1}<>/dev/tcp/127.0.0.1/$2"; }
+
+
+# tcp_say FD TEXT: send TEXT and a newline.
+tcp_say() { printf '%s\n' "$2" >&"$1"; }
+
+# tcp_line FD [SECONDS]: read one line (without its newline) into LINE;
+# fail on end of file or after SECONDS (default 5, scaled).
+tcp_line() {
+	LINE=
+	IFS= read -r -t "$(kit_scale "${2:-5}")" -u "$1" LINE && return 0
+	echo "# no line from descriptor $1 (end of file or time-out)" >&2
+	return 1
+}
+
+# tcp_eof FD [SECONDS]: expect end of file (the server closed), nothing else.
+tcp_eof() {
+	local rest
+	if IFS= read -r -t "$(kit_scale "${2:-5}")" -u "$1" rest; then
+		fail "expected end of file, got \"$rest\""
+	fi
+	[[ -z $rest ]] || fail "expected end of file, got \"$rest\""
+}
+
+# ask_d FD REQUEST: send REQUEST on d connection FD, read the reply into
+# LINE; on a handover, WPORT and TOKEN are set.
+ask_d() {
+	tcp_say "$1" "$2"
+	tcp_line "$1" || return 1
+	WPORT= TOKEN=
+	if [[ $LINE =~ ^([0-9]+)\ ([0-9a-f]{16})$ ]]; then
+		WPORT=${BASH_REMATCH[1]} TOKEN=${BASH_REMATCH[2]}
+	fi
+}
+
+# peer ARGS...: the step's python peer (tests/peer.py), fd 3 closed.
+peer() {
+	(close_fds; export PEER_WAIT=$(kit_scale 0.5); exec timeout -k 2 "$(kit_scale 60)" \
+		python3 "$BATS_TEST_DIRNAME/peer.py" "$@")
+}
+
+# start_peer NAME ARGS...: the python peer in the background, stopped at
+# teardown like any started program; output in NAME.out, log in NAME.log.
+start_peer() {
+	local name=$1
+	shift
+	(close_fds; exec setsid python3 "$BATS_TEST_DIRNAME/peer.py" "$@") \
+		>"$BATS_TEST_TMPDIR/$name.out" 2>"$BATS_TEST_TMPDIR/$name.log" &
+	echo "$!" >"$BATS_TEST_TMPDIR/$name.pid"
+	printf -v "${name}_PID" '%s' "$!"
+	KIT_PIDS+=("$!")
+}
+
+# stop_system NAME: SIGTERM the watchdog, expect exit 0 within 3 s and an
+# empty run directory.
+stop_system() {
+	kill -TERM "$(cat "$BATS_TEST_TMPDIR/$1.pid")"
+	wait_exit "$1" 3
+	assert_equal "$status" 0
+	[[ -z $(ls -A "$RUN_DIR") ]] || fail "left in $RUN_DIR: $(ls -A "$RUN_DIR")"
+}
+
+# assert_log NAME ERE: NAME's log has a line matching ERE.
+assert_log() {
+	grep -Eq -- "$2" "$(log_of "$1")" ||
+		fail "no line matching /$2/ in $1's log:$(tail -n 30 "$(log_of "$1")" | sed 's/^/\n#   /')"
+}
+
+# refute_log NAME ERE: NAME's log has no line matching ERE.
+refute_log() {
+	! grep -Eq -- "$2" "$(log_of "$1")" ||
+		fail "unexpected line in $1's log: $(grep -Em3 -- "$2" "$(log_of "$1")")"
+}
+
+# start_prog_input NAME INPUT PROG ARGS...: start_prog, with stdin read
+# from the file (or FIFO) INPUT. (A background job's stdin is /dev/null
+# unless redirected on the job itself.)
+start_prog_input() {
+	local name=$1 input=$2 cmd
+	shift 2
+	kit_cmd cmd "$@"
+	(close_fds; exec setsid "${cmd[@]}" <"$input") >"$BATS_TEST_TMPDIR/$name.out" \
+		2>"$BATS_TEST_TMPDIR/$name.log" &
+	local pid=$!
+	echo "$pid" >"$BATS_TEST_TMPDIR/$name.pid"
+	printf -v "${name}_PID" '%s' "$pid"
+	KIT_PIDS+=("$pid")
+}
