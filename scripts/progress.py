@@ -78,8 +78,14 @@ def run_tests(step, impl, tmp):
 def main(argv):
     impl = "learner"
     args = argv[1:]
-    if args[:1] == ["--impl"]:
+    if args[:1] in (["-h"], ["--help"]):
+        print(__doc__.strip())
+        return 0
+    if args[:1] == ["--impl"] and len(args) >= 2:
         impl, args = args[1], args[2:]
+    if impl not in ("learner", "solution") or not args or any(a.startswith("-") for a in args):
+        sys.stderr.write(__doc__)
+        return 2
     color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     paint = (lambda c, s: f"\033[{c}m{s}\033[0m") if color else (lambda c, s: s)
     marks = {"passed": paint("32", "✓ passed"), "failing": paint("31", "✗ failing"),
