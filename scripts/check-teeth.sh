@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # check-teeth.sh STEP_DIR... - prove that the tests catch every exercise.
 #
-# For each solution block alone: build the reference with only that block
-# replaced by its stub, run the step's tests, and require at least one
-# failure. Prints TAP: one line per exercise, "caught by N tests" or "NOT
-# caught" (a block no test can catch is a design smell: split or test it).
+# For each exercise alone: build the reference with only its blocks
+# replaced by their stubs, run the step's tests, and require at least one
+# failure: first among the tests named for the exercise ([N.M]), else in
+# the whole suite. Prints TAP: one line per exercise, "caught by ..." or
+# "NOT caught" (a block no test can catch is a design smell: split or test it).
 # RESULTS=DIR also saves the TAP as DIR/teeth.tap.
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -39,14 +40,21 @@ for b in "${blocks[@]}"; do
 		rc=1
 		continue
 	fi
-	scripts/run-tests.sh --label teeth "$step" "$v/build" "$v/results" >"$v/tests.log" 2>&1
-	caught=$(grep -c '^  FAIL ' "$v/tests.log")
-	own=$(grep '^  FAIL ' "$v/tests.log" | grep -cF ": [$ex] ")
+	# First the exercise's own tests (named [N.M]): quick, and the
+	# stronger proof. Only if none of them fails, the whole suite.
+	TESTS_FILTER="\\[${ex//./\\.}\\]" scripts/run-tests.sh --label teeth "$step" \
+		"$v/build" "$v/own" >"$v/own.log" 2>&1
+	own=$(grep '^  FAIL ' "$v/own.log" | grep -cF ": [$ex] ")
+	if ((own > 0)); then
+		first=$(grep '^  FAIL ' "$v/own.log" | grep -m1 -F ": [$ex] ")
+		echo "ok $i teeth $ex ($step/$file): caught by $own of its own tests, e.g. \"${first#*: }\""
+		continue
+	fi
+	scripts/run-tests.sh --label teeth "$step" "$v/build" "$v/all" >"$v/all.log" 2>&1
+	caught=$(grep -c '^  FAIL ' "$v/all.log")
 	if ((caught > 0)); then
-		# Show a failing test that names the exercise, if there is one.
-		first=$(grep '^  FAIL ' "$v/tests.log" | grep -m1 -F ": [$ex] " ||
-			grep -m1 '^  FAIL ' "$v/tests.log")
-		echo "ok $i teeth $ex ($step/$file): caught by $caught test(s), $own of them named [$ex], e.g. \"${first#*: }\""
+		first=$(grep -m1 '^  FAIL ' "$v/all.log")
+		echo "ok $i teeth $ex ($step/$file): caught by $caught test(s), none named [$ex], e.g. \"${first#*: }\""
 	else
 		echo "not ok $i teeth $ex ($step/$file): NOT caught, every test passes with the stub"
 		rc=1
