@@ -1,0 +1,497 @@
+"""cli.py - grader/grade: grade a class of submissions (see grader/README.md)."""
+import argparse
+import base64
+import concurrent.futures
+import datetime
+import json
+import os
+import queue
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+import zipfile
+
+from . import intake, outputs, runner, sandbox, scoring
+from .kit import DEFAULT_KIT, GRADER_DIR, Kit, KitError
+
+USAGE_EXAMPLES = """examples:
+  grader/grade submissions/*                 every submission, -j nproc
+  grader/grade -j 4 --roster class.csv --before '2026-03-01 23:59' repos/*
+  grader/grade --steps 1,2 --valgrind -o grades alice.tar.gz bob.zip carol/
+  grader/grade --dry-run alice.zip           what would be taken, no build
+  grader/grade --gradescope                  inside Gradescope's autograder
+"""
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(
+        prog="grader/grade", description="Grade OSPS lab kit submissions: build each "
+        "step from the learner's sources over a pristine copy of the kit, run the kit's "
+        "tests in a sandbox, and write grades and feedback.",
+        epilog=USAGE_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("submissions", nargs="*", metavar="SUBMISSION",
+                   help="a directory, a .tar.gz/.tgz/.tar/.zip archive, or a git repository")
+    p.add_argument("-o", "--out", help="results directory (default: grades-DATE-TIME)")
+    p.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1,
+                   help="submissions graded at once (default: the number of cores, %(default)s)")
+    p.add_argument("--steps", help="steps to grade, e.g. 1,2 (default: the kit's STEPS_READY)")
+    p.add_argument("--rubric", default=os.path.join(GRADER_DIR, "rubric.ini"),
+                   help="the rubric (default: grader/rubric.ini)")
+    p.add_argument("--kit", default=DEFAULT_KIT, help="the instructor's kit (default: %(default)s)")
+    p.add_argument("--roster", help="class list (CSV) mapping submissions to students")
+    p.add_argument("--before", metavar="DATE",
+                   help="git repositories: grade the last commit before DATE (committer date)")
+    p.add_argument("--valgrind", nargs="?", const="yes", choices=("yes", "no", "unit"),
+                   help="also run the tests under valgrind: every suite (yes, the default "
+                        "with no value) or only the unit test programs (unit); penalties per "
+                        "the rubric (rubric: valgrind)")
+    p.add_argument("--test-timeout", type=float, help="seconds per process test (rubric: test_timeout)")
+    p.add_argument("--unit-timeout", type=float, help="seconds per unit test program")
+    p.add_argument("--submission-timeout", type=float, help="seconds per submission, all included")
+    p.add_argument("--timeout-scale", type=float, help="stretch every time limit (slow machine)")
+    p.add_argument("--keep", action="store_true", help="keep the work directories (debugging)")
+    p.add_argument("--work", help="where the work directories go (default: a new temporary directory)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="only show what each submission gives and what is ignored")
+    p.add_argument("--no-user-switch", action="store_true",
+                   help="as root, run submissions as root too (weaker isolation)")
+    p.add_argument("--uid-base", type=int, default=60100,
+                   help="as root, the first uid of the sandboxes (default: %(default)s)")
+    p.add_argument("--gradescope", action="store_true",
+                   help="run as Gradescope's autograder (/autograder/submission -> results.json)")
+    p.add_argument("--make-gradescope-zip", metavar="ZIP",
+                   help="write the autograder archive to upload to Gradescope, and exit")
+    p.add_argument("--classroom", action="store_true",
+                   help="GitHub Actions: write the report to the job summary and the "
+                        "result for GitHub Classroom's grading reporter")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    a = p.parse_args(argv)
+    if not a.submissions and not (a.gradescope or a.make_gradescope_zip):
+        p.error("no submission given")
+    if a.jobs < 1:
+        p.error("-j must be at least 1")
+    return a
+
+
+def say(*args, **kw):
+    print(*args, **kw, flush=True)
+
+
+def make_options(a, rubric):
+    lim = rubric.limits
+
+    def pick(arg, key):
+        return arg if arg is not None else lim[key]
+
+    class O:
+        pass
+    o = O()
+    o.test_timeout = pick(a.test_timeout, "test_timeout")
+    o.unit_timeout = pick(a.unit_timeout, "unit_timeout")
+    o.build_timeout = lim["build_timeout"]
+    o.submission_timeout = pick(a.submission_timeout, "submission_timeout")
+    o.timeout_scale = pick(a.timeout_scale, "timeout_scale")
+    o.valgrind = a.valgrind if a.valgrind is not None else rubric.valgrind
+    o.valgrind = None if o.valgrind == "no" else o.valgrind
+    o.keep = a.keep
+    o.retries = rubric.grading["retries"]
+    o.retry_max_tests = rubric.grading["retry_max_tests"]
+    o.limits = sandbox.Limits(cpu=lim["cpu"], memory=int(lim["memory"]),
+                              file_size=int(lim["file_size"]), processes=int(lim["processes"]),
+                              open_files=int(lim["open_files"]), disk=int(lim["disk"]))
+    return o
+
+
+def integrity_of(r):
+    out = []
+    for d, sr in r.get("steps", {}).items():
+        for f in sr.get("findings", []):
+            if f["kind"] == "untrusted":
+                out.append(f"{d}: {f['file']}{':' + str(f['line']) if f['line'] else ''}: "
+                           f"{f['message']} (the unit tests were not run)")
+        for s in sr["suites"]:
+            for an in s.get("anomalies", []):
+                out.append(f"{d} {s['name']}: {an} (every result of this suite counts as failed)")
+            if s.get("escaped"):
+                cmds = ", ".join(p["cmd"][:60] for p in s["escaped"][:3])
+                out.append(f"{d} {s['name']}: {len(s['escaped'])} process(es) were still running "
+                           f"after the tests, outside their control: {cmds}")
+    return out
+
+
+class Grader:
+    def __init__(self, a):
+        self.a = a
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+
+    def setup(self):
+        a = self.a
+        self.rubric = scoring.Rubric(a.rubric)
+        self.o = make_options(a, self.rubric)
+        base = a.work or tempfile.mkdtemp(prefix="osps-grade-")
+        os.makedirs(base, exist_ok=True)
+        if not a.work:
+            self.cleanup_dirs = [base]
+        else:
+            self.cleanup_dirs = []
+        os.chmod(base, 0o711)
+        self.work_root = base
+        if os.geteuid() == 0 and not a.no_user_switch:
+            # The sandboxes' uids must reach their work directories.
+            d = os.path.dirname(os.path.abspath(base))
+            while d != "/":
+                if not os.stat(d).st_mode & 0o001:
+                    raise OSError(f"--work {base}: {d} is not reachable by other users "
+                                  f"(the sandboxes run as their own uids): chmod o+x {d}, "
+                                  "or choose another --work")
+                d = os.path.dirname(d)
+        # Everything runs from one pristine copy made now: edits to the kit
+        # during the run change nothing, and nothing can write into it.
+        self.kit_copy = runner.copy_kit(os.path.abspath(a.kit), os.path.join(base, "kit"))
+        self.kit = Kit(self.kit_copy)
+        wanted = [int(x) for x in a.steps.split(",")] if a.steps else None
+        self.steps = self.kit.select(wanted)
+        for step in self.steps:
+            unknown = self.rubric.unknown_tests(step, [n for s in step.suites for n, _ in s.tests])
+            for u in unknown:
+                say(f"grade: warning: rubric [step{step.n}] names no test of the kit: {u!r}", file=sys.stderr)
+        self.step_dirs = [s.dir for s in self.steps]
+
+    def read_all(self, sources):
+        roster = intake.Roster(self.a.roster) if self.a.roster else None
+        subs = [intake.read_submission(os.path.abspath(s), self.steps, self.a.before) for s in sources]
+        matched = set()
+        for s in subs:
+            if roster:
+                row = roster.match(s.id)
+                if row is None:
+                    s.notes.append(f"not in the roster {os.path.basename(self.a.roster)}: "
+                                   f"id taken from the name")
+                else:
+                    matched.add(id(row))
+                    s.id, s.name, s.email = roster.row_id(row), roster.display(row), roster.email(row)
+        intake.unique_ids(subs)
+        missing = []
+        if roster:
+            missing = [{"id": roster.row_id(r), "name": roster.display(r), "email": roster.email(r)}
+                       for r in roster.rows if id(r) not in matched]
+        return subs, missing
+
+    def grade_one(self, sub, boxes):
+        """Grade one submission; returns (result, run): run is kept (its
+        work directory too) when some tests are to be retried at the end."""
+        box = boxes.get()
+        run = None
+        try:
+            r = {"id": sub.id, "name": sub.name, "email": sub.email, "source": sub.source,
+                 "kind": sub.kind, "commit": sub.commit, "notes": list(sub.notes)}
+            if sub.error:
+                r.update(error=sub.error, steps={}, total=0, max=0, elapsed=0)
+                return r, None
+            run = runner.SubmissionRun(sub, runner.Context(self.kit, self.steps, self.o,
+                                                           self.kit_copy, self.work_root), box)
+            try:
+                res = run.grade()
+            except Exception as e:     # a grader bug must not stop the class
+                import traceback
+                r.update(error=f"grader error: {e}", steps={}, total=0, max=0, elapsed=0,
+                         traceback=traceback.format_exc())
+                run.cleanup()
+                return r, None
+            r.update(res)
+            self.score(r)
+            if run.retry_candidates():
+                run.box.kill_all()
+                run.box.sweep_files()
+                return r, run
+            run.cleanup()
+            return r, None
+        finally:
+            boxes.put(box)
+
+    def score(self, r):
+        for step in self.steps:
+            sr = r["steps"][step.dir]
+            sr["score"] = scoring.score_step(self.rubric, step, sr)
+        r["total"] = round(sum(s["score"]["score"] for s in r["steps"].values()), 2)
+        r["max"] = round(sum(s["score"]["max"] for s in r["steps"].values()), 2)
+        r["integrity"] = integrity_of(r)
+
+    def write_student(self, out, r, sub):
+        d = os.path.join(out, "students", r["id"])
+        os.makedirs(d, exist_ok=True)
+        summary = sub.summary()
+        outputs.write_json(os.path.join(d, "results.json"), outputs.gradescope_json(r, self.steps))
+        with open(os.path.join(d, "report.md"), "w", encoding="utf-8") as f:
+            f.write(outputs.report_md(r, self.steps, summary))
+        outputs.write_json(os.path.join(d, "details.json"), dict(r, intake=summary))
+        for step_dir, (path, data) in sub.answers.items():
+            os.makedirs(os.path.join(d, "answers"), exist_ok=True)
+            with open(os.path.join(d, "answers", f"{step_dir}-{os.path.basename(path)}"), "wb") as f:
+                f.write(data)
+
+    def run(self, sources, out):
+        a = self.a
+        subs, missing = self.read_all(sources)
+        if a.dry_run:
+            return self.dry_run(subs)
+        os.makedirs(out, exist_ok=True)
+        jobs = min(a.jobs, max(len(subs), 1))
+        boxes_list, cgroups = sandbox.make_sandboxes(jobs, self.o.limits, a.uid_base,
+                                                     switch_user=not a.no_user_switch)
+        for b in boxes_list:
+            b.exclusive = b.exclusive or jobs == 1
+        boxes = queue.Queue()
+        for b in boxes_list:
+            boxes.put(b)
+        if not a.quiet:
+            mode = (f"each submission as its own uid ({boxes_list[0].uid}..)" if boxes_list[0].uid
+                    else "as the current user (see grader/README.md: isolation)")
+            say(f"grade: {len(subs)} submission(s), steps {', '.join(self.step_dirs)}, -j {jobs}, "
+                f"{mode}{', cgroups' if boxes_list[0].cgroup else ''}"
+                f"{', valgrind (' + self.o.valgrind + ')' if self.o.valgrind else ''}; results in {out}")
+        start = time.monotonic()
+        results = {}
+        later = []
+        done = 0
+        pool = concurrent.futures.ThreadPoolExecutor(max_workers=jobs)
+        try:
+            with pool:
+                futs = {pool.submit(self.grade_one, s, boxes): s for s in subs}
+                for fut in concurrent.futures.as_completed(futs):
+                    sub = futs[fut]
+                    r, run = fut.result()
+                    results[sub.id] = r
+                    self.write_student(out, r, sub)
+                    done += 1
+                    if run:
+                        later.append((sub, r, run))
+                    if not a.quiet:
+                        with self.lock:
+                            say(outputs.progress_line(done, len(subs), time.monotonic() - start, r,
+                                                      self.step_dirs)
+                                + (" (retry at the end)" if run else ""))
+            # Failed tests worth a second run get it now, one submission at
+            # a time, on a machine no longer loaded by the class.
+            for sub, r, run in later:
+                n = sum(len(c[2]) for c in run.retry_candidates())
+                try:
+                    run.retry(boxes_list[0], run.retry_candidates())
+                finally:
+                    run.cleanup()
+                self.score(r)
+                self.write_student(out, r, sub)
+                if not a.quiet:
+                    say(f"retried {n} failed test(s) of {r['id']}: now "
+                        f"{outputs.fmt(r['total'])}/{outputs.fmt(r['max'])}")
+        except KeyboardInterrupt:
+            # Stop every running command now (the jails kill their trees),
+            # drop the submissions not started, then clean up below.
+            for b in boxes_list:
+                b.interrupted = True
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        finally:
+            for b in boxes_list:
+                b.kill_all()
+            cgroups.remove()
+        ordered = [results[s.id] for s in subs]
+        self.write_class(out, ordered, missing, time.monotonic() - start)
+        return ordered
+
+    def write_class(self, out, results, missing, elapsed):
+        outputs.write_csv(os.path.join(out, "grades.csv"), results, self.step_dirs, missing)
+        st = outputs.class_statistics(results, self.steps)
+        with open(os.path.join(out, "statistics.md"), "w", encoding="utf-8") as f:
+            f.write(outputs.statistics_md(st))
+        summary = {
+            "generated": datetime.datetime.now().isoformat(timespec="seconds"),
+            "kit": os.path.abspath(self.a.kit), "rubric": os.path.abspath(self.a.rubric),
+            "steps": self.step_dirs, "elapsed": round(elapsed, 1), "jobs": self.a.jobs,
+            "valgrind": self.o.valgrind,
+            "students": [{"id": r["id"], "name": r.get("name", ""), "email": r.get("email", ""),
+                          "total": r.get("total", 0), "max": r.get("max", 0),
+                          "percent": round(outputs.pct(r.get("total", 0), r.get("max", 0)), 1),
+                          "steps": {d: s["score"]["score"] for d, s in r.get("steps", {}).items()},
+                          "flags": outputs.flags(r), "integrity": r.get("integrity", []),
+                          "error": r.get("error")} for r in results],
+            "missing": missing, "statistics": st}
+        outputs.write_json(os.path.join(out, "summary.json"), summary)
+        if not self.a.quiet:
+            say("")
+            for line in outputs.table(results, self.step_dirs):
+                say(line)
+            d = st["distribution"]
+            if d:
+                say(f"\n{d['students']} graded in {elapsed:.0f} s: mean {d['mean']}%, median "
+                    f"{d['median']}%, range {d['min']}-{d['max']}%"
+                    + (f"; {len(missing)} in the roster without a submission" if missing else ""))
+            hard = sorted(st["exercises"], key=lambda e: e["pass_rate"])[:3]
+            if hard:
+                say("hardest exercises: " + ", ".join(
+                    f"{e['step'].split('_')[0]} {e['exercise']} ({e['pass_rate']}% of tests passed)"
+                    for e in hard))
+            say(f"written: {out}/grades.csv, summary.json, statistics.md, students/*/report.md, results.json")
+
+    def dry_run(self, subs):
+        for s in subs:
+            say(f"{s.id}: {s.kind or '?'} {s.source}")
+            if s.error:
+                say(f"  error: {s.error}")
+                continue
+            if s.commit:
+                say(f"  commit {s.commit['hash'][:12]} {s.commit['date']} {s.commit['subject']}")
+            for frm, to in s.taken:
+                say(f"  take    {frm} -> {to}")
+            for d, (p, _) in s.answers.items():
+                say(f"  answers {p} ({d})")
+            for p, why in s.ignored[:40]:
+                say(f"  ignore  {p}: {why}")
+            if len(s.ignored) > 40:
+                say(f"  ignore  ... and {len(s.ignored) - 40} more")
+            for n in s.notes:
+                say(f"  note    {n}")
+        return []
+
+    def cleanup(self):
+        for d in self.cleanup_dirs:
+            shutil.rmtree(d, ignore_errors=True)
+
+
+# -- Gradescope and GitHub Classroom ------------------------------------------
+
+def gradescope(a):
+    """Gradescope's autograder: the submission is /autograder/submission,
+    the results go to /autograder/results/results.json."""
+    root = os.environ.get("GRADESCOPE_ROOT", "/autograder")
+    sub_dir = os.path.join(root, "submission")
+    results_dir = os.path.join(root, "results")
+    os.makedirs(results_dir, exist_ok=True)
+    sid = "submission"
+    try:
+        with open(os.path.join(root, "submission_metadata.json")) as f:
+            meta = json.load(f)
+        user = (meta.get("users") or [{}])[0]
+        sid = user.get("sid") or user.get("email") or user.get("name") or sid
+    except (OSError, ValueError):
+        pass
+    # Gradescope may unpack an upload one folder deep, or keep a zip as is.
+    inner = [os.path.join(sub_dir, n) for n in os.listdir(sub_dir)] if os.path.isdir(sub_dir) else []
+    source = inner[0] if len(inner) == 1 and inner[0].lower().endswith(intake.ARCHIVE_EXT) else sub_dir
+    a.submissions = [source]
+    a.jobs = 1
+    a.quiet = True
+    out = os.path.join(results_dir, "osps")
+    g = Grader(a)
+    try:
+        g.setup()
+        subs, _ = g.read_all([source])
+        subs[0].id = intake.re.sub(r"[^A-Za-z0-9._@+-]", "_", sid)
+        os.makedirs(out, exist_ok=True)
+        boxes_list, cgroups = sandbox.make_sandboxes(1, g.o.limits, a.uid_base,
+                                                     switch_user=not a.no_user_switch)
+        boxes_list[0].exclusive = True
+        q = queue.Queue()
+        q.put(boxes_list[0])
+        try:
+            r, run = g.grade_one(subs[0], q)
+            if run:
+                try:
+                    run.retry(boxes_list[0], run.retry_candidates())
+                finally:
+                    run.cleanup()
+                g.score(r)
+        finally:
+            boxes_list[0].kill_all()
+            cgroups.remove()
+        g.write_student(out, r, subs[0])
+        res = outputs.gradescope_json(r, g.steps)
+        with open(os.path.join(out, "students", r["id"], "report.md"), encoding="utf-8") as f:
+            report = f.read()
+        res["output"] = report[:60000]
+        res["output_format"] = "md"
+        outputs.write_json(os.path.join(results_dir, "results.json"), res)
+        return 0 if not r.get("error") else 1
+    finally:
+        g.cleanup()
+
+
+def classroom_outputs(r, steps):
+    """The result GitHub Classroom's autograding-grading-reporter reads
+    (base64 JSON in the step output "result")."""
+    g = outputs.gradescope_json(r, steps)
+    tests = [{"name": t["name"], "status": "pass" if t["status"] == "passed" else "fail",
+              "score": t["score"], "message": (t.get("output") or "")[:1000],
+              "line_no": 0, "execution_time": "0s", "test_code": "", "filename": ""}
+             for t in g["tests"] if t["max_score"] or t["score"]]
+    status = "error" if r.get("error") else ("pass" if r.get("total") == r.get("max") else "fail")
+    return {"version": 1, "status": status, "max_score": r.get("max", 0), "tests": tests}
+
+
+def make_gradescope_zip(a):
+    """The archive to upload as Gradescope's autograder: setup.sh and
+    run_autograder at its root, the kit (without build/ and solutions/)
+    under source/... as Gradescope unpacks it into /autograder/source."""
+    kit = os.path.abspath(a.kit)
+    gs = os.path.join(GRADER_DIR, "gradescope")
+    skip = {"build", ".git", "solutions", "__pycache__"}
+    with zipfile.ZipFile(a.make_gradescope_zip, "w", zipfile.ZIP_DEFLATED) as z:
+        for name in ("setup.sh", "run_autograder"):
+            info = zipfile.ZipInfo(name)
+            info.external_attr = 0o100755 << 16
+            with open(os.path.join(gs, name), "rb") as f:
+                z.writestr(info, f.read())
+        for dirpath, dirnames, files in os.walk(kit):
+            dirnames[:] = sorted(d for d in dirnames if d not in skip)
+            for f in sorted(files):
+                full = os.path.join(dirpath, f)
+                if os.path.islink(full) or f.endswith(".pyc"):
+                    continue
+                rel = os.path.relpath(full, kit)
+                info = zipfile.ZipInfo(os.path.join("kit", rel))
+                info.external_attr = (0o100755 if os.access(full, os.X_OK) else 0o100644) << 16
+                with open(full, "rb") as fh:
+                    z.writestr(info, fh.read())
+    say(f"grade: wrote {a.make_gradescope_zip}: upload it as the assignment's autograder "
+        "(Gradescope: Configure Autograder, Zip file upload, Ubuntu 22.04 base image)")
+    return 0
+
+
+def main(argv=None):
+    a = parse_args(sys.argv[1:] if argv is None else argv)
+    if a.make_gradescope_zip:
+        return make_gradescope_zip(a)
+    try:
+        if a.gradescope:
+            return gradescope(a)
+        g = Grader(a)
+        try:
+            g.setup()
+            out = a.out or datetime.datetime.now().strftime("grades-%Y%m%d-%H%M%S")
+            results = g.run(a.submissions, out)
+            if a.classroom and results:
+                r = results[0]
+                summary = os.environ.get("GITHUB_STEP_SUMMARY")
+                report = os.path.join(out, "students", r["id"], "report.md")
+                if summary and os.path.exists(report):
+                    with open(summary, "a", encoding="utf-8") as f, open(report, encoding="utf-8") as rf:
+                        f.write(rf.read())
+                gh_out = os.environ.get("GITHUB_OUTPUT")
+                if gh_out:
+                    payload = base64.b64encode(json.dumps(classroom_outputs(r, g.steps)).encode()).decode()
+                    with open(gh_out, "a") as f:
+                        f.write(f"result={payload}\n")
+                say(f"Points {outputs.fmt(r.get('total', 0))}/{outputs.fmt(r.get('max', 0))}")
+            return 1 if any(r.get("error") for r in results) else 0
+        finally:
+            g.cleanup()
+    except (KitError, scoring.RubricError, ValueError, OSError) as e:
+        say(f"grade: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        say("grade: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,333 @@
+"""outputs.py - what the grader writes: the terminal table, grades.csv,
+per student results.json (Gradescope's format) and report.md, summary.json
+and the class statistics (statistics.md)."""
+import csv
+import json
+import os
+import statistics as stats
+
+from .kit import exercise_of
+
+FLAG_HELP = {"E": "could not be graded", "B": "a step did not build",
+             "I": "integrity findings (review)", "T": "time limit reached",
+             "L": "leftovers cleaned by the grader"}
+
+
+def pct(score, maximum):
+    return 100.0 * score / maximum if maximum else 0.0
+
+
+def flags(r):
+    f = ""
+    if r.get("error"):
+        return "E"
+    steps = r.get("steps", {}).values()
+    if any(not s["build"].get("ok", True) for s in steps):
+        f += "B"
+    if r.get("integrity"):
+        f += "I"
+    if r.get("time_limit_hit"):
+        f += "T"
+    if any(s.get("leftovers") for s in steps):
+        f += "L"
+    return f
+
+
+def fmt(x):
+    return f"{x:.1f}".rstrip("0").rstrip(".") if x != int(x) else str(int(x))
+
+
+def progress_line(done, total, elapsed, r, step_dirs):
+    parts = []
+    for d in step_dirs:
+        s = r.get("steps", {}).get(d)
+        parts.append(f"{d.split('_')[0]} {fmt(s['score']['score'])}/{fmt(s['score']['max'])}" if s else f"{d.split('_')[0]} -")
+    m, s = divmod(int(elapsed), 60)
+    state = r.get("error") or "  ".join(parts)
+    return (f"[{done:>3}/{total} {m:d}:{s:02d}] {r['id'][:24]:<24} {state}  "
+            f"total {fmt(r.get('total', 0))}/{fmt(r.get('max', 0))}  "
+            f"({r.get('elapsed', 0):.1f} s){'  ' + flags(r) if flags(r) else ''}")
+
+
+def table(results, step_dirs):
+    """The student x step table, as text lines."""
+    heads = ["student"] + [d.split("_")[0] for d in step_dirs] + ["total", "%", "flags"]
+    rows = []
+    for r in results:
+        row = [r["id"]]
+        for d in step_dirs:
+            s = r.get("steps", {}).get(d)
+            row.append(fmt(s["score"]["score"]) if s else "-")
+        row += [fmt(r.get("total", 0)), f"{pct(r.get('total', 0), r.get('max', 0)):.0f}", flags(r)]
+        rows.append(row)
+    if results:
+        maxes = ["max"] + [fmt(next((r["steps"][d]["score"]["max"] for r in results
+                                     if d in r.get("steps", {})), 0)) for d in step_dirs]
+        maxes += [fmt(max((r.get("max", 0) for r in results), default=0)), "", ""]
+        rows.append(maxes)
+    widths = [max(len(str(x)) for x in col) for col in zip(heads, *rows)]
+    line = lambda cells: "  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w)
+                                   for i, (c, w) in enumerate(zip(cells, widths)))
+    out = [line(heads), "  ".join("-" * w for w in widths)]
+    out += [line(r) for r in rows[:-1]]
+    if rows:
+        out += ["  ".join("-" * w for w in widths), line(rows[-1])]
+    used = sorted({c for r in results for c in flags(r)})
+    if used:
+        out.append("flags: " + ", ".join(f"{c} {FLAG_HELP[c]}" for c in used))
+    return out
+
+
+def write_csv(path, results, step_dirs, missing=()):
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["id", "name", "email"] + step_dirs + ["total", "max", "percent", "status"])
+        for r in results:
+            steps = [fmt(r["steps"][d]["score"]["score"]) if d in r.get("steps", {}) else ""
+                     for d in step_dirs]
+            status = "error" if r.get("error") else ("review" if r.get("integrity") else "graded")
+            w.writerow([r["id"], r.get("name", ""), r.get("email", "")] + steps +
+                       [fmt(r.get("total", 0)), fmt(r.get("max", 0)),
+                        f"{pct(r.get('total', 0), r.get('max', 0)):.1f}", status])
+        for m in missing:
+            w.writerow([m["id"], m.get("name", ""), m.get("email", "")] + [""] * len(step_dirs) +
+                       ["0", "", "0.0", "missing"])
+
+
+# -- per student ------------------------------------------------------------
+
+def test_output(t, step, hint=True):
+    lines = list(t.get("notes", []))
+    lines += [d[2:] if d.startswith("# ") else d.lstrip("#") for d in t.get("diag", [])][:25]
+    for d in t.get("deaths", []):
+        lines.append(f"death: {d}")
+    for proc, log in t.get("logs", {}).items():
+        lines.append(f"last log lines of {proc}:")
+        lines += [f"    {l}" for l in log]
+    ex = exercise_of(t["name"])
+    info = step.exercises.get(ex) if step else None
+    if hint and info and t["status"] == "fail":
+        where = f" ({info['file']})" if info.get("file") else ""
+        lines.append(f"exercise {ex}{where}: read the hints under \"#### {ex}\" in {step.dir}/README.md"
+                     f" (or run: make hint-step{step.n} EX={ex})")
+        if info.get("hints"):
+            lines.append(f"  hint 1: {info['hints'][0]}")
+    return "\n".join(lines)
+
+
+def gradescope_json(r, steps):
+    """results.json in Gradescope's autograder format."""
+    tests = []
+    by_dir = {s.dir: s for s in steps}
+    for d, sr in r.get("steps", {}).items():
+        step = by_dir.get(d)
+        b = sr["build"]
+        if not b.get("ok", True) or b.get("warnings"):
+            out = []
+            if b.get("errors"):
+                out += ["The build failed:"] + b["errors"][:30]
+            if b.get("missing"):
+                out.append("Not built: " + ", ".join(b["missing"]))
+            if b.get("warnings"):
+                out += ["Compiler warnings:"] + b["warnings"][:30]
+            tests.append({"name": f"Step {sr['n']}: build", "score": 0, "max_score": 0,
+                          "status": "failed" if not b.get("ok", True) else "passed",
+                          "output": "\n".join(out), "visibility": "visible"})
+        for s in sr["suites"]:
+            for t in s["tests"]:
+                tests.append({
+                    "name": f"Step {sr['n']} {t['name']}", "number": exercise_of(t["name"]),
+                    "score": round(t.get("score", 0), 2), "max_score": round(t.get("max_score", 0), 2),
+                    "status": "passed" if t["status"] == "pass" else "failed",
+                    "output": test_output(t, step) if t["status"] != "pass" else "",
+                    "tags": [d, s["name"]], "visibility": "visible"})
+        for p in sr["score"]["penalties"]:
+            tests.append({"name": f"Step {sr['n']} penalty: {p['what']}", "score": -p["points"],
+                          "max_score": 0, "status": "failed", "visibility": "visible",
+                          "output": penalty_details(sr, p)})
+    summary = f"Total: {fmt(r.get('total', 0))} / {fmt(r.get('max', 0))}"
+    if r.get("error"):
+        summary = f"The submission could not be graded: {r['error']}"
+    return {"score": round(r.get("total", 0), 2), "execution_time": int(r.get("elapsed", 0)),
+            "output": summary, "visibility": "visible", "stdout_visibility": "hidden",
+            "tests": tests}
+
+
+def penalty_details(sr, p):
+    if p["what"].startswith("valgrind") and sr.get("valgrind"):
+        return "\n".join(f"{v['process']} ({v['suite']}): " + "; ".join(v["details"][:2])
+                         for v in sr["valgrind"]["processes"] if v["status"] == "fail")[:4000]
+    if "leftover" in p["what"]:
+        return "\n".join(f"{l['kind']}: {l['what']} ({l['where']})" for l in sr["leftovers"])[:4000]
+    if "warning" in p["what"]:
+        return "\n".join(sr["build"]["warnings"])[:4000]
+    return ""
+
+
+def report_md(r, steps, sub_summary):
+    by_dir = {s.dir: s for s in steps}
+    L = [f"# Feedback for {r['id']}" + (f" ({r['name']})" if r.get("name") else ""), ""]
+    if r.get("error"):
+        L += [f"**The submission could not be graded:** {r['error']}", ""]
+    L += [f"**Total: {fmt(r.get('total', 0))} / {fmt(r.get('max', 0))}** "
+          f"({pct(r.get('total', 0), r.get('max', 0)):.0f}%)", ""]
+    if r.get("steps"):
+        L += ["| step | score | tests passed | penalties |", "|---|---|---|---|"]
+        for d, sr in r["steps"].items():
+            tests = [t for s in sr["suites"] for t in s["tests"] if t["status"] != "skip"]
+            npass = sum(t["status"] == "pass" for t in tests)
+            pen = ", ".join(f"-{fmt(p['points'])} {p['what']}" for p in sr["score"]["penalties"]) or "none"
+            L.append(f"| {d} | {fmt(sr['score']['score'])} / {fmt(sr['score']['max'])} | "
+                     f"{npass} / {len(tests)} | {pen} |")
+        L.append("")
+    L += ["## What was graded", ""]
+    if r.get("commit"):
+        c = r["commit"]
+        L += [f"Commit {c['hash'][:12]} of {c['date']} by {c['author']}: {c['subject']}", ""]
+    taken = sub_summary.get("taken", [])
+    L.append(f"Taken from the submission ({len(taken)} file(s)), over a pristine copy of the kit:")
+    L += [f"- `{t['from']}` as `{t['to']}`" for t in taken] or ["- nothing: every step was graded as the untouched skeleton"]
+    answers = sub_summary.get("answers", {})
+    if answers:
+        L += ["", "Answers kept for the instructor: " + ", ".join(f"`{p}`" for p in answers.values())]
+    ignored = sub_summary.get("ignored", [])
+    if ignored:
+        L += ["", f"Ignored ({len(ignored)}): the tests, Makefiles and helpers always come from "
+                  "the instructor's copy."]
+        for i in ignored[:25]:
+            L.append(f"- `{i['path']}`: {i['reason']}")
+        if len(ignored) > 25:
+            L.append(f"- ... and {len(ignored) - 25} more")
+    for n in sub_summary.get("notes", []):
+        L.append(f"- note: {n}")
+    if r.get("integrity"):
+        L += ["", "## Integrity", "", "The grader found things a submission must not do; "
+              "the instructor will review them:", ""]
+        L += [f"- {i}" for i in r["integrity"]]
+    for d, sr in r.get("steps", {}).items():
+        L += step_md(sr, by_dir.get(d))
+    return "\n".join(L) + "\n"
+
+
+def step_md(sr, step):
+    L = ["", f"## Step {sr['n']} ({sr['dir']}): {fmt(sr['score']['score'])} / {fmt(sr['score']['max'])}", ""]
+    ex = sr["score"]["exercises"]
+    if ex:
+        L += ["| exercise | tests passed | points |", "|---|---|---|"]
+        for k in sorted(ex, key=lambda e: (e == "run", e == "?", [int(x) for x in e.split(".")] if e[0].isdigit() else [])):
+            v = ex[k]
+            L.append(f"| {k} | {v['passed']} / {v['tests']} | {fmt(v['earned'])} / {fmt(v['max'])} |")
+        L.append("")
+    b = sr["build"]
+    if not b.get("ok", True):
+        L += ["### Build: failed", "", "```"] + (b.get("errors") or b.get("log", []))[:30] + ["```", ""]
+        if b.get("missing"):
+            L += [f"Not built: {', '.join(b['missing'])}.", ""]
+    if b.get("warnings"):
+        L += [f"### Compiler warnings ({len(b['warnings'])})", "", "```"] + b["warnings"][:30] + ["```", ""]
+    if sr.get("findings"):
+        L += ["### Integrity findings", ""]
+        L += [f"- {f['file']}{':' + str(f['line']) if f['line'] else ''}: {f['message']}" for f in sr["findings"]]
+        L.append("")
+    failed = [(s, t) for s in sr["suites"] for t in s["tests"] if t["status"] == "fail"]
+    if failed:
+        L += [f"### Failed tests ({len(failed)})", ""]
+        for s, t in failed:
+            L += [f"#### {t['name']}", "", f"In {s['source'] or s['name']}.", "", "```"]
+            L += test_output(t, step).splitlines()
+            L += ["```", ""]
+    again = [t["name"] for s in sr["suites"] for t in s["tests"]
+             if t["status"] == "pass" and any("passed when run again" in n for n in t.get("notes", []))]
+    if again:
+        L += ["### Passed only when run again", "",
+              "These tests failed once and passed on a second run: a race in the code, "
+              "or a loaded machine. Worth a look:", ""]
+        L += [f"- {n}" for n in again] + [""]
+    for s in sr["suites"]:
+        if s.get("anomalies"):
+            L += [f"### Results of {s['name']} not trusted", ""]
+            L += [f"- {a}" for a in s["anomalies"][:10]]
+            L.append("")
+        if s.get("stray"):
+            L += [f"### Printed on stdout during {s['name']} (the results channel)", "", "```"]
+            L += s["stray"][:10] + ["```", ""]
+    if sr.get("leftovers"):
+        L += [f"### Left behind ({len(sr['leftovers'])})", ""]
+        L += [f"- {l['kind']}: `{l['what']}` ({l['where']})" for l in sr["leftovers"][:30]]
+        L.append("")
+    vg = sr.get("valgrind")
+    if vg:
+        L += [f"### Valgrind: {vg['failed']} process(es) with problems out of {len(vg['processes'])}", ""]
+        for v in [v for v in vg["processes"] if v["status"] == "fail"][:10]:
+            L += [f"- {v['process']} in {v['suite']}: " + "; ".join(v["details"][:2])]
+        L.append("")
+    return L
+
+
+# -- the class --------------------------------------------------------------
+
+def class_statistics(results, steps):
+    graded = [r for r in results if not r.get("error")]
+    totals = [pct(r["total"], r["max"]) for r in graded if r.get("max")]
+    dist = {}
+    if totals:
+        dist = {"students": len(totals), "mean": round(stats.mean(totals), 1),
+                "median": round(stats.median(totals), 1),
+                "stdev": round(stats.pstdev(totals), 1), "min": round(min(totals), 1),
+                "max": round(max(totals), 1),
+                "histogram": [sum(1 for t in totals if (10 * i <= t < 10 * (i + 1)) or (i == 9 and t == 100))
+                              for i in range(10)]}
+    per_ex, per_test = {}, {}
+    for r in graded:
+        for d, sr in r.get("steps", {}).items():
+            for s in sr["suites"]:
+                for t in s["tests"]:
+                    if t["status"] == "skip":
+                        continue
+                    k = (d, t["name"])
+                    a = per_test.setdefault(k, [0, 0])
+                    a[0] += t["status"] == "pass"
+                    a[1] += 1
+            for ex, v in sr["score"]["exercises"].items():
+                e = per_ex.setdefault((d, ex), {"students": 0, "complete": 0, "passed": 0, "tests": 0})
+                e["students"] += 1
+                e["complete"] += v["passed"] == v["tests"] and v["tests"] > 0
+                e["passed"] += v["passed"]
+                e["tests"] += v["tests"]
+    exercises = [{"step": d, "exercise": ex, "pass_rate": round(pct(v["passed"], v["tests"]), 1),
+                  "complete": v["complete"], "students": v["students"]}
+                 for (d, ex), v in sorted(per_ex.items())]
+    tests = [{"step": d, "test": n, "passed": a[0], "students": a[1],
+              "pass_rate": round(pct(a[0], a[1]), 1)} for (d, n), a in sorted(per_test.items())]
+    return {"distribution": dist, "exercises": exercises, "tests": tests,
+            "errors": len(results) - len(graded)}
+
+
+def statistics_md(st):
+    L = ["# Class statistics", ""]
+    d = st["distribution"]
+    if d:
+        L += [f"{d['students']} student(s) graded: mean {d['mean']}%, median {d['median']}%, "
+              f"standard deviation {d['stdev']}, range {d['min']}% to {d['max']}%.", "",
+              "| score | students | |", "|---|---|---|"]
+        for i, n in enumerate(d["histogram"]):
+            L.append(f"| {10 * i}-{10 * i + 9 if i < 9 else 100}% | {n} | {'#' * n} |")
+        L.append("")
+    if st["errors"]:
+        L += [f"{st['errors']} submission(s) could not be graded.", ""]
+    L += ["## Exercises", "", "| step | exercise | tests passed | students with every test passed |",
+          "|---|---|---|---|"]
+    for e in st["exercises"]:
+        L.append(f"| {e['step']} | {e['exercise']} | {e['pass_rate']}% | {e['complete']} / {e['students']} |")
+    L += ["", "## Tests, hardest first", "", "| step | test | passed |", "|---|---|---|"]
+    for t in sorted(st["tests"], key=lambda t: (t["pass_rate"], t["step"], t["test"])):
+        L.append(f"| {t['step']} | {t['test']} | {t['passed']} / {t['students']} |")
+    return "\n".join(L) + "\n"
+
+
+def write_json(path, obj):
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(obj, f, indent=1, ensure_ascii=False)
+        f.write("\n")
+    os.replace(tmp, path)

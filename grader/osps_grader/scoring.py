@@ -1,0 +1,141 @@
+"""scoring.py - the rubric (grader/rubric.ini) and the points it gives."""
+import configparser
+
+from .kit import exercise_of
+
+
+class RubricError(Exception):
+    pass
+
+
+class Rubric:
+    GRADING = {"exercise_points": 10.0, "run_points": 10.0, "other_points": 1.0,
+               "warning_penalty": 1.0, "warning_penalty_max": 5.0,
+               "valgrind_penalty": 2.0, "valgrind_penalty_max": 10.0,
+               "leftover_penalty": 2.0, "leftover_penalty_max": 10.0,
+               "retries": 1, "retry_max_tests": 3}
+    LIMITS = {"test_timeout": 60.0, "unit_timeout": 60.0, "build_timeout": 120.0,
+              "submission_timeout": 1200.0, "timeout_scale": 1.0, "cpu": 60.0,
+              "memory": 2048, "file_size": 64, "open_files": 4096, "processes": 256,
+              "disk": 1024}
+
+    def __init__(self, path=None):
+        self.path = path
+        cp = configparser.ConfigParser(delimiters=("=",), comment_prefixes=("#", ";"),
+                                       inline_comment_prefixes=("#",), interpolation=None)
+        cp.optionxform = str        # test names keep their case
+        if path:
+            try:
+                with open(path, encoding="utf-8") as f:
+                    cp.read_file(f)
+            except (OSError, configparser.Error) as e:
+                raise RubricError(f"rubric {path}: {e}")
+        self.cp = cp
+        self.grading = {k: self._num("grading", k, v) for k, v in self.GRADING.items()}
+        v = cp.get("grading", "valgrind", fallback="no").strip().lower()
+        v = {"true": "yes", "on": "yes", "1": "yes", "false": "no", "off": "no", "0": "no"}.get(v, v)
+        if v not in ("yes", "no", "unit"):
+            raise RubricError(f"rubric [grading] valgrind: yes, no or unit, not {v!r}")
+        self.valgrind = v
+        self.limits = {k: self._num("limits", k, v) for k, v in self.LIMITS.items()}
+
+    def _num(self, section, key, default):
+        try:
+            raw = self.cp.get(section, key, fallback=None)
+            return type(default)(float(raw)) if raw is not None else default
+        except ValueError:
+            raise RubricError(f"rubric [{section}] {key}: not a number: {raw!r}")
+
+    def step_section(self, step):
+        return f"step{step.n}"
+
+    def weight(self, step):
+        return self._num(self.step_section(step), "weight", 1.0)
+
+    def exercise_points(self, step, ex):
+        sec = self.step_section(step)
+        if ex == "run":
+            return self._num(sec, "run", self.grading["run_points"])
+        if ex == "?":
+            return None
+        return self._num(sec, ex, self.grading["exercise_points"])
+
+    def test_points(self, step, name):
+        sec = self.step_section(step)
+        if self.cp.has_section(sec):
+            for key, value in self.cp.items(sec):
+                if key.startswith("test ") and key[5:].strip() == name:
+                    return self._num(sec, key, 0.0)
+        return None
+
+    def unknown_tests(self, step, names):
+        """Rubric entries "test NAME" that match no test: a typo or a renamed test."""
+        sec = self.step_section(step)
+        if not self.cp.has_section(sec):
+            return []
+        return [k[5:].strip() for k, _ in self.cp.items(sec)
+                if k.startswith("test ") and k[5:].strip() not in names]
+
+
+def points_per_test(rubric, step, names):
+    """{test name: points} for one step's tests (skips included)."""
+    by_ex = {}
+    for n in names:
+        by_ex.setdefault(exercise_of(n), []).append(n)
+    out = {}
+    for ex, tests in by_ex.items():
+        explicit = {t: rubric.test_points(step, t) for t in tests}
+        fixed = {t: p for t, p in explicit.items() if p is not None}
+        rest = [t for t in tests if t not in fixed]
+        if ex == "?":
+            share = rubric.grading["other_points"]
+            out.update({t: share for t in rest})
+        else:
+            total = rubric.exercise_points(step, ex)
+            left = max(total - sum(fixed.values()), 0.0)
+            out.update({t: left / len(rest) for t in rest} if rest else {})
+        out.update(fixed)
+    return out
+
+
+def score_step(rubric, step, sr):
+    """Add the points to one step's result (sr, from runner.py) and return
+    {"score", "max", "earned", "penalties": [...], "exercises": {...}}."""
+    tests = [t for s in sr["suites"] for t in s["tests"]]
+    pts = points_per_test(rubric, step, [t["name"] for t in tests])
+    earned = maximum = 0.0
+    exercises = {}
+    for t in tests:
+        p = pts.get(t["name"], 0.0)
+        ex = exercise_of(t["name"])
+        e = exercises.setdefault(ex, {"earned": 0.0, "max": 0.0, "passed": 0, "tests": 0})
+        t["max_score"] = 0.0 if t["status"] == "skip" else p
+        t["score"] = p if t["status"] == "pass" else 0.0
+        if t["status"] == "skip":
+            continue
+        maximum += p
+        earned += t["score"]
+        e["max"] += p
+        e["earned"] += t["score"]
+        e["tests"] += 1
+        e["passed"] += t["status"] == "pass"
+    g = rubric.grading
+    penalties = []
+    nwarn = len(sr["build"].get("warnings", []))
+    if nwarn and g["warning_penalty"]:
+        penalties.append({"what": f"{nwarn} compiler warning(s)",
+                          "points": min(nwarn * g["warning_penalty"], g["warning_penalty_max"])})
+    vg = sr.get("valgrind")
+    if vg and vg["failed"] and g["valgrind_penalty"]:
+        penalties.append({"what": f"valgrind: errors, leaks or open descriptors in {vg['failed']} process(es)",
+                          "points": min(vg["failed"] * g["valgrind_penalty"], g["valgrind_penalty_max"])})
+    nleft = sum(1 for l in sr.get("leftovers", []) if not l.get("excused"))
+    if nleft and g["leftover_penalty"]:
+        penalties.append({"what": f"{nleft} leftover(s) the grader had to clean",
+                          "points": min(nleft * g["leftover_penalty"], g["leftover_penalty_max"])})
+    raw = max(earned - sum(p["points"] for p in penalties), 0.0)
+    w = rubric.weight(step)
+    return {"score": round(raw * w, 2), "max": round(maximum * w, 2), "earned": round(earned, 2),
+            "weight": w, "penalties": penalties,
+            "exercises": {k: {kk: round(vv, 2) if isinstance(vv, float) else vv
+                              for kk, vv in v.items()} for k, v in exercises.items()}}

@@ -1,0 +1,602 @@
+"""The grader's own tests: grader/grade run as an instructor would run it,
+on submissions made from the kit at test time (fixtures.py).
+
+ClassRun grades one class of seventeen submissions at once (-j 3, step 1
+only, small limits): two copies of the reference, the skeleton, the
+reference with one exercise stubbed, and adversaries. Graded in the same run, they also check that a submission
+cannot change another one's result. The other classes are fast: the
+intake (archives, git, roster), the TAP checks, the rubric, the static
+checks, plus a two-step kit (a compile error costs one step) and
+Gradescope's layout.
+"""
+import csv
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import unittest
+import zipfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import fixtures as F  # noqa: E402
+from osps_grader import checks, intake, results, scoring  # noqa: E402
+from osps_grader import kit as kitmod  # noqa: E402
+
+GRADE = os.path.join(F.GRADER, "grade")
+ROOT = os.geteuid() == 0
+UID_BASE = 60100
+STEP1 = kitmod.Kit(F.KIT).steps[1].load()
+RACE_TEST = next(n for s in STEP1.suites if s.kind == "bats" for n in s.expected() if "race mode" in n)
+UNIT_15 = {n for s in STEP1.suites if s.kind == "unit" for n in s.expected() if n.startswith("[1.5]")}
+BATS_NAMES = [n for s in STEP1.suites if s.kind == "bats" for n in s.expected()]
+# The baseline of the cheating fixtures: the reference with one exercise
+# stubbed, one that both unit and process tests check.
+STUB = ("stub", sorted({kitmod.exercise_of(n) for s in STEP1.suites if s.kind == "unit"
+                        for n in s.expected()} & {kitmod.exercise_of(n) for n in BATS_NAMES})[-1])
+
+
+def small_rubric(path, **limits):
+    """grader/rubric.ini with the [limits] the fixtures need."""
+    with open(os.path.join(F.GRADER, "rubric.ini")) as f:
+        text = f.read()
+    for k, v in limits.items():
+        text = re.sub(rf"(?m)^{k}\s*=.*$", f"{k} = {v}", text)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def grade(args, timeout=600):
+    start = time.monotonic()
+    p = subprocess.run([GRADE] + args, capture_output=True, text=True, timeout=timeout)
+    return p, time.monotonic() - start
+
+
+def sandbox_processes():
+    """Live processes of the sandboxes' uids (root mode)."""
+    out = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                uid = os.stat(f"/proc/{name}").st_uid
+                with open(f"/proc/{name}/stat") as f:
+                    state = f.read().rsplit(")", 1)[1].split()[0]
+            except (OSError, IndexError):
+                continue
+            if UID_BASE <= uid < UID_BASE + 50 and state != "Z":
+                out.append(int(name))
+    return out
+
+
+def failing(details):
+    return {t["name"] for s in details["steps"]["step1_shm"]["suites"] for t in s["tests"]
+            if t["status"] == "fail"}
+
+
+class ClassRun(unittest.TestCase):
+    """One class graded at once; every test below reads its results.
+    -j 3 on two cores: most fixtures wait (time limits, the skeleton's
+    bounded waits) more than they compute."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="osps-grader-test-")
+        os.chmod(cls.tmp, 0o711)        # the sandboxes' uids reach --work below
+        subs = os.path.join(cls.tmp, "subs")
+        cls.work = os.path.join(cls.tmp, "work")
+        cls.out = os.path.join(cls.tmp, "out")
+        order = [
+            ("ref", lambda: F.make(subs, "ref")),
+            ("loop", lambda: F.make(subs, "loop", patch=F.both(F.on_race(F.LOOP), F.on_unit_unlink(F.LOOP)))),
+            ("sleep", lambda: F.make(subs, "sleep", patch=F.both(F.on_race(F.SLEEP), F.on_unit_unlink(F.SLEEP)))),
+            ("forkbomb", lambda: F.make(subs, "forkbomb", patch=F.on_race(F.BOMB))),
+            ("skel", lambda: F.make(subs, "skel", base="skeleton")),
+            ("stub", lambda: F.make(subs, "stub", base=STUB)),
+            ("modified", lambda: F.modified_kit(subs, "modified", STUB[1])),
+            ("faketap", lambda: F.make(subs, "faketap", base=STUB, patch=F.faketap_patch(STEP1))),
+            ("cheat", lambda: F.make(subs, "cheat", base=STUB, patch=F.cheat_header_patch)),
+            ("leftovers", lambda: F.make(subs, "leftovers", patch=F.on_main(F.leftovers_code()))),
+            ("escape", lambda: F.make(subs, "escape", patch=F.on_main(F.ESCAPE))),
+            ("flaky", lambda: F.make(subs, "flaky", patch=F.on_main(F.FLAKY))),
+            ("diskfill", lambda: F.make(subs, "diskfill", patch=F.on_race(F.FILL))),
+            ("crash", lambda: F.make(subs, "crash", patch=F.both(
+                F.on_race("\traise(SIGSEGV);\n"), F.on_w(F.W_CRASH)))),
+        ]
+        if ROOT:
+            # Only a sandbox of its own uid can survive these two.
+            order += [
+                ("killer", lambda: F.make(subs, "killer", patch=F.on_race(
+                    F.killer_code(UID_BASE, UID_BASE + 50)))),
+                ("deleter", lambda: F.make(subs, "deleter", patch=F.on_race(
+                    F.deleter_code([cls.work, cls.out, os.path.join(cls.work, "kit")])))),
+            ]
+        order.append(("ref2", lambda: F.make(subs, "ref2")))
+        paths = [make() for _, make in order]
+        cls.names = [n for n, _ in order]
+        rubric = small_rubric(os.path.join(cls.tmp, "rubric.ini"), cpu=3, processes=64,
+                              disk=64, file_size=16)
+        os.makedirs(cls.out)
+        cls.shm_before = set(os.listdir("/dev/shm"))
+        cls.proc, cls.elapsed = grade(
+            ["-j", "3", "--steps", "1", "--rubric", rubric, "--work", cls.work, "--keep",
+             "-o", cls.out, "--test-timeout", "20", "--unit-timeout", "6",
+             "--submission-timeout", "120", "--uid-base", str(UID_BASE)] + paths)
+        with open(os.path.join(cls.out, "summary.json")) as f:
+            cls.summary = json.load(f)
+        cls.d = {}
+        for n in cls.names:
+            with open(os.path.join(cls.out, "students", n, "details.json")) as f:
+                cls.d[n] = json.load(f)
+        # Left for the checks below; the work directories go afterwards.
+        cls.kit_copy_intact = os.path.exists(os.path.join(cls.work, "kit", "Makefile"))
+        cls.procs_after = sandbox_processes() if ROOT else []
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def total(self, n):
+        return self.d[n]["total"], self.d[n]["max"]
+
+    def test_00_the_run_itself(self):
+        self.assertEqual(self.proc.returncode, 0, self.proc.stderr[-3000:])
+        self.assertRegex(self.proc.stdout, r"\[\s*1/\d+ \d+:\d\d\] ")
+        self.assertIn("student", self.proc.stdout)
+        self.assertLess(self.elapsed, 300, "the class took too long")
+
+    def test_reference_gets_full_marks_twice(self):
+        for n in ("ref", "ref2"):
+            score, maximum = self.total(n)
+            self.assertGreater(maximum, 0)
+            self.assertEqual(score, maximum, f"{n}: {sorted(failing(self.d[n]))}")
+            self.assertEqual(self.d[n]["integrity"], [])
+            self.assertEqual(self.d[n]["steps"]["step1_shm"]["leftovers"], [])
+            self.assertEqual(self.d[n]["steps"]["step1_shm"]["build"]["warnings"], [])
+
+    def test_a_test_that_fails_once_is_retried_when_the_class_is_done(self):
+        score, maximum = self.total("flaky")
+        self.assertEqual(score, maximum)
+        report = open(os.path.join(self.out, "students", "flaky", "report.md")).read()
+        self.assertIn("Passed only when run again", report)
+        self.assertIn("retried 1 failed test(s) of flaky", self.proc.stdout)
+
+    def test_skeleton_gets_the_minimum_without_crashing_anything(self):
+        d = self.d["skel"]
+        score, maximum = self.total("skel")
+        self.assertLess(score, maximum / 2)
+        sr = d["steps"]["step1_shm"]
+        self.assertTrue(sr["build"]["ok"])
+        for ex, v in sr["score"]["exercises"].items():
+            if ex != "run":
+                self.assertLess(v["earned"], v["max"], f"exercise {ex} passes on the skeleton")
+        for s in sr["suites"]:
+            self.assertIsNone(s["stopped"])
+            self.assertIsNone(s.get("signal"))
+            for t in s["tests"]:
+                self.assertFalse(any("never reported" in x for x in t["notes"]), t["name"])
+        self.assertEqual(sr["leftovers"], [])
+        self.assertEqual(d["integrity"], [])
+
+    def check_only(self, n, expected_failures):
+        self.assertEqual(failing(self.d[n]), expected_failures, n)
+        left = self.d[n]["steps"]["step1_shm"]["leftovers"]
+        self.assertEqual([l for l in left if not l.get("excused")], [], n)
+
+    def test_infinite_loop_costs_its_tests_only(self):
+        self.check_only("loop", {RACE_TEST} | UNIT_15)
+
+    def test_sleep_forever_costs_its_tests_only(self):
+        self.check_only("sleep", {RACE_TEST} | UNIT_15)
+        unit = next(s for s in self.d["sleep"]["steps"]["step1_shm"]["suites"] if s["kind"] == "unit")
+        self.assertIn("time limit", unit["stopped"] or "")
+
+    def test_fork_bomb_is_bounded(self):
+        f = failing(self.d["forkbomb"])
+        self.assertIn(RACE_TEST, f)
+        self.assertLessEqual(len(f), 3, f)
+
+    def test_modified_tests_and_makefiles_are_ignored(self):
+        self.assertEqual(self.total("modified"), self.total("stub"))
+        self.assertLess(self.total("stub")[0], self.total("stub")[1])
+        ignored = {i["path"] for i in self.d["modified"]["intake"]["ignored"]}
+        for p in ("step1_shm/tests/step1.bats", "step1_shm/tests/unit/test_shm_area.c",
+                  "Makefile", "mk/step.mk", "tests/helpers.bash", "common/log.c",
+                  "step1_shm/src/cmocka.h", "step1_shm/src/passwd.h"):
+            self.assertIn(p, ignored)
+        taken = {t["to"] for t in self.d["modified"]["intake"]["taken"]}
+        self.assertEqual(taken, {f"step1_shm/src/{n}" for n in STEP1.src_files})
+
+    def test_fake_tap_and_junit_cannot_raise_a_grade(self):
+        self.assertLessEqual(self.total("faketap")[0], self.total("stub")[0])
+        anomalies = [a for s in self.d["faketap"]["steps"]["step1_shm"]["suites"] for a in s["anomalies"]]
+        kinds = {s["kind"] for s in self.d["faketap"]["steps"]["step1_shm"]["suites"] if s["anomalies"]}
+        self.assertIn("unit", kinds, anomalies)
+        self.assertTrue(self.d["faketap"]["integrity"])
+
+    def test_fake_results_written_into_the_test_runner_are_caught(self):
+        bats = next(s for s in self.d["faketap"]["steps"]["step1_shm"]["suites"] if s["kind"] == "bats")
+        self.assertTrue(bats["anomalies"], "the fake lines written into bats' output went unnoticed")
+        self.assertTrue(all(t["status"] == "fail" for t in bats["tests"]))
+
+    def test_a_header_redefining_the_assertions_is_not_trusted(self):
+        sr = self.d["cheat"]["steps"]["step1_shm"]
+        self.assertTrue(any(f["kind"] == "untrusted" and "assert_" in f["message"] for f in sr["findings"]))
+        unit = next(s for s in sr["suites"] if s["kind"] == "unit")
+        self.assertTrue(all(t["status"] == "fail" for t in unit["tests"]))
+        self.assertLessEqual(self.total("cheat")[0], self.total("stub")[0])
+
+    def test_leftovers_are_found_counted_and_removed(self):
+        sr = self.d["leftovers"]["steps"]["step1_shm"]
+        kinds = {l["kind"] for l in sr["leftovers"]}
+        self.assertIn("FIFO", kinds)
+        if ROOT:
+            self.assertIn("shared memory segment", kinds)
+        self.assertTrue(any("leftover" in p["what"] for p in sr["score"]["penalties"]))
+        # The kit's own teardown caught the process each test left.
+        self.assertTrue(any("processes left" in " ".join(t["diag"])
+                            for s in sr["suites"] for t in s["tests"]))
+
+    def test_a_setsid_escape_is_found_and_killed(self):
+        sr = self.d["escape"]["steps"]["step1_shm"]
+        self.assertTrue(any(l["kind"] == "process" and "sleep 300" in l["what"] for l in sr["leftovers"]),
+                        sr["leftovers"])
+        self.assertTrue(any("still running after the tests" in i for i in self.d["escape"]["integrity"]))
+
+    def test_disk_filler_is_stopped(self):
+        sr = self.d["diskfill"]["steps"]["step1_shm"]
+        bats = next(s for s in sr["suites"] if s["kind"] == "bats")
+        self.assertIn("disk limit", bats["stopped"] or "")
+        self.assertIn(RACE_TEST, failing(self.d["diskfill"]))
+        before = BATS_NAMES[:BATS_NAMES.index(RACE_TEST)]
+        # The tests before it pass (one may fail: a stopped suite is not
+        # retried, and some of the kit's timing tests fail under load).
+        self.assertLessEqual(len(set(before) & failing(self.d["diskfill"])), 1)
+
+    def test_deaths_are_decoded(self):
+        report = open(os.path.join(self.out, "students", "crash", "report.md")).read()
+        self.assertIn("w was killed by SIGSEGV", report)
+        self.assertIn("a program was killed by SIGSEGV (exit status 139)", report)
+
+    @unittest.skipUnless(ROOT, "needs root: a uid per sandbox")
+    def test_a_submission_that_kills_its_parent_and_everything_else(self):
+        f = failing(self.d["killer"])
+        self.assertIn(RACE_TEST, f)
+        after = BATS_NAMES[BATS_NAMES.index(RACE_TEST) + 1:]
+        self.assertTrue(set(after) <= f)
+
+    @unittest.skipUnless(ROOT, "needs root: a uid per sandbox")
+    def test_a_submission_that_deletes_files_harms_nobody(self):
+        self.assertTrue(self.kit_copy_intact)
+        self.assertEqual(self.total("ref2")[0], self.total("ref2")[1])
+        self.assertTrue(os.path.exists(os.path.join(self.out, "students", "ref", "report.md")))
+
+    def test_nothing_is_left_behind(self):
+        self.assertEqual(self.procs_after, [])
+        new = set(os.listdir("/dev/shm")) - self.shm_before
+        self.assertEqual({n for n in new if n.startswith(("osps-left", "osps-fill", "osps-unit"))}, set())
+        if ROOT:
+            for d in ("/tmp", "/dev/shm", "/var/tmp"):
+                owned = [n for n in os.listdir(d)
+                         if UID_BASE <= os.lstat(os.path.join(d, n)).st_uid < UID_BASE + 50]
+                self.assertEqual(owned, [], d)
+
+    def test_outputs(self):
+        with open(os.path.join(self.out, "grades.csv")) as f:
+            rows = list(csv.DictReader(f))
+        self.assertEqual([r["id"] for r in rows], self.names)
+        self.assertEqual(set(rows[0]), {"id", "name", "email", "step1_shm", "total", "max", "percent", "status"})
+        with open(os.path.join(self.out, "students", "skel", "results.json")) as f:
+            gs = json.load(f)
+        self.assertIsInstance(gs["score"], (int, float))
+        for t in gs["tests"]:
+            self.assertTrue({"name", "score", "max_score", "output", "visibility"} <= set(t), t)
+        self.assertAlmostEqual(sum(t["max_score"] for t in gs["tests"]), self.total("skel")[1], places=1)
+        report = open(os.path.join(self.out, "students", "skel", "report.md")).read()
+        self.assertIn("#### [1.2]", report)
+        self.assertIn('hints under "#### 1.2" in step1_shm/README.md', report)
+        self.assertIn("hint 1: ", report)
+        self.assertIn("last log lines of d", report)
+        self.assertIn("Function not implemented", report)
+        st = self.summary["statistics"]
+        self.assertEqual(st["distribution"]["students"], len(self.names))
+        self.assertTrue(any(e["exercise"] == "1.2" for e in st["exercises"]))
+        self.assertTrue(os.path.exists(os.path.join(self.out, "statistics.md")))
+
+
+class TwoSteps(unittest.TestCase):
+    """A compile error in one step costs that step only."""
+
+    def test_compile_error_costs_one_step(self):
+        tmp = tempfile.mkdtemp(prefix="osps-grader-test-")
+        os.chmod(tmp, 0o711)
+        try:
+            kit = F.twin_kit(tmp)
+            sub = os.path.join(tmp, "alice")
+            for d in ("step1_shm", "step2_twin"):
+                F.reference_src("step1_shm", os.path.join(sub, d, "src"))
+            with open(os.path.join(sub, "step2_twin", "src", "d.c"), "a") as f:
+                f.write("\nint broken(void) { return }\n")
+            out = os.path.join(tmp, "out")
+            p, _ = grade(["--kit", kit, "-j", "1", "-o", out, "--test-timeout", "10", sub])
+            self.assertEqual(p.returncode, 0, p.stderr)
+            with open(os.path.join(out, "students", "alice", "details.json")) as f:
+                d = json.load(f)
+            s1, s2 = d["steps"]["step1_shm"], d["steps"]["step2_twin"]
+            self.assertEqual(s1["score"]["score"], s1["score"]["max"])
+            self.assertFalse(s2["build"]["ok"])
+            self.assertIn("d", s2["build"]["missing"])
+            self.assertTrue(any("step2_twin/src/d.c" in e and "error" in e for e in s2["build"]["errors"]))
+            self.assertLess(s2["score"]["score"], s2["score"]["max"])
+            report = open(os.path.join(out, "students", "alice", "report.md")).read()
+            self.assertIn("### Build: failed", report)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+class Valgrind(unittest.TestCase):
+    """--valgrind unit: a definite leak in the module costs the penalty."""
+
+    def test_a_leak_is_found_and_costs_points(self):
+        tmp = tempfile.mkdtemp(prefix="osps-grader-test-")
+        os.chmod(tmp, 0o711)
+        try:
+            sub = F.make(tmp, "leaky", patch=F.on_create(F.LEAK))
+            out = os.path.join(tmp, "out")
+            p, _ = grade(["--steps", "1", "-j", "1", "--valgrind", "unit", "-o", out,
+                          "--test-timeout", "10", sub])
+            self.assertEqual(p.returncode, 0, p.stderr)
+            with open(os.path.join(out, "students", "leaky", "details.json")) as f:
+                sr = json.load(f)["steps"]["step1_shm"]
+            self.assertGreater(sr["valgrind"]["failed"], 0)
+            self.assertTrue(any("definitely lost" in " ".join(v["details"]) or "errors" in " ".join(v["details"])
+                                for v in sr["valgrind"]["processes"]))
+            self.assertTrue(any(x["what"].startswith("valgrind") for x in sr["score"]["penalties"]))
+            self.assertEqual(sr["score"]["earned"], sr["score"]["max"])
+            self.assertLess(sr["score"]["score"], sr["score"]["max"])
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+class Gradescope(unittest.TestCase):
+    """--gradescope in Gradescope's layout, with loose files uploaded."""
+
+    def test_gradescope_layout(self):
+        tmp = tempfile.mkdtemp(prefix="osps-grader-test-")
+        try:
+            root = os.path.join(tmp, "autograder")
+            F.reference_src("step1_shm", os.path.join(tmp, "ref"))
+            shutil.copytree(os.path.join(tmp, "ref"), os.path.join(root, "submission"))
+            with open(os.path.join(root, "submission_metadata.json"), "w") as f:
+                json.dump({"users": [{"email": "ada@example.edu", "name": "Ada", "sid": "s42"}]}, f)
+            env = dict(os.environ, GRADESCOPE_ROOT=root)
+            p = subprocess.run([GRADE, "--gradescope", "--steps", "1", "--test-timeout", "10"],
+                               capture_output=True, text=True, env=env, timeout=300)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            with open(os.path.join(root, "results", "results.json")) as f:
+                res = json.load(f)
+            self.assertEqual(res["score"], sum(t["max_score"] for t in res["tests"]))
+            self.assertGreater(res["score"], 0)
+            self.assertEqual(res["output_format"], "md")
+            self.assertIn("Feedback for s42", res["output"])
+            zpath = os.path.join(tmp, "autograder.zip")
+            subprocess.run([GRADE, "--make-gradescope-zip", zpath], check=True, capture_output=True)
+            names = zipfile.ZipFile(zpath).namelist()
+            self.assertIn("setup.sh", names)
+            self.assertIn("run_autograder", names)
+            self.assertIn("kit/grader/grade", names)
+            self.assertFalse(any(n.startswith("kit/solutions/") for n in names))
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+class Intake(unittest.TestCase):
+    """Inputs: directories, archives, git --before, roster (no grading)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="osps-grader-test-")
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def read(self, path, **kw):
+        return intake.read_submission(path, [STEP1], **kw)
+
+    def test_tar_gz_with_a_top_folder_and_hostile_entries(self):
+        p = os.path.join(self.tmp, "bob.tar.gz")
+        with tarfile.open(p, "w:gz") as t:
+            def add(name, data=b"int x;\n", kind=tarfile.REGTYPE, link=""):
+                info = tarfile.TarInfo(name)
+                info.type, info.linkname, info.size = kind, link, len(data) if kind == tarfile.REGTYPE else 0
+                t.addfile(info, io.BytesIO(data) if kind == tarfile.REGTYPE else None)
+            add("kit-bob/step1_shm/src/d.c")
+            add("kit-bob/step1_shm/src/w.c", kind=tarfile.SYMTYPE, link="/etc/passwd")
+            add("../../etc/evil.c")
+            add("kit-bob/step1_shm/src/extra.c")
+            add("kit-bob/step1_shm/tests/step1.bats")
+            add("kit-bob/step1_shm/ANSWERS.md", b"1.a: POSIX shm\n")
+            add("kit-bob/step1_shm/src/shm_area.c", b"x" * (intake.MAX_FILE + 1))
+            add("kit-bob/solutions/step1_shm/src/d.c")
+        s = self.read(p)
+        self.assertIsNone(s.error)
+        self.assertEqual(s.id, "bob")
+        self.assertEqual(s.taken, [("kit-bob/step1_shm/src/d.c", "step1_shm/src/d.c")])
+        why = dict(s.ignored)
+        self.assertIn("symbolic link", why["kit-bob/step1_shm/src/w.c"])
+        self.assertIn("unsafe", why["../../etc/evil.c"])
+        self.assertIn("not one of", why["kit-bob/step1_shm/src/extra.c"])
+        self.assertIn("kit file", why["kit-bob/step1_shm/tests/step1.bats"])
+        self.assertIn("too large", why["kit-bob/step1_shm/src/shm_area.c"])
+        self.assertIn("kit-bob/solutions/step1_shm/src/d.c", why)
+        self.assertEqual(s.answers["step1_shm"][1], b"1.a: POSIX shm\n")
+
+    def test_zip_of_loose_files(self):
+        p = os.path.join(self.tmp, "carol.zip")
+        with zipfile.ZipFile(p, "w") as z:
+            z.writestr("d.c", "int d;\n")
+            z.writestr("shm_area.c", "int s;\n")
+            z.writestr("notes.txt", "hello\n")
+        s = self.read(p)
+        self.assertEqual(sorted(s.files["step1_shm"]), ["d.c", "shm_area.c"])
+        self.assertIn("notes.txt", dict(s.ignored))
+
+    def test_git_repository_before_a_deadline(self):
+        repo = os.path.join(self.tmp, "dave")
+        os.makedirs(os.path.join(repo, "step1_shm", "src"))
+        env = dict(os.environ, GIT_AUTHOR_NAME="d", GIT_AUTHOR_EMAIL="d@x", GIT_COMMITTER_NAME="d",
+                   GIT_COMMITTER_EMAIL="d@x")
+        git = lambda *a, date: subprocess.run(["git", "-C", repo, *a], check=True, capture_output=True,
+                                              env=dict(env, GIT_AUTHOR_DATE=date, GIT_COMMITTER_DATE=date))
+        git("init", "-q", date="2026-01-01T10:00:00")
+        for content, date in (("int on_time;\n", "2026-03-01T10:00:00"), ("int late;\n", "2026-03-03T10:00:00")):
+            with open(os.path.join(repo, "step1_shm", "src", "d.c"), "w") as f:
+                f.write(content)
+            git("add", "-A", date=date)
+            git("commit", "-q", "-m", content.strip(), date=date)
+        with open(os.path.join(repo, "step1_shm", "src", "d.c"), "w") as f:
+            f.write("int uncommitted;\n")
+        s = self.read(repo, before="2026-03-02")
+        self.assertEqual(s.kind, "git")
+        self.assertEqual(s.files["step1_shm"]["d.c"], b"int on_time;\n")
+        self.assertEqual(self.read(repo).files["step1_shm"]["d.c"], b"int late;\n")
+        self.assertIsNotNone(self.read(repo, before="2020-01-01").error)
+
+    def test_roster_and_dry_run(self):
+        sub = os.path.join(self.tmp, "osps-step1-ada-lovelace")
+        os.makedirs(os.path.join(sub, "step1_shm", "src"))
+        with open(os.path.join(sub, "step1_shm", "src", "d.c"), "w") as f:
+            f.write("int d;\n")
+        roster = os.path.join(self.tmp, "roster.csv")
+        with open(roster, "w") as f:
+            f.write("identifier,github_username,name,email\n"
+                    "S001,ada-lovelace,Ada Lovelace,ada@example.edu\nS002,alan,Alan Turing,alan@example.edu\n")
+        p, _ = grade(["--dry-run", "--steps", "1", "--roster", roster, sub])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("S001: dir", p.stdout)
+        self.assertIn("take    step1_shm/src/d.c -> step1_shm/src/d.c", p.stdout)
+
+
+class Streams(unittest.TestCase):
+    """results.check_stream: what makes a suite's results untrusted."""
+
+    tapsum = kitmod.kit_script(F.KIT, "tapsum")
+    names = ["[1.1] a", "[1.2] b", "[run] c"]
+
+    def check(self, text, ordered=True):
+        return results.check_stream(self.tapsum, text, "s", self.names, ordered)
+
+    def test_clean_stream(self):
+        r, an = self.check("1..3\nok 1 [1.1] a\nnot ok 2 [1.2] b # timeout after 5s\n# oops\nok 3 [run] c\n")
+        self.assertEqual([t.status for t in r], ["pass", "fail", "pass"])
+        self.assertEqual(an, [])
+        self.assertIn("# timeout after 5s", r[1].diag)
+
+    def test_missing_tests_fail(self):
+        r, an = self.check("1..3\nok 1 [1.1] a\n")
+        self.assertEqual([t.status for t in r], ["pass", "fail", "fail"])
+        self.assertIn("never reported", r[2].notes[0])
+
+    def test_inserted_lines_fail_the_suite(self):
+        for text in ("1..3\nok 1 [1.1] a\nok 2 [1.2] b\nnot ok 2 [1.2] b\nok 3 [run] c\n",
+                     "1..3\nok 1 [1.1] a\nok 3 [run] c\nok 2 [1.2] b\n",
+                     "1..3\nok 1 [1.1] a\nok 2 [1.2] b\nok 3 [run] c\nok 4 [1.4] bonus\n",
+                     "1..3\n1..3\nok 1 [1.1] a\nok 2 [1.2] b\nok 3 [run] c\n",
+                     "1..3\nok 2 [1.1] a\nok 1 [1.2] b\nok 3 [run] c\n"):
+            r, an = self.check(text)
+            self.assertTrue(an, text)
+            self.assertTrue(all(t.status == "fail" for t in r), text)
+
+    def test_stray_text_is_not_a_result(self):
+        r, an = self.check("1..3\nhello ok 1\nok 1 [1.1] a\ndebugok 2 [1.2] b\nok 3 [run] c\n")
+        self.assertEqual([t.status for t in r], ["pass", "fail", "pass"])
+        self.assertEqual(an, [])
+        self.assertEqual(results.stray_output("hello\nok 1 x\n# c\n"), ["hello"])
+
+
+class Rubric(unittest.TestCase):
+    def test_points_are_shared_per_exercise_and_overridable(self):
+        path = os.path.join(tempfile.mkdtemp(prefix="osps-grader-test-"), "r.ini")
+        with open(path, "w") as f:
+            f.write("[grading]\nexercise_points = 6\nrun_points = 4\n"
+                    "[step1]\nweight = 2\n1.2 = 9\ntest [1.2] first = 5\n")
+        try:
+            rb = scoring.Rubric(path)
+            pts = scoring.points_per_test(rb, STEP1, ["[1.1] a", "[1.1] b", "[1.2] first",
+                                                      "[1.2] x", "[1.2] y", "[run] z"])
+            self.assertEqual(pts, {"[1.1] a": 3, "[1.1] b": 3, "[1.2] first": 5,
+                                   "[1.2] x": 2, "[1.2] y": 2, "[run] z": 4})
+            sr = {"suites": [{"tests": [{"name": "[1.1] a", "status": "pass"},
+                                        {"name": "[1.1] b", "status": "fail"},
+                                        {"name": "[run] z", "status": "skip"}]}],
+                  "build": {"warnings": ["w1", "w2"]}, "leftovers": [{}], "valgrind": None}
+            s = scoring.score_step(rb, STEP1, sr)
+            self.assertEqual(s["max"], 12)                   # (3 + 3) x 2, the skip left out
+            self.assertEqual(s["score"], 0)                  # 3 - 2 warnings - 2 leftover, x 2
+            self.assertEqual(scoring.Rubric(os.path.join(F.GRADER, "rubric.ini")).weight(STEP1), 1)
+        finally:
+            shutil.rmtree(os.path.dirname(path))
+
+
+class StaticChecks(unittest.TestCase):
+    def test_sources_and_objects(self):
+        tmp = tempfile.mkdtemp(prefix="osps-grader-test-")
+        try:
+            files = {"shm_area.h": b"#define assert_true(x) 1\n#include \"/etc/passwd\"\n"
+                                   b"#pragma GCC diagnostic ignored \"-Wall\"\n#define MY_OWN 3\n",
+                     "d.c": b"#include <sys/mman.h>\n#include \"../../x.h\"\n"}
+            found = [(f.kind, f.file, f.message) for f in checks.scan_sources(STEP1, files, F.KIT)]
+            self.assertTrue(any(k == "untrusted" and "assert_true" in m for k, _, m in found))
+            self.assertTrue(any(k == "untrusted" and "/etc/passwd" in m for k, _, m in found))
+            self.assertTrue(any(k == "untrusted" and "../../x.h" in m for k, _, m in found))
+            self.assertTrue(any(k == "warning" for k, _, _ in found))
+            self.assertFalse(any("MY_OWN" in m for _, _, m in found))
+            src = os.path.join(tmp, "shm_area.c")
+            with open(src, "w") as f:
+                f.write("#include <stdio.h>\nint printf(const char *f, ...) { (void)f; return 0; }\n"
+                        "__attribute__((constructor)) static void early(void) {}\n")
+            subprocess.run(["cc", "-c", src, "-o", src[:-2] + ".o"], check=True)
+            found = [f.message for f in checks.scan_objects(STEP1, {"shm_area.c": src[:-2] + ".o"})]
+            self.assertTrue(any("printf" in m for m in found), found)
+            self.assertTrue(any("before main" in m for m in found), found)
+        finally:
+            shutil.rmtree(tmp)
+
+
+class KitDiscovery(unittest.TestCase):
+    """The expected test names the grader reads from every ready step's
+    sources are the names its programs print (the reference's run)."""
+
+    def test_expected_names_match_the_reference(self):
+        kit = kitmod.Kit(F.KIT)
+        tmp = tempfile.mkdtemp(prefix="osps-grader-test-")
+        try:
+            for step in kit.select():
+                src = os.path.join(tmp, step.dir)
+                F.reference_src(step.dir, src)
+                out = os.path.join(tmp, "build-" + step.dir)
+                subprocess.run(["make", "-s", "-f", "mk/step.mk", f"STEP={step.dir}", f"SRC={src}",
+                                f"OUT={out}", "NO_WERROR=1", "unit"], cwd=F.KIT, check=True,
+                               capture_output=True, timeout=300)
+                for s in step.suites:
+                    if s.kind == "unit":
+                        p = subprocess.run([os.path.join(out, s.name)], capture_output=True, text=True,
+                                           env=dict(os.environ, CMOCKA_MESSAGE_OUTPUT="TAP"), timeout=120)
+                        printed = [re.sub(r"^(not )?ok \d+ - ", "", l) for l in p.stdout.splitlines()
+                                   if re.match(r"^(not )?ok [1-9]", l)]
+                        self.assertEqual(printed, s.expected(), f"{step.dir} {s.name}")
+                    else:
+                        count = subprocess.run(["bats", "--count", os.path.join(F.KIT, s.source)],
+                                               capture_output=True, text=True).stdout.strip()
+                        self.assertEqual(int(count), len(s.expected()), f"{step.dir} {s.name}")
+                    for n in s.expected():
+                        self.assertNotEqual(kitmod.exercise_of(n), "?", f"{s.name}: {n!r} names no exercise")
+        finally:
+            shutil.rmtree(tmp)
