@@ -33,7 +33,7 @@ endif
 
 STEP_MAKE = $(MAKE) -s --no-print-directory -f mk/step.mk
 
-.PHONY: help deps doctor progress timeline handout test clean skeletons \
+.PHONY: help deps doctor progress timeline handout test test-grader clean skeletons \
 	check-skeletons check-teeth test-common demo compile_commands.json
 
 help:
@@ -58,6 +58,7 @@ help:
 	@echo '  make check-skeletons  fail when a generated skeleton is stale'
 	@echo '  make check-teeth      prove that every exercise'"'"'s stub makes a test fail'
 	@echo '  make handout          the students'"'"' tarball (no solutions), checked by building it'
+	@echo '  make test-grader      the grader'"'"'s own tests (grading: grader/README.md)'
 	@echo '  make clean            remove build/'
 	@echo
 	@echo 'Steps delivered: $(STEPS_READY)'
@@ -130,8 +131,13 @@ demo:
 
 handout:
 	@scripts/handout.sh
+
+# The grader's own tests, printed as TAP; under make test (RESULTS set)
+# also saved in $RESULTS/grader.tap for the summary.
+test-grader: deps-quiet
+	@python3 grader/tests/run.py $${RESULTS:+--tap "$$RESULTS/grader.tap"}
 else
-skeletons check-skeletons check-teeth test demo handout:
+skeletons check-skeletons check-teeth test demo handout test-grader:
 	$(call no_solutions,$@)
 endif
 

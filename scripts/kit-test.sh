@@ -63,6 +63,9 @@ scripts/skeletons.sh --check "$@" | tee "$RESULTS/skeletons.tap"
 phase "kit tooling: doctor, progress, hints, handout, diff"
 run_phase "kit tooling tests" scripts/run-tests.sh --label kit . build "$RESULTS"
 
+phase "grader: its own tests (grader/tests)"
+run_phase "make test-grader" make --no-print-directory test-grader
+
 phase "teeth: every exercise's stub makes a test fail"
 run_phase "check-teeth" scripts/check-teeth.sh "$@"
 
