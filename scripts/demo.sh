@@ -38,8 +38,20 @@ wait_line() {
 }
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/osps-demo.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"; rm -f "/dev/shm$shm" 2>/dev/null' EXIT
 shm="/osps-demo-$$"
+# Sessions the demo started (their leaders' pids): on any exit, even an
+# interrupted one, they are killed whole, so nothing is left running.
+sessions=()
+cleanup() {
+	local sid
+	for sid in "${sessions[@]}"; do
+		kill -KILL -- "-$sid" 2>/dev/null
+	done
+	rm -rf "$tmp"
+	rm -f "/dev/shm$shm" 2>/dev/null
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 demo_step1() {
 	local bin=build/solution/step1_shm
@@ -127,14 +139,7 @@ demo_step3() {
 	say "Step 3: a watchdog that detects frozen servers and restarts them"
 	make --no-print-directory step3 IMPL=solution >"$tmp/build.log" 2>&1 ||
 		{ cat "$tmp/build.log"; exit 1; }
-	# wait_for ERE: wait (at most 5 s) for a line of the log.
-	wait_for() {
-		for ((i = 0; i < 100; i++)); do
-			grep -Eq -- "$1" "$log" && return 0
-			sleep 0.05
-		done
-		return 1
-	}
+	wait_for() { wait_line "$log" "$1"; }	# a line of the watchdog's log
 	pid_up() { sed -nE "s/.* up name=$1 pid=([0-9]+) .*/\1/p" "$log" | tail -n1; }
 	shown=0
 	show() {	# print the log lines not shown yet, heartbeats and pongs aside
@@ -146,6 +151,7 @@ demo_step3() {
 	note "\$ watchdog -w 2 -P 200 -T 600 -m $shm -r $run"
 	setsid "$bin/watchdog" -w 2 -P 200 -T 600 -m "$shm" -r "$run" </dev/null 2>"$log" &
 	wd=$!
+	sessions+=("$wd")
 	wait_for ' watchdog\[[0-9]+\] ready '
 	check "every server is up" wait_for ' watchdog\[[0-9]+\] ready servers=3'
 	wait_for ' heartbeat name=w2 '
@@ -191,11 +197,105 @@ demo_step3() {
 	note "Questions 3.a-3.c: step3_watchdog/README.md; answers: solutions/step3_watchdog/ANSWERS.md."
 }
 
+# demo_step4: the full system, narrated: the tree, both kinds of request,
+# a frozen w, a frozen d, a load burst, a clean stop.
+demo_step4() {
+	local bin=build/solution/step4_client run="$tmp/run" log="$tmp/sys.log"
+	local wd port w1 hang_t kill_t d rc out
+	say "Step 4: the whole system: watchdog, d, w1..w3, and TCP clients"
+	make --no-print-directory step4 IMPL=solution >"$tmp/build.log" 2>&1 ||
+		{ cat "$tmp/build.log"; exit 1; }
+	wait_for() { wait_line "$log" "$1"; }
+	shown=0
+	hide=' (heartbeat|recv msg=pong) '
+	show() {	# the log lines not shown yet, those matching $hide aside
+		tail -n "+$((shown + 1))" "$log" | grep -Ev "$hide" | sed 's/^/    /'
+		shown=$(wc -l <"$log")
+	}
+
+	say "The tree starts: the watchdog starts d, d starts w1, w2, w3"
+	note "\$ watchdog -p 0 -w 3 -t 50 -P 200 -T 600     (-p 0: any free port)"
+	setsid "$bin/watchdog" -p 0 -w 3 -t 50 -P 200 -T 600 \
+		-m "$shm" -r "$run" </dev/null 2>"$log" &
+	wd=$!
+	sessions+=("$wd")
+	check "every server is up" wait_for ' watchdog\[[0-9]+\] ready servers=4'
+	port=$(sed -nE 's/.* watchdog\[[0-9]+\] ready .*port=([0-9]+).*/\1/p' "$log" | head -n1)
+	show
+	note "The process tree (one session, the watchdog its leader):"
+	ps -o pid=,ppid=,pgid=,stat=,comm= -s "$wd" |
+		awk '{ printf "    pid %-7s ppid %-7s pgid %-7s %-5s %s\n", $1, $2, $3, $4, $5 }'
+	check "5 processes in the tree: watchdog, d, w1..w3" \
+		test "$(ps -o comm= -s "$wd" | grep -cE '^(watchdog|d|w)$')" -eq 5
+
+	say "A client: requetetype1 (w processes, answers), then requetetype2 (echo)"
+	note "\$ printf 'bonjour\\nau revoir\\n' | client -p $port -i requetetype1 requetetype2"
+	out=$(printf 'bonjour\nau revoir\n' | "$bin/client" -p "$port" -i requetetype1 requetetype2 2>&1)
+	rc=$?
+	sed 's/^/    /' <<<"$out"
+	check "the client exited 0" test "$rc" -eq 0
+	check "the echo came back through the w" grep -q 'au revoir' <<<"$out"
+	show
+
+	say "w1 freezes (SIGSTOP): no reply within T, SIGKILL, d restarts it alone"
+	w1=$(sed -nE 's/.* watchdog\[[0-9]+\] up name=w1 pid=([0-9]+).*/\1/p' "$log" | tail -n1)
+	wait_for " heartbeat name=w1 pid=$w1 "
+	note "\$ kill -STOP $w1"
+	kill -STOP "$w1"
+	check "the watchdog killed w1 for a missed heartbeat" wait_for " kill name=w1 pid=$w1 .*reason=heartbeat-miss"
+	check "d restarted w1 with a new pid" wait_for " restart name=w1 old=$w1 new=[0-9]+"
+	wait_for ' w-ready name=w1 .*' && sleep 0.2
+	show
+	# w1 froze after its last answer: the time from that answer to the
+	# SIGKILL bounds the detection time from above.
+	last_t=$(awk -v p="$w1" '$0 ~ " heartbeat name=w1 pid=" p " " { t = $1 } END { print t }' "$log")
+	kill_t=$(awk '/ kill name=w1 .*reason=heartbeat-miss/ { print $1; exit }' "$log")
+	note "Detection: SIGKILL $(awk -v a="$last_t" -v b="$kill_t" 'BEGIN { printf "%d ms", (b - a) * 1000 }') after w1's last answer (bound: P + T = 800 ms)"
+	check "detected within P + T + 100 ms" awk -v a="$last_t" -v b="$kill_t" 'BEGIN { exit !(b - a <= 0.9) }'
+
+	say "d freezes (SIGSTOP): the watchdog kills d's whole group, restarts d, which restarts every w"
+	d=$(sed -nE 's/.* watchdog\[[0-9]+\] started name=d pid=([0-9]+).*/\1/p' "$log" | tail -n1)
+	note "\$ kill -STOP $d"
+	kill -STOP "$d"
+	check "d killed for a missed heartbeat" wait_for " kill name=d pid=$d .*heartbeat-miss"
+	check "d restarted" wait_for " restart name=d old=$d new="
+	check "the new d's w's are all ready" wait_for ' watchdog\[[0-9]+\] ready servers=4.*' 
+	sleep 0.3
+	show
+
+	say "A short load burst: 150 requests, 15 at a time, fresh connections"
+	note "\$ client -p $port -n 150 -c 15"
+	out=$("$bin/client" -p "$port" -n 150 -c 15 2>&1)
+	rc=$?
+	sed 's/^/    /' <<<"$out"
+	check "every request succeeded" test "$rc" -eq 0
+	hide=' (heartbeat|recv msg=pong|connect|disconnect|queued|handover|job|serving|debut|fin) '
+	show >/dev/null	# 150 requests' worth of lines: see them in build/demo/demo.log
+
+	say "Clean stop: SIGTERM to the watchdog (Enter or Ctrl-C on its terminal do the same)"
+	kill -TERM "$wd"
+	wait "$wd"
+	rc=$?
+	show
+	check "the watchdog exited 0" test "$rc" -eq 0
+	local left zombies
+	left=$(ps -o pid= -s "$wd" | wc -l)
+	zombies=$(ps -eo stat=,sid= | awk -v s="$wd" '$2 == s && $1 ~ /^Z/' | wc -l)
+	check "no process of the tree left (0 orphans)" test "$left" -eq 0
+	check "0 zombies" test "$zombies" -eq 0
+	check "run directory clean" test -z "$(ls -A "$run" 2>/dev/null)"
+	check "no segment left in /dev/shm" test ! -e "/dev/shm$shm"
+	printf '    %s%d zombies, %d orphans, run directory clean%s\n' "$B" "$zombies" "$left" "$N"
+	note "The protocol: step4_client/PROTOCOL.md; a picture of this run: make timeline LOG=build/demo/demo.log"
+	mkdir -p build/demo && cp "$log" build/demo/demo.log
+}
+
 case $step in
 1) demo_step1 ;;
 2) demo_step2 ;;
 3) demo_step3 ;;
-*) echo "demo: no demo for step $step yet (steps with a demo: 1 2 3)" >&2; exit 2 ;;
+4) demo_step4 ;;
+*) echo "demo: no demo for step $step (steps: 1 to 4)" >&2; exit 2 ;;
 esac
 
 say "Result"

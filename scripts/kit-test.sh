@@ -69,18 +69,22 @@ run_phase "make test-grader" make --no-print-directory test-grader
 phase "teeth: every exercise's stub makes a test fail"
 run_phase "check-teeth" scripts/check-teeth.sh "$@"
 
-if [[ -x scripts/demo.sh ]]; then
-	phase "demo"
-	{
-		echo "1..1"
-		if log=$(NO_COLOR=1 scripts/demo.sh 2>&1); then
-			echo "ok 1 make demo runs and every stage behaves as expected"
+phase "demos: make demo STEP=N for every step"
+{
+	echo "1..$#"
+	i=0
+	for step in "$@"; do
+		i=$((i + 1))
+		n=${step#step}
+		n=${n%%_*}
+		if log=$(make --no-print-directory demo STEP="$n" NO_COLOR=1 2>&1); then
+			echo "ok $i make demo STEP=$n: every stage behaved as expected"
 		else
-			echo "not ok 1 make demo failed"
-			sed 's/^/# /' <<<"$log" | tail -15
+			echo "not ok $i make demo STEP=$n failed"
+			sed 's/^/# /' <<<"$log" | grep -E '✗|rror|FAIL' | head -15
 		fi
-	} | tee "$RESULTS/demo.tap"
-fi
+	done
+} | tee "$RESULTS/demo.tap"
 
 { echo "1..$nphase"; cat "$RESULTS/phases.body"; } >"$RESULTS/phases.tap"
 phase "summary ($((SECONDS - start)) s)"

@@ -50,11 +50,17 @@ def draw(events, out, title):
         if lane not in lanes:
             lanes.append(lane)
     y = {lane: len(lanes) - i for i, lane in enumerate(lanes)}
+    span = max(e[0] for e in events) - t0
     with tempfile.TemporaryDirectory(prefix="osps-timeline.") as tmp:
         bars = os.path.join(tmp, "bars.dat")
         with open(bars, "w") as f:
             for lane in lanes:
                 ts = [e[0] - t0 for e in events if e[1] == lane]
+                # A frozen process logs nothing, yet lives until another
+                # one kills or reaps it: its bar lasts until then.
+                pid = lane[lane.index("[") + 1:-1]
+                ts += [e[0] - t0 for e in events
+                       if e[2] in ("kill", "reaped") and f"pid={pid} " in e[3] + " "]
                 f.write(f"{min(ts):.3f} {y[lane]} {max(ts) - min(ts):.3f} 0\n")
         plots = [f"'{bars}' using 1:2:3:4 with vectors nohead lw 6 lc rgb '#cfd8dc' notitle"]
         kinds = {}
@@ -71,14 +77,19 @@ def draw(events, out, title):
                 plots.append(f"'{data}' using 1:2 with points pt 1 ps 0.5 lc rgb '#90a4ae' notitle")
             else:
                 plots.append(f"'{data}' using 1:2 with points pt 7 ps 0.6 lc rgb '#37474f' notitle")
-        labels = []
+        labels, last = [], {}
         for t, lane, ev, rest in events:
             if STYLE.get(ev, (0, "", False))[2]:
                 text = ev + (" " + rest.split()[0] if ev in ("restart", "kill") and rest else "")
-                labels.append(f"set label \"{text}\" at {t - t0:.3f},{y[lane] + 0.28} "
+                # Labels close in time on one lane alternate above and
+                # below the bar, so that they do not print over each other.
+                prev = last.get(lane)
+                below = prev is not None and t - prev[0] < 0.04 * max(span, 0.1) and not prev[1]
+                last[lane] = (t, below)
+                dy = -0.32 if below else 0.28
+                labels.append(f"set label \"{text}\" at {t - t0:.3f},{y[lane] + dy} "
                               f"font ',8' tc rgb '{STYLE[ev][1]}' center")
         ytics = ", ".join(f"\"{lane}\" {y[lane]}" for lane in lanes)
-        span = max(e[0] for e in events) - t0
         script = os.path.join(tmp, "plot.gp")
         with open(script, "w") as f:
             f.write(f"""set terminal pngcairo size 1400,{160 + 46 * len(lanes)} font 'sans,10'
