@@ -3,16 +3,19 @@
  * nothing else, one request/response per connection, as a step-4 client
  * does with d: connect, send one request line, read one answer line,
  * close. Whatever d, the w's and the second connection add on top costs
- * the difference.
+ * the difference. With -k, the other raw baseline: C connections opened
+ * once, each carrying request after request (as `client -k` keeps its d
+ * connections), so that no connection is set up in the measured loop.
  *
- *     tcp_rr [-n N] [-c C]      N connections (default 20000), C at a time (50)
+ *     tcp_rr [-n N] [-c C] [-k]   N connections (default 20000), C at a time (50);
+ *                                 -k: N requests over C kept connections
  *
  * A server process (forked here: one poll() loop, non-blocking sockets,
  * accept4) answers each request line with one line the size of d's
  * handover; the client side keeps C connections going at once from one
  * poll() loop, as `client -n N -c C` does. It prints the summary line of
  * common/rtt.h, one round trip being one connection, from its connect()
- * to the answer:
+ * to the answer (with -k: one request, from its write() to the answer):
  *
  *     20000 round trips in 1.402 s: 14265 round trips/s, p50 2871.0 us, p99 6012.3 us
  *
@@ -98,17 +101,21 @@ main(int argc, char **argv)
 	struct rlimit rl;
 	struct conn *cs;
 	struct pollfd *pfd;
-	int c, lfd, one = 1, status;
+	int c, lfd, one = 1, status, keep = 0;
 	pid_t server;
 
 	log_init("tcp_rr");
-	while ((c = getopt(argc, argv, "n:c:h")) != -1) {
+	while ((c = getopt(argc, argv, "n:c:kh")) != -1) {
 		if (c == 'n' && parse_ulong(optarg, 1, 100000000, &total) == 0)
 			continue;
 		if (c == 'c' && parse_ulong(optarg, 1, MAX_CONC, &conc) == 0)
 			continue;
+		if (c == 'k') {
+			keep = 1;
+			continue;
+		}
 		fprintf(c == 'h' ? stdout : stderr,
-		    "usage: tcp_rr [-n CONNECTIONS] [-c CONCURRENCY]\n");
+		    "usage: tcp_rr [-n CONNECTIONS] [-c CONCURRENCY] [-k]\n");
 		return c == 'h' ? 0 : 2;
 	}
 	if (conc > total)
@@ -177,7 +184,10 @@ main(int argc, char **argv)
 			if (pfd[i].revents == 0 || cs[i].fd == -1)
 				continue;
 			if (!cs[i].sent) {
-				/* Connected: one request line. */
+				/* Connected: one request line. With -k, the
+				 * connection's set-up is not part of a request. */
+				if (keep)
+					cs[i].start = log_now();
 				if (write(cs[i].fd, REQUEST, sizeof REQUEST - 1) == sizeof REQUEST - 1) {
 					cs[i].sent = 1;
 					continue;
@@ -187,10 +197,19 @@ main(int argc, char **argv)
 				r = read(cs[i].fd, buf, sizeof buf);
 				if (r == -1 && (errno == EAGAIN || errno == EINTR))
 					continue;
-				if (r > 0 && memchr(buf, '\n', (size_t)r) != NULL)
+				if (r > 0 && memchr(buf, '\n', (size_t)r) != NULL) {
 					rtt_add(&rtt, log_now() - cs[i].start);
-				else
+					if (keep && started < total) {
+						/* -k: the next request goes on this
+						 * connection (sent when it is writable). */
+						done++;
+						started++;
+						cs[i].sent = 0;
+						continue;
+					}
+				} else {
 					errors++;
+				}
 			}
 			close(cs[i].fd);
 			cs[i].fd = -1;
