@@ -34,7 +34,7 @@ endif
 STEP_MAKE = $(MAKE) -s --no-print-directory -f mk/step.mk
 
 .PHONY: help deps doctor progress timeline handout test test-grader clean skeletons \
-	check-skeletons check-teeth test-common demo compile_commands.json
+	check-skeletons check-teeth test-common demo compile_commands.json bench
 
 help:
 	@echo 'OSPS lab kit: make TARGET [IMPL=solution]'
@@ -57,6 +57,7 @@ help:
 	@echo '  make skeletons        regenerate every stepN/src from solutions/'
 	@echo '  make check-skeletons  fail when a generated skeleton is stale'
 	@echo '  make check-teeth      prove that every exercise'"'"'s stub makes a test fail'
+	@echo '  make bench [QUICK=1]  the reference against raw baselines: a table and bench/results.json'
 	@echo '  make handout          the students'"'"' tarball (no solutions), checked by building it'
 	@echo '  make test-grader      the grader'"'"'s own tests (grading: grader/README.md)'
 	@echo '  make clean            remove build/'
@@ -136,8 +137,14 @@ handout:
 # also saved in $RESULTS/grader.tap for the summary.
 test-grader: deps-quiet
 	@python3 grader/tests/run.py $${RESULTS:+--tap "$$RESULTS/grader.tap"}
+
+# The reference measured against raw baselines (bench/bench.py; README,
+# Performance): about 10 minutes, QUICK=1 under 2. BENCH_FLAGS passes
+# more options (e.g. --make-test).
+bench:
+	@python3 bench/bench.py $(if $(filter-out 0,$(QUICK)),--quick) --ready "$(STEPS_READY)" $(BENCH_FLAGS)
 else
-skeletons check-skeletons check-teeth test demo handout test-grader:
+skeletons check-skeletons check-teeth test demo handout test-grader bench:
 	$(call no_solutions,$@)
 endif
 

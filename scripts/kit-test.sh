@@ -3,7 +3,8 @@
 # library's tests, every delivered step's tests on the reference, the same
 # under valgrind, skeletons up to date and compiling without warnings, the
 # teeth check, the demo. Ends with one line "N passed, N failed" over all
-# of it, also saved in build/test-summary.txt.
+# of it, also saved in build/test-summary.txt; the phases' wall times go
+# to build/test-times.tsv (`make bench` reports them).
 set -u
 cd "$(dirname "$0")/.." || exit 1
 RESULTS=$(mktemp -d "${TMPDIR:-/tmp}/osps-results.XXXXXX") || exit 1
@@ -12,17 +13,19 @@ trap 'rm -rf "$RESULTS"' EXIT
 start=$SECONDS
 
 phase() { printf '\n=== %s\n' "$*"; }
+elapsed() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'; }
 
 # run_phase NAME COMMAND...: run one phase and record its exit status as a
 # result of its own, so that a phase that dies before writing its results
 # still counts as a failure.
 nphase=0
 run_phase() {
-	local name=$1 rc
+	local name=$1 rc t0=$EPOCHREALTIME
 	shift
 	"$@"
 	rc=$?
 	nphase=$((nphase + 1))
+	printf '%s\t%s\t%s\n' "$name" "$(elapsed "$t0")" "$rc" >>"$RESULTS/times.tsv"
 	if ((rc == 0)); then
 		echo "ok $nphase $name" >>"$RESULTS/phases.body"
 	else
@@ -63,6 +66,9 @@ scripts/skeletons.sh --check "$@" | tee "$RESULTS/skeletons.tap"
 phase "kit tooling: doctor, progress, hints, handout, diff"
 run_phase "kit tooling tests" scripts/run-tests.sh --label kit . build "$RESULTS"
 
+phase "bench: the harness runs (smoke test; the figures are not checked)"
+run_phase "bench/bench.py --smoke" python3 bench/bench.py --smoke --tap "$RESULTS/bench.tap"
+
 phase "grader: its own tests (grader/tests)"
 run_phase "make test-grader" make --no-print-directory test-grader
 
@@ -90,4 +96,10 @@ phase "demos: make demo STEP=N for every step"
 phase "summary ($((SECONDS - start)) s)"
 mkdir -p build
 python3 scripts/tapsum.py "$RESULTS"/*.tap | tee build/test-summary.txt
-exit "${PIPESTATUS[0]}"
+rc=${PIPESTATUS[0]}
+{
+	echo "# recorded $(date -u '+%Y-%m-%d %H:%M UTC') by scripts/kit-test.sh: phase, seconds, exit status"
+	cat "$RESULTS/times.tsv"
+	printf 'total\t%s\t%s\n' "$((SECONDS - start))" "$(tail -n 1 build/test-summary.txt)"
+} >build/test-times.tsv
+exit "$rc"
