@@ -255,6 +255,9 @@ class Grader:
                 f"{mode}{', cgroups' if boxes_list[0].cgroup else ''}"
                 f"{', valgrind (' + self.o.valgrind + ')' if self.o.valgrind else ''}; results in {out}")
         start = time.monotonic()
+        self.run_start = time.time()
+        self.shm_before = {os.path.join("/dev/shm", n) for n in os.listdir("/dev/shm")} \
+            if os.path.isdir("/dev/shm") else set()
         results = {}
         later = []
         done = 0
@@ -299,6 +302,13 @@ class Grader:
             for b in boxes_list:
                 b.kill_all()
             cgroups.remove()
+            self.unattributed = []
+            if boxes_list[0].uid is None and not boxes_list[0].exclusive:
+                # As one user with -j > 1, what the submissions left in
+                # /dev/shm could not be told apart: swept now, for the class.
+                b = boxes_list[0]
+                b.exclusive = True
+                self.unattributed = b.sweep_files(since=self.run_start, claimed=self.shm_before)
         ordered = [results[s.id] for s in subs]
         self.write_class(out, ordered, missing, time.monotonic() - start)
         return ordered
@@ -319,7 +329,8 @@ class Grader:
                           "steps": {d: s["score"]["score"] for d, s in r.get("steps", {}).items()},
                           "flags": outputs.flags(r), "integrity": r.get("integrity", []),
                           "error": r.get("error")} for r in results],
-            "missing": missing, "statistics": st}
+            "missing": missing, "statistics": st,
+            "unattributed_leftovers": [{"kind": k, "what": w} for k, w in getattr(self, "unattributed", [])]}
         outputs.write_json(os.path.join(out, "summary.json"), summary)
         if not self.a.quiet:
             say("")

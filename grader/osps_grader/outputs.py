@@ -158,10 +158,21 @@ def penalty_details(sr, p):
         return "\n".join(f"{v['process']} ({v['suite']}): " + "; ".join(v["details"][:2])
                          for v in sr["valgrind"]["processes"] if v["status"] == "fail")[:4000]
     if "leftover" in p["what"]:
-        return "\n".join(f"{l['kind']}: {l['what']} ({l['where']})" for l in sr["leftovers"])[:4000]
+        return "\n".join(leftover_lines(sr["leftovers"]))[:4000]
     if "warning" in p["what"]:
         return "\n".join(sr["build"]["warnings"])[:4000]
     return ""
+
+
+def leftover_lines(leftovers):
+    """One line per distinct leftover, with a count: "process: `sleep 300`
+    (still running after step1.bats) x19"."""
+    counts = {}
+    for l in leftovers:
+        key = (l["kind"], l["what"], l["where"], l.get("excused", ""))
+        counts[key] = counts.get(key, 0) + 1
+    return [f"{k}: `{w}` ({where}){' x' + str(n) if n > 1 else ''}"
+            f"{'; not counted: ' + ex if ex else ''}" for (k, w, where, ex), n in counts.items()]
 
 
 def report_md(r, steps, sub_summary):
@@ -253,7 +264,7 @@ def step_md(sr, step):
             L += s["stray"][:10] + ["```", ""]
     if sr.get("leftovers"):
         L += [f"### Left behind ({len(sr['leftovers'])})", ""]
-        L += [f"- {l['kind']}: `{l['what']}` ({l['where']})" for l in sr["leftovers"][:30]]
+        L += [f"- {line}" for line in leftover_lines(sr["leftovers"])[:30]]
         L.append("")
     vg = sr.get("valgrind")
     if vg:

@@ -286,7 +286,7 @@ class SubmissionRun:
         for r in results:
             if r.status == "fail":
                 if res.stopped:
-                    r.notes.append(f"the test program was {res.stopped}")
+                    r.notes.append(f"stopped by the grader: {res.stopped}")
                 elif res.signal:
                     r.deaths.append(f"{suite.name} was killed by {signame(res.signal)}")
                 for d in r.diag:
@@ -316,7 +316,8 @@ class SubmissionRun:
                 if rec.get("anomalies") or rec.get("stopped") or rec.get("signal"):
                     continue
                 failed = [t["name"] for t in rec["tests"] if t["status"] == "fail" and not t["notes"]
-                          and not any("timeout after" in d for d in t["diag"])]
+                          and not any("timeout after" in d for d in t["diag"])
+                          and not any("time limit" in d for d in t["deaths"])]
                 if failed and len(failed) <= self.o.retry_max_tests:
                     out.append((step, suite, failed))
         return out
@@ -398,7 +399,7 @@ class SubmissionRun:
             if r.status != "fail":
                 continue
             if res.stopped:
-                r.notes.append(f"the tests were {res.stopped}")
+                r.notes.append(f"stopped by the grader: {res.stopped}")
             elif res.signal:
                 r.notes.append(f"bats was killed by {signame(res.signal)}: a program killed its "
                                "parent, or every process of its user")
