@@ -276,7 +276,10 @@ def select(sub, entries, steps):
         elif step is None:
             reason = _kit_reason(parts)
             if any(p in by_dir for p in parts):
-                reason = "another copy of a step directory (the shallowest one is graded)"
+                reason = ("in a solutions/ folder" if "solutions" in parts else
+                          "another copy of a step directory (the shallowest one is graded)")
+            elif any(re.match(r"^step\d+_\w+$", p) for p in parts):
+                reason = "a step not graded in this run"
         elif len(rest) == 1 and rest[0] in ANSWER_NAMES:
             if e.kind != "file":
                 reason = "not a regular file"
