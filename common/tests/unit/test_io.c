@@ -33,26 +33,7 @@ __wrap_write(int fd, const void *buf, size_t count)
 	return ret;
 }
 
-/* read() mock: each call consumes (errno, chunk); "" is end of file,
- * NULL is a failure with that errno. */
-ssize_t __wrap_read(int fd, void *buf, size_t count);
-ssize_t
-__wrap_read(int fd, void *buf, size_t count)
-{
-	int err = mock_type(int);
-	const char *chunk = mock_ptr_type(const char *);
-	size_t len;
-
-	(void)fd;
-	if (chunk == NULL) {
-		errno = err;
-		return -1;
-	}
-	len = strlen(chunk);
-	assert_true(len <= count);
-	memcpy(buf, chunk, len);
-	return (ssize_t)len;
-}
+#include "tests/mock_read.h"	/* read() answers from a queue */
 
 static void
 will_write(int fd, size_t count, int err, ssize_t ret)
@@ -61,20 +42,6 @@ will_write(int fd, size_t count, int err, ssize_t ret)
 	expect_value(__wrap_write, count, count);
 	will_return(__wrap_write, err);
 	will_return(__wrap_write, ret);
-}
-
-static void
-will_read(const char *chunk)
-{
-	will_return(__wrap_read, 0);
-	will_return(__wrap_read, chunk);
-}
-
-static void
-will_fail_read(int err)
-{
-	will_return(__wrap_read, err);
-	will_return(__wrap_read, NULL);
 }
 
 static void

@@ -20,42 +20,8 @@
 
 #define EX_TEST(ex, f) { "[" ex "] " #f, f, NULL, NULL, NULL }
 
-/* read() mock: each call consumes (errno, chunk) from the queue; "" is
- * end of file, NULL a failure with that errno. A read the test did not
- * queue fails the test ("Could not get value to mock function"). */
-ssize_t __real_read(int fd, void *buf, size_t count);
-ssize_t __wrap_read(int fd, void *buf, size_t count);
-ssize_t
-__wrap_read(int fd, void *buf, size_t count)
-{
-	int err = mock_type(int);
-	const char *chunk = mock_ptr_type(const char *);
-	size_t len;
+#include "tests/mock_read.h"	/* read() answers from a queue */
 
-	(void)fd;
-	if (chunk == NULL) {
-		errno = err;
-		return -1;
-	}
-	len = strlen(chunk);
-	assert_true(len <= count);
-	memcpy(buf, chunk, len);
-	return (ssize_t)len;
-}
-
-static void
-will_read(const char *chunk)
-{
-	will_return(__wrap_read, 0);
-	will_return(__wrap_read, chunk);
-}
-
-static void
-will_fail_read(int err)
-{
-	will_return(__wrap_read, err);
-	will_return(__wrap_read, NULL);
-}
 
 /* proto_recv() on a fresh reader must fail with errno err. */
 static void
