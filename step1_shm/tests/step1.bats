@@ -67,7 +67,7 @@ teardown() { kit_teardown; }
 	run_prog --separate-stderr d -m "$SHM_NAME" -t "$T" -x /bin/false
 	assert_failure 1
 	assert_regex "$stderr" 'reaped name=w pid=[0-9]+ status="exited with code 1"'
-	assert_regex "$stderr" 'd: no answer from w: it exited with code 1 before answering'
+	assert_regex "$stderr" 'd: no answer from w: it ended before answering \(exited with code 1\)'
 	assert_file_not_exists "/dev/shm$SHM_NAME"
 }
 

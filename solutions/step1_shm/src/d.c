@@ -277,7 +277,7 @@ run_request(const struct options *o, struct shm_layout *shm, pid_t w_pid)
 
 	process(2 * o->delay_ms, &w_pid, &status);
 	if (shm->answer[0] == '\0' && w_pid == 0) {
-		warnx("no answer from w: it %s before answering",
+		warnx("no answer from w: it ended before answering (%s)",
 		    status_str(status, how, sizeof how));
 	} else if (shm->answer[0] == '\0') {
 		warnx("no answer from w in the segment after %lu ms "
