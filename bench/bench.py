@@ -950,7 +950,7 @@ class Bench:
             if live:
                 secs, result = self.timed(["make", "--no-print-directory", "test-step%d" % n,
                                            "IMPL=solution"])
-                self.figure(sec, fid, label, "s", kit=spread([secs]), note="run now: " + result)
+                self.figure(sec, fid, label, "s", kit=spread([secs]), note=result)
             elif rec and label in rec["phases"]:
                 rc = rec["status"].get(label)
                 self.figure(sec, fid, label, "s", kit=spread([rec["phases"][label]]),
@@ -963,8 +963,7 @@ class Bench:
                                  "(build/test-times.tsv)" % self.mode)
         if self.make_test:
             secs, result = self.timed(["make", "--no-print-directory", "test"])
-            self.figure(sec, "kit.test", "make test", "s", kit=spread([secs]),
-                        note="run now: " + result)
+            self.figure(sec, "kit.test", "make test", "s", kit=spread([secs]), note=result)
         elif rec and "total" in rec:
             self.figure(sec, "kit.test", "make test", "s", kit=spread([rec["total"]]),
                         status="recorded",
