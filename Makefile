@@ -139,8 +139,8 @@ test-grader: deps-quiet
 	@python3 grader/tests/run.py $${RESULTS:+--tap "$$RESULTS/grader.tap"}
 
 # The reference measured against raw baselines (bench/bench.py; README,
-# Performance): about 10 minutes, QUICK=1 under 2. BENCH_FLAGS passes
-# more options (e.g. --make-test).
+# Performance): 6 to 9 minutes on 2 cores, QUICK=1 under 2. BENCH_FLAGS
+# passes more options (e.g. --make-test).
 bench:
 	@python3 bench/bench.py $(if $(filter-out 0,$(QUICK)),--quick) --ready "$(STEPS_READY)" $(BENCH_FLAGS)
 else

@@ -1281,6 +1281,12 @@ def markdown(results, out):
         row(cells)
 
 
+def dump_results(meta, figures):
+    """The results as JSON, one line per figure (readable diffs)."""
+    return '{"meta": %s,\n "figures": [\n%s\n]}\n' % (
+        json.dumps(meta), ",\n".join("  " + json.dumps(f) for f in figures))
+
+
 def tap(checks, problems, path):
     lines = []
     n = 0
@@ -1386,7 +1392,7 @@ def main(argv):
     if problems and rc == 0:
         rc = 1
     table(b.figures, sys.stdout)
-    results = json.dumps({"meta": meta, "figures": b.figures}, indent=1)
+    results = dump_results(meta, b.figures)
     targets = [f for f in b.figures if f.get("target") and f["status"] == "ok"]
     missed = [f for f in targets if not f["met"]]
     print("\n%d target(s) checked, %d met%s. %.0f s, load average %s at the end."
