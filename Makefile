@@ -8,7 +8,7 @@ SHELL := /bin/bash
 
 # Steps and their directories; STEPS_READY are the ones the kit delivers.
 STEP_DIRS   := 1:step1_shm 2:step2_fifo 3:step3_watchdog 4:step4_client
-STEPS_READY := 1 2 3
+STEPS_READY := 1 2 3 4
 step_dir     = $(patsubst $(1):%,%,$(filter $(1):%,$(STEP_DIRS)))
 READY_DIRS   = $(foreach n,$(STEPS_READY),$(call step_dir,$(n)))
 

@@ -169,6 +169,10 @@ main(int argc, char **argv)
 			if (connect(cs[i].fd, (struct sockaddr *)&sa, sizeof sa) == -1 &&
 			    errno != EINPROGRESS)
 				fatal("connect");
+			/* On loopback the connection is usually established
+			 * already: send at once, as `client -n` does. */
+			if (write(cs[i].fd, REQUEST, sizeof REQUEST - 1) == sizeof REQUEST - 1)
+				cs[i].sent = 1;
 		}
 		for (i = 0; i < conc; i++) {
 			pfd[i].fd = cs[i].fd;

@@ -1,91 +1,99 @@
 /*
  * d.c - step 4's main server.
  *
- * d listens on TCP port 2222 (127.0.0.1) for clients, starts the secondary
- * servers w1..wn (fork + exec), each with its pair of FIFOs dwtube<i> (d to
- * w) and wdtube<i> (w to d), and hands every client's request over to an
- * idle w: it sends the w the request, an id and a one-time token over
- * dwtube<i>, and the client gets "<port> <token>": the w's port, and the
- * token to show there. The w reports debuttraitement / fintraitement /
- * errtraitement back over wdtube<i>. When every w is busy, requests wait
- * in a bounded queue; when the queue is full, the client gets "error busy".
+ * d is started by the watchdog, with the listening socket of TCP port
+ * 2222 (-L) and the registry (-H) as inherited descriptors. It starts the
+ * secondary servers w1..wn (fork + exec), each with its pair of FIFOs
+ * dwtube<i> (d to w) and wdtube<i> (w to d), and hands every client's
+ * request over to an idle w: it sends the w the request, an id and a
+ * one-time token over dwtube<i>, and the client gets "<port> <token>": the
+ * w's port, and the token to show there. The w reports debuttraitement /
+ * fintraitement / errtraitement back over wdtube<i>. When every w is busy,
+ * requests wait in a bounded queue; when the queue is full, the client
+ * gets "error busy". PROTOCOL.md has every line.
  *
  * One poll() loop serves everything: the signal self-pipe, the listening
  * socket, every wdtube, every client. No call in the loop blocks, so one
  * slow or hostile client never stalls the others, and heartbeats from the
- * watchdog (SIGUSR1) are answered (SIGUSR2) promptly from the loop.
+ * watchdog (SIGUSR1) are answered promptly from the loop (server.c).
  *
- * d restarts a w that dies (backoff from sup.c) and tells the watchdog
- * over its status pipe which w pids to heart-beat. Run alone (no -S), it
- * is a plain server.
+ * From step 3, d is its w's supervisor (question 3.a): when one exits, or
+ * is killed by the watchdog, d reaps it and restarts it alone, with
+ * backoff; if they restart more than R times within W, d stops everything
+ * and exits EXIT_GIVE_UP, which tells the watchdog not to restart it.
  *
- *     d [-p PORT | -L FD] [-S FD] [-w N] [-r DIR] [-t MS] [-I MS] [-q N] ...
+ *     d -H FD -L FD [-w N] [-r DIR] [-t MS] [-I MS] [-q N] [-Q] [-R N] [-W MS]
+ *       [-b MS] [-B MS] [-K MS] [-g MS] [-f wI:FAULT]... [-F FAULT]
+ *     (normally started by the watchdog)
  *
- * _GNU_SOURCE: accept4() (a client socket born close-on-exec and
- * non-blocking) and prctl().
+ * _GNU_SOURCE: accept4(), a client socket born close-on-exec and
+ * non-blocking.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fifo.h"
 #include "io.h"
 #include "log.h"
 #include "net.h"
 #include "proto.h"
+#include "registry.h"
 #include "rundir.h"
 #include "selfpipe.h"
+#include "server.h"
+#include "spawn.h"
 #include "sup.h"
 #include "util.h"
 
-#define MAX_WORKERS 64
-#define MAX_FAULTS 8
 #define ACCEPT_BURST 64		/* connections taken per wake-up of the listener */
 #define FD_RESERVE 64		/* descriptors kept for FIFOs, pipes, logs */
 
-/* What the command line asked for. */
+/* What the command line asked for; times in milliseconds. */
 struct options {
-	unsigned port;			/* -p: TCP port (0: any free one) */
-	int listen_fd;			/* -L: inherited listening socket, or -1 */
-	int status_fd;			/* -S: status pipe to the watchdog, or -1 */
-	unsigned nworkers;		/* -w */
-	char run_dir[PATH_MAX];		/* -r */
+	unsigned long n;		/* -w */
+	int reg_fd;			/* -H: the registry, inherited */
+	int listen_fd;			/* -L: the listening socket, inherited */
 	unsigned long delay_ms;		/* -t: w's processing time */
 	unsigned long idle_ms;		/* -I: idle time-out */
 	unsigned long queue_max;	/* -q: longest queue */
 	int quiet;			/* -Q: no per-request log lines */
-	char w_path[PATH_MAX];		/* -x: the w program */
-	const char *fault;		/* -F: d's own fault hook, for tests */
-	const char *wfaults[MAX_FAULTS];	/* -f wI:FAULT: the w's */
-	int nwfaults;
+	unsigned long intensity, window, backoff_min, backoff_max, grace;
+	unsigned long stop_wait;	/* -K */
+	char run_dir[4096];		/* -r */
+	char w_path[4096];		/* w, next to d */
+	const char *wfault[W_MAX + 1];	/* -f wI:FAULT, by I */
 };
 
-/* A secondary server, as d sees it. */
-struct worker {
-	unsigned num;			/* 1..n: its name is "w<num>" */
-	struct sup_child sup;		/* pid, state, backoff (sup.c) */
-	int ready;			/* it said "ready": it can take a job */
-	int rfd;			/* wdtube<num>, read end; -1 when closed */
-	int wfd;			/* dwtube<num>, write end; -1 until ready */
-	struct line_reader lr;		/* the reports read from rfd */
-	unsigned port;			/* its TCP port, from "ready <port>" */
+/* One secondary server, as d sees it. */
+struct wchild {
+	char name[8];		/* "w1" */
+	unsigned idx;		/* its number, 1..n: its slot and FIFOs */
+	struct sup_child sup;	/* d's supervision of it (sup.c) */
+	pid_t old;		/* the pid it replaces (for the log) */
+	unsigned starts;	/* incarnations so far */
+	char dw_path[4200];	/* dwtube<i> */
+	char wd_path[4200];	/* wdtube<i> */
+	int to_w;		/* dwtube<i>, write end, -1 until w is ready */
+	int from_w;		/* wdtube<i>, read end, -1 when w is down */
+	struct line_reader lr;	/* the reports read from from_w */
+	int ready;		/* it said "ready <port>": it can take a job */
+	unsigned port;		/* its TCP port, from "ready <port>" */
 	/* The request it serves (job.id == 0: none, the w is idle). */
 	struct job job;
-	int started;			/* debuttraitement seen for it */
-	double since;			/* when it was handed over */
-	struct client *client;		/* whose d connection asked; NULL if gone */
-	pid_t old_pid;			/* the previous incarnation, for the log */
+	int started;		/* debuttraitement seen for it */
+	double since;		/* when it was handed over */
+	struct client *client;	/* whose d connection asked; NULL if gone */
 };
 
 /* A client connected to d. */
@@ -101,27 +109,27 @@ struct client {
 	short revents;			/* what poll() said about fd this turn */
 };
 
-/* Everything d knows, in one place. */
+static struct options opt;
+static struct sup_policy policy;
+static struct server sv;
+static struct wchild ws[W_MAX];
+static struct sup_window restarts;	/* every w's restarts, for the intensity */
+static int stopping;
+static int exit_code;
+
+/* The front end: the clients, the queue, the requests. */
 static struct {
-	struct options opt;
-	int sigfd;			/* the self-pipe's read end */
-	int listen_fd;
-	unsigned port;
+	unsigned port;			/* d's TCP port */
 	int announced;			/* "ready" logged */
-	int stopping;
 	double listen_paused_until;	/* accept() ran out of descriptors */
-	struct worker workers[MAX_WORKERS];
-	struct sup_timing timing;
 	struct client **clients;	/* every connected client */
 	size_t nclients, cap_clients;
 	size_t max_clients;		/* from the open-file limit */
 	struct client *qhead, *qtail;	/* the queue, oldest first */
 	size_t qlen;
 	unsigned long next_id;		/* the last request id given */
-	unsigned long heartbeats;	/* SIGUSR1 answered */
-	long hang_after;		/* fault hook: hang after this many, or -1 */
-	int lock_fd;
-	char lock_path[PATH_MAX];
+	int lock_fd;			/* holds the lock on the run directory */
+	char lock_path[4200];
 } d;
 
 /* ---- options ------------------------------------------------------ */
@@ -130,102 +138,97 @@ static noreturn void
 usage(int code)
 {
 	fprintf(code == 0 ? stdout : stderr,
-	    "usage: d [-p PORT | -L FD] [-S FD] [-w N] [-r DIR] [-t MS] [-I MS]\n"
-	    "         [-q N] [-Q] [-x PROG] [-F FAULT] [-f wI:FAULT]...\n"
-	    "  -p PORT  listen on 127.0.0.1:PORT (default 2222; 0: any free port)\n"
-	    "  -L FD    use the listening socket inherited on descriptor FD\n"
-	    "  -S FD    write status lines for the watchdog to descriptor FD\n"
-	    "  -w N     number of secondary servers w (default 2, at most 64)\n"
+	    "usage: d -H FD -L FD [-w N] [-r DIR] [-t MS] [-I MS] [-q N] [-Q] [-R N]\n"
+	    "         [-W MS] [-b MS] [-B MS] [-K MS] [-g MS] [-f wI:FAULT]... [-F FAULT]\n"
+	    "  -H FD    the registry descriptor (d is started by the watchdog)\n"
+	    "  -L FD    the listening socket descriptor (from the watchdog)\n"
+	    "  -w N     secondary servers w1..wN (default 2, at most %d)\n"
 	    "  -r DIR   run directory for the FIFOs (default $XDG_RUNTIME_DIR/osps)\n"
 	    "  -t MS    w's processing time for requetetype1 (default 500)\n"
-	    "  -I MS    idle time-out of a connection, a token, a queued request\n"
-	    "           (default 10000)\n"
+	    "  -I MS    idle time-out of connections, tokens, queued requests (default 10000)\n"
 	    "  -q N     requests that may wait for a w (default 4096; 0: none)\n"
 	    "  -Q       quiet: no log line per request (benchmarks)\n"
-	    "  -x PROG  the program to start as w (default: w next to d)\n"
-	    "  -F FAULT fault hook for tests: exit (fail at start-up) or hang:K\n"
-	    "           (the main loop hangs after K heartbeats)\n"
-	    "  -f wI:FAULT  the same for w<I>: exit at every start, hang:K in\n"
-	    "           its first incarnation only\n"
-	    "  -h       show this help\n");
+	    "  -R N, -W MS  more than N restarts of w's within MS: give up (5, 10000)\n"
+	    "  -b MS, -B MS backoff of restarts: first step and cap (100, 5000)\n"
+	    "  -K MS    clean stop: wait this long for the w's, then SIGKILL (default 750)\n"
+	    "  -g MS    grace: how long a w may take to be ready (default 5000)\n"
+	    "  -f wI:FAULT  inject FAULT (exit, hang:K) into wI\n"
+	    "  -F FAULT inject FAULT into d itself\n"
+	    "  -h       show this help\n", W_MAX);
 	exit(code);
 }
 
-/* Parse a number option into *out, or print why and exit 2. */
 static void
 number_opt(int c, const char *arg, unsigned long min, unsigned long max,
-    unsigned long *out)
+    unsigned long *v)
 {
-	if (parse_ulong(arg, min, max, out) == -1) {
+	if (parse_ulong(arg, min, max, v) == -1) {
 		warnx("-%c %s: expected a number from %lu to %lu", c, arg, min, max);
 		usage(2);
 	}
 }
 
 static void
-parse_options(int argc, char **argv, struct options *o)
+parse_options(int argc, char **argv)
 {
-	unsigned long v;
+	unsigned long v, i;
+	const char *colon;
+	char num[16];
 	int c;
 
-	memset(o, 0, sizeof *o);
-	o->port = PROTO_DEFAULT_PORT;
-	o->listen_fd = o->status_fd = -1;
-	o->nworkers = 2;
-	o->delay_ms = 500;
-	o->idle_ms = 10000;
-	o->queue_max = 4096;
-	if (rundir_default(o->run_dir, sizeof o->run_dir) == -1)
+	opt.n = 2;
+	opt.reg_fd = opt.listen_fd = -1;
+	opt.delay_ms = 500;
+	opt.idle_ms = 10000;
+	opt.queue_max = 4096;
+	opt.intensity = 5;
+	opt.window = 10000;
+	opt.backoff_min = 100;
+	opt.backoff_max = 5000;
+	opt.stop_wait = 750;
+	opt.grace = 5000;
+	if (rundir_default(opt.run_dir, sizeof opt.run_dir) == -1)
 		fatal("run directory");
-	if (sibling_path(argv[0], "w", o->w_path, sizeof o->w_path) == -1)
+	if (sibling_path(argv[0], "w", opt.w_path, sizeof opt.w_path) == -1)
 		fatal("program path %s", argv[0]);
-	while ((c = getopt(argc, argv, "p:L:S:w:r:t:I:q:Qx:F:f:h")) != -1) {
+	while ((c = getopt(argc, argv, "H:L:w:r:t:I:q:QR:W:b:B:K:g:f:F:h")) != -1) {
 		switch (c) {
-		case 'p':
-			number_opt(c, optarg, 0, 65535, &v);
-			o->port = (unsigned)v;
-			break;
+		case 'H':
 		case 'L':
-			number_opt(c, optarg, 3, INT_MAX, &v);
-			o->listen_fd = (int)v;
+			number_opt(c, optarg, 3, 1023, &v);
+			*(c == 'H' ? &opt.reg_fd : &opt.listen_fd) = (int)v;
 			break;
-		case 'S':
-			number_opt(c, optarg, 3, INT_MAX, &v);
-			o->status_fd = (int)v;
-			break;
-		case 'w':
-			number_opt(c, optarg, 1, MAX_WORKERS, &v);
-			o->nworkers = (unsigned)v;
-			break;
+		case 'w': number_opt(c, optarg, 1, W_MAX, &opt.n); break;
+		case 't': number_opt(c, optarg, 0, 60000, &opt.delay_ms); break;
+		case 'I': number_opt(c, optarg, 10, 3600000, &opt.idle_ms); break;
+		case 'q': number_opt(c, optarg, 0, 1000000, &opt.queue_max); break;
+		case 'Q': opt.quiet = 1; break;
+		case 'R': number_opt(c, optarg, 0, SUP_WINDOW_MAX - 1, &opt.intensity); break;
+		case 'W': number_opt(c, optarg, 1, 3600000, &opt.window); break;
+		case 'b': number_opt(c, optarg, 1, 600000, &opt.backoff_min); break;
+		case 'B': number_opt(c, optarg, 1, 600000, &opt.backoff_max); break;
+		case 'K': number_opt(c, optarg, 1, 600000, &opt.stop_wait); break;
+		case 'g': number_opt(c, optarg, 1, 600000, &opt.grace); break;
 		case 'r':
-			snprintf(o->run_dir, sizeof o->run_dir, "%s", optarg);
-			break;
-		case 't':
-			number_opt(c, optarg, 0, 60000, &o->delay_ms);
-			break;
-		case 'I':
-			number_opt(c, optarg, 10, 3600000, &o->idle_ms);
-			break;
-		case 'q':
-			number_opt(c, optarg, 0, 1000000, &o->queue_max);
-			break;
-		case 'Q':
-			o->quiet = 1;
-			break;
-		case 'x':
-			snprintf(o->w_path, sizeof o->w_path, "%s", optarg);
-			break;
-		case 'F':
-			o->fault = optarg;
+			snprintf(opt.run_dir, sizeof opt.run_dir, "%s", optarg);
 			break;
 		case 'f':
-			if (o->nwfaults == MAX_FAULTS || optarg[0] != 'w' ||
-			    strchr(optarg, ':') == NULL) {
-				warnx("-f %s: expected wI:FAULT, at most %d of them", optarg,
-				    MAX_FAULTS);
+			colon = strchr(optarg, ':');
+			if (optarg[0] != 'w' || colon == NULL ||
+			    (size_t)(colon - optarg) > sizeof num - 1)
+				goto badfault;
+			memcpy(num, optarg + 1, (size_t)(colon - optarg - 1));
+			num[colon - optarg - 1] = '\0';
+			if (parse_ulong(num, 1, W_MAX, &i) == -1 ||
+			    fault_parse(colon + 1, &(struct fault){ 0, 0 }) == -1)
+				goto badfault;
+			opt.wfault[i] = colon + 1;
+			break;
+		case 'F':
+			if (fault_parse(optarg, &sv.fault) == -1) {
+				warnx("-F %s: expected exit or hang:K", optarg);
 				usage(2);
 			}
-			o->wfaults[o->nwfaults++] = optarg;
 			break;
 		case 'h':
 			usage(0);
@@ -237,49 +240,23 @@ parse_options(int argc, char **argv, struct options *o)
 		warnx("unexpected argument \"%s\"", argv[optind]);
 		usage(2);
 	}
-}
-
-/* The fault hook of d itself: hang after K heartbeats, or exit now. */
-static void
-apply_own_fault(void)
-{
-	const char *f = d.opt.fault;
-	unsigned long k;
-
-	d.hang_after = -1;
-	if (f == NULL)
-		return;
-	if (strcmp(f, "exit") == 0)
-		fatalx("fault hook: exit at start-up");
-	if (strncmp(f, "hang:", 5) != 0 || parse_ulong(f + 5, 0, 1000000, &k) == -1) {
-		warnx("-F %s: unknown fault hook", f);
+	if (opt.reg_fd == -1 || opt.listen_fd == -1) {
+		warnx("-H FD and -L FD are required: d is started by the watchdog");
 		usage(2);
 	}
-	d.hang_after = (long)k;
+	policy.grace = opt.grace / 1000.0;
+	policy.intensity = (unsigned)opt.intensity;
+	policy.window = opt.window / 1000.0;
+	policy.backoff_min = opt.backoff_min / 1000.0;
+	policy.backoff_max = opt.backoff_max / 1000.0;
+	return;
+badfault:
+	warnx("-f %s: expected wI:FAULT, FAULT being exit or hang:K", optarg);
+	usage(2);
 }
-
-/* ---- logging and the watchdog's status pipe ----------------------- */
 
 /* Per-request events are skipped in quiet mode (-Q). */
-#define log_request(...) do { if (!d.opt.quiet) log_event(__VA_ARGS__); } while (0)
-
-/* Tell the watchdog something, if it is listening (-S). */
-static void
-status_send(enum status_kind kind, const char *name, pid_t pid)
-{
-	struct status st = { kind, d.port, "", (long)pid };
-	char line[64];
-	int n;
-
-	if (d.opt.status_fd == -1)
-		return;
-	snprintf(st.name, sizeof st.name, "%s", name);
-	n = proto_format_status(line, sizeof line, &st);
-	/* The pipe is non-blocking: d never waits for the watchdog. A line
-	 * under PIPE_BUF bytes is written whole or not at all. */
-	if (n == -1 || write_all(d.opt.status_fd, line, (size_t)n) == -1)
-		warn("write status pipe");
-}
+#define log_request(...) do { if (!opt.quiet) log_event(__VA_ARGS__); } while (0)
 
 /* ---- clients: the queue ------------------------------------------- */
 
@@ -287,7 +264,7 @@ static void
 queue_push(struct client *c, enum req_type type, double now)
 {
 	c->queued = type;
-	c->deadline = now + (double)d.opt.idle_ms / 1000;
+	c->deadline = now + (double)opt.idle_ms / 1000;
 	c->qnext = NULL;
 	c->qprev = d.qtail;
 	if (d.qtail != NULL)
@@ -341,9 +318,9 @@ client_close(struct client *c, const char *reason)
 	if (c->fd == -1)
 		return;
 	queue_remove(c);
-	for (i = 0; i < d.opt.nworkers; i++)
-		if (d.workers[i].client == c)
-			d.workers[i].client = NULL;
+	for (i = 0; i < opt.n; i++)
+		if (ws[i].client == c)
+			ws[i].client = NULL;
 	log_request("disconnect peer=%s reason=%s", c->peer, reason);
 	close(c->fd);
 	c->fd = -1;
@@ -368,24 +345,24 @@ client_error(struct client *c, enum proto_err err, const char *text)
 static void
 client_touch(struct client *c, double now)
 {
-	c->deadline = now + (double)d.opt.idle_ms / 1000;
+	c->deadline = now + (double)opt.idle_ms / 1000;
 }
 
 /* ---- handing a request over to a w -------------------------------- */
 
 /* An idle, ready w, taken in turn so that the work spreads; or NULL. */
-static struct worker *
+static struct wchild *
 idle_worker(void)
 {
 	static unsigned last;
 	unsigned i;
 
-	for (i = 1; i <= d.opt.nworkers; i++) {
-		struct worker *w = &d.workers[(last + i) % d.opt.nworkers];
+	for (i = 1; i <= opt.n; i++) {
+		struct wchild *wc = &ws[(last + i) % opt.n];
 
-		if (w->ready && w->job.id == 0) {
-			last = (unsigned)(w - d.workers);
-			return w;
+		if (wc->ready && wc->job.id == 0) {
+			last = (unsigned)(wc - ws);
+			return wc;
 		}
 	}
 	return NULL;
@@ -393,15 +370,16 @@ idle_worker(void)
 
 /* Stop a w that can no longer be trusted; SIGCHLD brings the restart. */
 static void
-worker_kill(struct worker *w, const char *why)
+worker_kill(struct wchild *wc, const char *why)
 {
 	/* Safe: w is our child and not reaped yet, so its pid cannot have
 	 * been given to another process. */
-	log_event("kill name=w%u pid=%ld reason=%s", w->num, (long)w->sup.pid, why);
-	if (w->sup.pid > 0 && kill(w->sup.pid, SIGKILL) == -1)
-		warn("kill w%u[%ld]", w->num, (long)w->sup.pid);
-	w->ready = 0;
-	sup_stopping(&w->sup);
+	log_event("kill name=%s pid=%ld signal=SIGKILL reason=%s", wc->name,
+	    (long)wc->sup.pid, why);
+	if (wc->sup.pid > 0 && kill(wc->sup.pid, SIGKILL) == -1)
+		warn("kill %s[%ld]", wc->name, (long)wc->sup.pid);
+	wc->ready = 0;
+	sup_killed(&wc->sup);
 }
 
 /*
@@ -411,15 +389,15 @@ worker_kill(struct worker *w, const char *why)
  * the caller tries another one).
  */
 static int
-hand_over(struct worker *w, struct client *c, enum req_type type, double now)
+hand_over(struct wchild *wc, struct client *c, enum req_type type, double now)
 {
-	/* TODO 4.5: fill w->job (type, id = ++d.next_id, a token from
-	 * proto_token_new), send it to w over w->wfd (proto_format_job,
+	/* TODO 4.5: fill wc->job (type, id = ++d.next_id, a token from
+	 * proto_token_new), send it to w over wc->to_w (proto_format_job,
 	 * write_all), then the handover line to the client
-	 * (proto_format_handover with w->port). On a failed write to w, call
+	 * (proto_format_handover with wc->port). On a failed write to w, call
 	 * worker_kill() and return -1. Why must the job reach w's FIFO
 	 * BEFORE the client gets its reply, and not after? */
-	(void)w;
+	(void)wc;
 	(void)type;
 	(void)now;
 	client_error(c, PERR_BUSY, "hand_over is not written yet (TODO 4.5)");
@@ -432,7 +410,7 @@ dispatch(struct client *c, enum req_type type, double now)
 {
 	/* TODO 4.4: while an idle w exists (idle_worker()), try hand_over();
 	 * stop at the first success. With no idle w: queue the request
-	 * (queue_push) if fewer than d.opt.queue_max are waiting, else send
+	 * (queue_push) if fewer than opt.queue_max are waiting, else send
 	 * "error busy" (client_error) and log "busy peer=...". Why does a
 	 * bounded queue protect d better than an unbounded one? */
 	(void)type;
@@ -605,128 +583,88 @@ clients_sweep(double now)
 
 /* ---- the w's: starting, reports, ending ---------------------------- */
 
+/* Create the FIFO path with fifo_create() (step 2), or exit saying why. */
 static void
-fifo_path(const char *fmt, unsigned num, char *buf, size_t size)
+make_fifo(const char *path)
 {
-	char name[32];
+	char why[128];
 
-	snprintf(name, sizeof name, fmt, num);
-	if (rundir_path(d.opt.run_dir, name, buf, size) == -1)
-		fatal("path %s/%s", d.opt.run_dir, name);
-}
-
-/* Remove w<num>'s FIFOs (at a restart, and at the end). */
-static void
-fifos_remove(unsigned num)
-{
-	char path[PATH_MAX];
-
-	fifo_path(DWTUBE_FMT, num, path, sizeof path);
-	if (unlink(path) == -1 && errno != ENOENT)
-		warn("unlink %s", path);
-	fifo_path(WDTUBE_FMT, num, path, sizeof path);
-	if (unlink(path) == -1 && errno != ENOENT)
-		warn("unlink %s", path);
-}
-
-/* Build w's command line into args (strings kept in bufs). */
-static void
-w_args(const struct worker *w, char bufs[4][32], char *args[16])
-{
-	int i = 0, f;
-	size_t len;
-	char prefix[16];
-
-	snprintf(bufs[0], sizeof bufs[0], "%u", w->num);
-	snprintf(bufs[1], sizeof bufs[1], "%lu", d.opt.delay_ms);
-	snprintf(bufs[2], sizeof bufs[2], "%lu", d.opt.idle_ms);
-	args[i++] = "w";
-	args[i++] = "-n";
-	args[i++] = bufs[0];
-	args[i++] = "-r";
-	args[i++] = d.opt.run_dir;
-	args[i++] = "-t";
-	args[i++] = bufs[1];
-	args[i++] = "-I";
-	args[i++] = bufs[2];
-	if (d.opt.quiet)
-		args[i++] = "-Q";
-	/* "-f w2:hang:3" for d means "-F hang:3" for w2: a hang in its
-	 * first incarnation only (so that its restart can be seen to work),
-	 * an exit at every start (a crash loop). */
-	len = (size_t)snprintf(prefix, sizeof prefix, "w%u:", w->num);
-	for (f = 0; f < d.opt.nwfaults && i < 14; f++) {
-		const char *spec = d.opt.wfaults[f] + len;
-
-		if (strncmp(d.opt.wfaults[f], prefix, len) == 0 &&
-		    (w->sup.restarts == 0 || strcmp(spec, "exit") == 0)) {
-			args[i++] = "-F";
-			args[i++] = (char *)spec;
-			break;
-		}
+	switch (fifo_create(path, why, sizeof why)) {
+	case 0:
+		log_event("created path=%s mode=0600", path);
+		break;
+	case 1:
+		log_event("stale-fifo path=%s action=replaced", path);
+		break;
+	default:
+		fatalx("%s %s", path, why);
 	}
-	args[i] = NULL;
 }
 
-/*
- * Start w<num>: fresh FIFOs (nothing stale from a previous w can be read),
- * the read end of wdtube opened now (so that w's open for writing does not
- * block), then fork + exec. dwtube is opened when w says "ready": opening
- * a FIFO for writing with O_NONBLOCK fails until someone reads it.
- */
+/* Close d's ends of wc's FIFOs. Once nobody holds a FIFO open, whatever
+ * was left in it is gone: the next w starts with empty pipes. */
 static void
-worker_start(struct worker *w, double now)
+close_pipes(struct wchild *wc)
 {
-	char path[PATH_MAX], bufs[4][32], *args[16];
-	sigset_t all, old;
+	if (wc->to_w != -1)
+		close(wc->to_w);
+	if (wc->from_w != -1)
+		close(wc->from_w);
+	wc->to_w = wc->from_w = -1;
+	wc->ready = 0;
+}
+
+/* Start (or restart) wc. Returns its pid, or -1 with errno. */
+static pid_t
+start_w(struct wchild *wc, double now)
+{
+	/* A w inherits the registry only: not the listening socket. */
+	struct spawn_opts so = { { opt.reg_fd, -1 }, SIGKILL, 0 };
+	char idx[16], fd[16], delay[24], idle[24], *args[24];
+	const char *fault = opt.wfault[wc->idx];
+	int a = 0;
 	pid_t pid;
 
-	fifos_remove(w->num);
-	fifo_path(DWTUBE_FMT, w->num, path, sizeof path);
-	if (mkfifo(path, 0600) == -1)
-		fatal("mkfifo %s", path);
-	fifo_path(WDTUBE_FMT, w->num, path, sizeof path);
-	if (mkfifo(path, 0600) == -1)
-		fatal("mkfifo %s", path);
-	w->rfd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	if (w->rfd == -1)
-		fatal("open %s", path);
-	lr_init(&w->lr, w->rfd);
-	w_args(w, bufs, args);
-
-	/* Signals are blocked across fork: the child must not run d's
-	 * handlers (they would write into d's self-pipe). It restores the
-	 * default actions, then the mask, then execs. */
-	sigfillset(&all);
-	if (sigprocmask(SIG_BLOCK, &all, &old) == -1)
-		fatal("sigprocmask");
-	fflush(NULL);
-	pid = fork();
-	if (pid == -1)
-		fatal("fork w%u", w->num);
-	if (pid == 0) {
-		pid_t parent = getppid();
-		int sig;
-
-		for (sig = 1; sig < NSIG; sig++)
-			if (sig != SIGKILL && sig != SIGSTOP)
-				signal(sig, SIG_DFL);
-		/* If d dies, the kernel kills w: no orphan w keeps a port. */
-		if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1)
-			child_fatal(127, "prctl");
-		if (getppid() != parent)
-			_exit(127);	/* d died before prctl: too late for it */
-		sigprocmask(SIG_SETMASK, &old, NULL);
-		execv(d.opt.w_path, args);
-		child_fatal(127, "exec %s", d.opt.w_path);
+	/* Our read end first, non-blocking: it opens at once, and w's
+	 * open of the write end will not block either since a reader
+	 * exists. Our write end waits until w says it is ready. */
+	wc->from_w = open(wc->wd_path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (wc->from_w == -1)
+		return -1;
+	lr_init(&wc->lr, wc->from_w);
+	snprintf(idx, sizeof idx, "%u", wc->idx);
+	snprintf(fd, sizeof fd, "%d", opt.reg_fd);
+	snprintf(delay, sizeof delay, "%lu", opt.delay_ms);
+	snprintf(idle, sizeof idle, "%lu", opt.idle_ms);
+	args[a++] = opt.w_path;
+	args[a++] = "-n"; args[a++] = idx;
+	args[a++] = "-H"; args[a++] = fd;
+	args[a++] = "-r"; args[a++] = opt.run_dir;
+	args[a++] = "-t"; args[a++] = delay;
+	args[a++] = "-I"; args[a++] = idle;
+	if (opt.quiet)
+		args[a++] = "-Q";
+	/* exit: every start; hang: the first incarnation only. */
+	if (fault != NULL && (strcmp(fault, "exit") == 0 || wc->starts == 0)) {
+		args[a++] = "-F";
+		args[a++] = (char *)fault;
 	}
-	if (sigprocmask(SIG_SETMASK, &old, NULL) == -1)
-		fatal("sigprocmask");
-	sup_started(&w->sup, pid, now);
-	if (w->old_pid != 0)
-		log_event("restart name=w%u old=%ld new=%ld", w->num, (long)w->old_pid,
-		    (long)pid);
-	log_event("started name=w%u pid=%ld", w->num, (long)pid);
+	args[a] = NULL;
+
+	pid = spawn_child(opt.w_path, args, &so);
+	if (pid == -1) {
+		close_pipes(wc);
+		return -1;
+	}
+	wc->starts++;
+	reg_publish(sv.reg, wc->idx, pid);
+	sup_started(&wc->sup, pid, now, &policy);
+	if (wc->old == 0)
+		log_event("started name=%s pid=%ld", wc->name, (long)pid);
+	else
+		log_event("restart name=%s old=%ld new=%ld", wc->name,
+		    (long)wc->old, (long)pid);
+	return pid;
 }
 
 /* True when every w has said ready. */
@@ -735,232 +673,257 @@ all_ready(void)
 {
 	unsigned i;
 
-	for (i = 0; i < d.opt.nworkers; i++)
-		if (!d.workers[i].ready)
+	for (i = 0; i < opt.n; i++)
+		if (!ws[i].ready)
 			return 0;
 	return 1;
 }
 
 /* w said "ready <port>": open dwtube for writing, w can take jobs. */
 static void
-worker_ready(struct worker *w, unsigned port, double now)
+worker_ready(struct wchild *wc, unsigned port, double now)
 {
-	char path[PATH_MAX];
-
-	fifo_path(DWTUBE_FMT, w->num, path, sizeof path);
 	/* w opened its read end before saying ready: this cannot block, and
 	 * O_NONBLOCK keeps a full pipe from ever stalling d. */
-	w->wfd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-	if (w->wfd == -1) {
-		warn("open %s", path);
-		worker_kill(w, "fifo-open-failed");
+	wc->to_w = open(wc->dw_path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	if (wc->to_w == -1) {
+		warn("open %s", wc->dw_path);
+		worker_kill(wc, "fifo-open-failed");
 		return;
 	}
-	w->port = port;
-	w->ready = 1;
-	sup_ready(&w->sup, now);
-	log_event("w-ready name=w%u pid=%ld port=%u", w->num, (long)w->sup.pid, port);
-	status_send(ST_UP, w->sup.name, w->sup.pid);
+	wc->port = port;
+	wc->ready = 1;
+	log_event("w-ready name=%s pid=%ld port=%u", wc->name, (long)wc->sup.pid, port);
 	if (!d.announced && all_ready()) {
 		/* Every w is up: now d can serve, and says so. */
 		d.announced = 1;
-		log_event("ready port=%u workers=%u max_clients=%zu queue=%lu", d.port,
-		    d.opt.nworkers, d.max_clients, d.opt.queue_max);
-		status_send(ST_READY, "d", getpid());
+		log_event("ready port=%u workers=%lu max_clients=%zu queue=%lu", d.port,
+		    opt.n, d.max_clients, opt.queue_max);
 	}
 	dispatch_queue(now);
 }
 
-/* The request w was serving is over (fin or err, or w is gone). */
+/* The request wc was serving is over (fin or err, or w is gone). */
 static void
-worker_job_done(struct worker *w)
+worker_job_done(struct wchild *wc)
 {
-	if (w->client != NULL && w->client->inflight > 0) {
-		w->client->inflight--;
-		if (w->client->inflight == 0)
-			client_touch(w->client, log_now());
+	if (wc->client != NULL && wc->client->inflight > 0) {
+		wc->client->inflight--;
+		if (wc->client->inflight == 0)
+			client_touch(wc->client, log_now());
 	}
-	w->client = NULL;
-	memset(&w->job, 0, sizeof w->job);
+	wc->client = NULL;
+	memset(&wc->job, 0, sizeof wc->job);
 }
 
-/* One report line from w. */
+/* One report line from wc. */
 static void
-worker_report(struct worker *w, const char *line, double now)
+worker_report(struct wchild *wc, const char *line, double now)
 {
 	struct report rep;
 
 	if (proto_parse_report(line, &rep) == -1) {
-		warnx("w%u: bad report \"%.64s\"", w->num, line);
-		worker_kill(w, "bad-report");
+		warnx("%s: bad report \"%.64s\"", wc->name, line);
+		worker_kill(wc, "bad-report");
 		return;
 	}
 	if (rep.kind == REP_READY) {
-		if (w->ready)
-			worker_kill(w, "ready-twice");
+		if (wc->ready)
+			worker_kill(wc, "ready-twice");
 		else
-			worker_ready(w, rep.port, now);
+			worker_ready(wc, rep.port, now);
 		return;
 	}
 	/* TODO 4.6: debuttraitement, fintraitement and errtraitement must
-	 * name the request w is serving (w->job.id, 0 when none), else w is
-	 * broken: worker_kill(w, "wrong-request-id"). Log "debut id= w=",
-	 * "fin id= w= ms=" (since w->since) or "failed id= w= reason=";
+	 * name the request w is serving (wc->job.id, 0 when none), else w is
+	 * broken: worker_kill(wc, "wrong-request-id"). Log "debut id= w=",
+	 * "fin id= w= ms=" (since wc->since) or "failed id= w= reason=";
 	 * after fin or err the w is idle again: worker_job_done(), then
 	 * dispatch_queue(). Why kill a w that reports a wrong id, rather
 	 * than ignore the line? */
 	(void)now;
 }
 
-/* wdtube<num> is readable (or its writer has gone). */
+/* wdtube<i> is readable (or its writer has gone). */
 static void
-worker_read(struct worker *w, double now)
+read_w(struct wchild *wc, double now)
 {
 	char line[PROTO_LINE_MAX + 1];
-	ssize_t n = lr_fill(&w->lr);
+	ssize_t n = lr_fill(&wc->lr);
 	int got;
 
 	if (n == -1 && errno == EAGAIN)
 		return;
 	if (n <= 0) {
-		/* w closed its end (it died, or is dying): stop polling the
-		 * FIFO; SIGCHLD tells the rest. */
-		close(w->rfd);
-		w->rfd = -1;
+		/* w closed its end (it died, or is dying): stop polling this
+		 * w; SIGCHLD tells the rest. */
 		if (n == -1)
-			warn("read wdtube%u", w->num);
+			warn("read %s", wc->wd_path);
+		close_pipes(wc);
 		return;
 	}
-	while (w->rfd != -1 && (got = lr_next(&w->lr, line, sizeof line)) != 0) {
+	while (wc->from_w != -1 && (got = lr_next(&wc->lr, line, sizeof line)) != 0) {
 		if (got == -1) {
-			worker_kill(w, "report-too-long");
+			worker_kill(wc, "report-too-long");
 			return;
 		}
-		worker_report(w, line, now);
+		worker_report(wc, line, now);
 	}
 }
 
-/* w was reaped: close its end of the FIFOs and plan its restart. */
+/* Stop everything and leave with EXIT_GIVE_UP. */
 static void
-worker_exited(struct worker *w, int status, double now)
+give_up(const char *why)
 {
-	char how[64];
+	log_event("give-up reason=\"%s\"", why);
+	warnx("giving up: %s", why);
+	exit_code = EXIT_GIVE_UP;
+	stopping = 1;
+}
 
-	log_event("reaped name=w%u pid=%ld status=\"%s\"", w->num, (long)w->sup.pid,
-	    status_str(status, how, sizeof how));
-	if (w->job.id != 0) {
+/* wc has been reaped: its request fails, restart it later, or give up. */
+static void
+w_exited(struct wchild *wc, double now)
+{
+	char why[128];
+
+	if (wc->job.id != 0) {
 		/* Its client sees the w side close without a result line. */
-		log_event("failed id=%lu w=w%u reason=%s", w->job.id, w->num,
+		log_event("failed id=%lu w=%s reason=%s", wc->job.id, wc->name,
 		    proto_err_word(PERR_WDIED));
-		worker_job_done(w);
+		worker_job_done(wc);
 	}
-	status_send(ST_DOWN, w->sup.name, w->sup.pid);
-	if (w->rfd != -1)
-		close(w->rfd);
-	if (w->wfd != -1)
-		close(w->wfd);
-	w->rfd = w->wfd = -1;
-	w->ready = 0;
-	w->old_pid = w->sup.pid;
-	sup_exited(&w->sup, now, &d.timing);
-	if (!d.stopping && w->sup.restart_at > now)
-		log_event("backoff name=w%u delay_ms=%.0f", w->num,
-		    (w->sup.restart_at - now) * 1000);
+	close_pipes(wc);
+	wc->old = wc->sup.pid;
+	if (stopping) {
+		wc->sup.state = CHILD_DOWN;
+		wc->sup.pid = 0;
+		return;
+	}
+	if (sup_exited(&wc->sup, &restarts, now, &policy)) {
+		snprintf(why, sizeof why, "%s: w's restarted more than %lu times in %lu ms",
+		    wc->name, opt.intensity, opt.window);
+		give_up(why);
+		return;
+	}
+	log_event("restart-wait name=%s delay_ms=%ld", wc->name,
+	    lround((wc->sup.restart_at - now) * 1000.0));
 }
 
-/* Reap every child that has ended: signals coalesce, so loop. */
-static void
-reap_children(double now)
+/* Which of our w's is pid? NULL if none. */
+static struct wchild *
+find_w(pid_t pid)
 {
-	int status;
-	pid_t pid;
 	unsigned i;
 
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		for (i = 0; i < d.opt.nworkers; i++)
-			if (d.workers[i].sup.pid == pid)
-				worker_exited(&d.workers[i], status, now);
-	}
-	if (pid == -1 && errno != ECHILD)
-		fatal("waitpid");
+	for (i = 0; i < opt.n; i++)
+		if (ws[i].sup.pid == pid && ws[i].sup.state != CHILD_DOWN)
+			return &ws[i];
+	return NULL;
 }
 
-/* ---- signals ------------------------------------------------------- */
-
+/*
+ * Reap every w that has ended (signals coalesce: loop). Each is looked at
+ * before it is reaped: its registry slot says GONE before its pid is
+ * freed, so the watchdog never signals a pid that may be a stranger's.
+ */
 static void
-handle_signals(double now)
+reap_ws(double now)
+{
+	struct wchild *wc;
+	char how[64];
+	siginfo_t si;
+	int status;
+
+	for (;;) {
+		memset(&si, 0, sizeof si);
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == ECHILD)
+				return;
+			fatal("waitid");
+		}
+		if (si.si_pid == 0)
+			return;
+		wc = find_w(si.si_pid);
+		if (wc != NULL)
+			reg_gone(sv.reg, wc->idx);
+		while (waitpid(si.si_pid, &status, 0) == -1)
+			if (errno != EINTR)
+				fatal("waitpid %ld", (long)si.si_pid);
+		log_event("reaped name=%s pid=%ld status=\"%s\"",
+		    wc != NULL ? wc->name : "?", (long)si.si_pid,
+		    status_str(status, how, sizeof how));
+		if (wc != NULL)
+			w_exited(wc, now);
+	}
+}
+
+/* ---- signals, the main loop ---------------------------------------- */
+
+/* Handle the signals recorded since the last wake-up. */
+static void
+drain_signals(double now)
 {
 	struct sig_event ev;
-	int got;
+	int r;
 
-	while ((got = selfpipe_read(&ev)) == 1) {
+	while ((r = selfpipe_read(&ev)) == 1) {
 		switch (ev.signo) {
-		case SIGTERM:
-		case SIGINT:
-			log_event("stopping signal=%s", signal_name(ev.signo));
-			d.stopping = 1;
-			break;
 		case SIGCHLD:
-			reap_children(now);
+			reap_ws(now);
 			break;
 		case SIGUSR1:
-			/* The watchdog's heartbeat, answered from the loop: a
-			 * reply proves the loop runs, not just the handler. */
-			if (d.hang_after >= 0 && d.heartbeats >= (unsigned long)d.hang_after) {
-				log_event("fault hang heartbeats=%lu", d.heartbeats);
-				for (;;)
-					pause();	/* handlers still run; the loop never will */
-			}
-			d.heartbeats++;
-			if (ev.pid > 0 && kill(ev.pid, SIGUSR2) == -1)
-				warn("kill SIGUSR2 %ld", (long)ev.pid);
+			/* The watchdog's heartbeat, answered from the loop. */
+			if (!stopping && server_heartbeat(&sv, &ev) == -1)
+				warn("kill watchdog[%ld]", (long)sv.reg->watchdog);
+			break;
+		default:	/* SIGTERM, SIGINT */
+			if (!stopping)
+				log_event("stop reason=%s", signal_name(ev.signo));
+			stopping = 1;
 			break;
 		}
 	}
-	if (got == -1)
+	if (r == -1)
 		fatal("read self-pipe");
 }
 
-/* ---- the main loop ------------------------------------------------- */
+/* Named poll slots, then one per w, then one per client. */
+enum { PFD_SIGNAL, PFD_LISTEN, PFD_FIRST_W };
 
-enum { PFD_SIGNAL, PFD_LISTEN, PFD_WORKERS };
-
-/* The poll() time-out: until the nearest deadline, in ms. */
+/* How long poll() may sleep: until the nearest deadline, in ms. */
 static int
 poll_timeout(double now)
 {
 	double next = now + 1.0;	/* at least once a second, to be safe */
 	size_t i;
 
-	for (i = 0; i < d.opt.nworkers; i++) {
-		struct worker *w = &d.workers[i];
-
-		if (w->sup.state == CHILD_DOWN && w->sup.restart_at < next)
-			next = w->sup.restart_at;
-	}
+	for (i = 0; i < opt.n; i++)
+		if (ws[i].sup.state == CHILD_DOWN && ws[i].sup.restart_at < next)
+			next = ws[i].sup.restart_at;
 	for (i = 0; i < d.nclients; i++)
 		if (d.clients[i]->inflight == 0 && d.clients[i]->deadline < next)
 			next = d.clients[i]->deadline;
 	if (d.listen_paused_until > now && d.listen_paused_until < next)
 		next = d.listen_paused_until;
-	if (next <= now)
-		return 0;
-	return (int)((next - now) * 1000) + 1;
+	/* At least 1 ms: a due event must never make the loop spin. */
+	return next - now < 0.001 ? 1 : (int)ceil((next - now) * 1000.0);
 }
 
 static void
-serve(void)
+serve(int sigfd)
 {
 	struct pollfd *pfd = NULL;
-	size_t cap = 0, n, i, nw = d.opt.nworkers, base = PFD_WORKERS + nw;
+	size_t cap = 0, n, i, nw = opt.n, base = PFD_FIRST_W + nw;
 
-	while (!d.stopping) {
+	while (!stopping) {
 		double now = log_now();
-		int r;
 
 		for (i = 0; i < nw; i++)
-			if (sup_restart_due(&d.workers[i].sup, now))
-				worker_start(&d.workers[i], now);
+			if (sup_restart_due(&ws[i].sup, now) && start_w(&ws[i], now) == -1)
+				fatal("start %s", opt.w_path);
 
 		/* Build the poll set: fixed slots first, then every client. */
 		n = base + d.nclients;
@@ -972,14 +935,11 @@ serve(void)
 			pfd = p;
 			cap = 2 * n;
 		}
-		pfd[PFD_SIGNAL].fd = d.sigfd;
-		pfd[PFD_SIGNAL].events = POLLIN;
-		pfd[PFD_LISTEN].fd = d.listen_paused_until > now ? -1 : d.listen_fd;
-		pfd[PFD_LISTEN].events = POLLIN;
-		for (i = 0; i < nw; i++) {
-			pfd[PFD_WORKERS + i].fd = d.workers[i].rfd;	/* -1: ignored */
-			pfd[PFD_WORKERS + i].events = POLLIN;
-		}
+		pfd[PFD_SIGNAL] = (struct pollfd){ sigfd, POLLIN, 0 };
+		pfd[PFD_LISTEN] = (struct pollfd){ d.listen_paused_until > now ? -1 :
+		    opt.listen_fd, POLLIN, 0 };
+		for (i = 0; i < nw; i++)	/* -1: ignored by poll() */
+			pfd[PFD_FIRST_W + i] = (struct pollfd){ ws[i].from_w, POLLIN, 0 };
 		for (i = 0; i < d.nclients; i++) {
 			struct client *c = d.clients[i];
 
@@ -989,9 +949,9 @@ serve(void)
 			 * (POLLHUP needs no event). */
 			pfd[base + i].events = c->lr.len < sizeof c->lr.buf && !c->eof ?
 			    POLLIN : 0;
+			pfd[base + i].revents = 0;
 		}
-		r = poll(pfd, n, poll_timeout(now));
-		if (r == -1) {
+		if (poll(pfd, n, poll_timeout(now)) == -1) {
 			if (errno == EINTR)
 				continue;
 			fatal("poll");
@@ -1002,10 +962,12 @@ serve(void)
 		 * the clients. Reports from the w's come first so that a w
 		 * that has just finished is idle before new requests. */
 		if (pfd[PFD_SIGNAL].revents != 0)
-			handle_signals(now);
+			drain_signals(now);
+		if (stopping)
+			break;
 		for (i = 0; i < nw; i++)
-			if (pfd[PFD_WORKERS + i].revents != 0 && d.workers[i].rfd != -1)
-				worker_read(&d.workers[i], now);
+			if (pfd[PFD_FIRST_W + i].revents != 0 && ws[i].from_w != -1)
+				read_w(&ws[i], now);
 		for (i = 0; i < d.nclients; i++)
 			d.clients[i]->revents = pfd[base + i].revents;
 		/* Clients accepted below are appended: revents 0 this turn. */
@@ -1029,9 +991,10 @@ serve(void)
 /* ---- start and stop ------------------------------------------------ */
 
 /*
- * Lock the run directory: two d's sharing it would unlink each other's
+ * Lock the run directory: two d's sharing it would use each other's
  * FIFOs. The lock (fcntl) goes away with the process, even on SIGKILL, so
- * a stale file from a crash is simply locked again.
+ * a stale file from a crash is simply locked again. The file holds d's
+ * pid: the watchdog reads it to clean up after a d that died.
  */
 static void
 lock_run_dir(void)
@@ -1040,8 +1003,8 @@ lock_run_dir(void)
 	char pid[32];
 	int n;
 
-	if (rundir_path(d.opt.run_dir, "d.pid", d.lock_path, sizeof d.lock_path) == -1)
-		fatal("path %s/d.pid", d.opt.run_dir);
+	if (rundir_path(opt.run_dir, D_PIDFILE, d.lock_path, sizeof d.lock_path) == -1)
+		fatal("path %s/%s", opt.run_dir, D_PIDFILE);
 	d.lock_fd = open(d.lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (d.lock_fd == -1)
 		fatal("open %s", d.lock_path);
@@ -1051,164 +1014,175 @@ lock_run_dir(void)
 		if (fcntl(d.lock_fd, F_GETLK, &fl) == -1)
 			fatal("lock %s", d.lock_path);
 		fatalx("run directory %s is in use by d[%ld]; choose another with -r",
-		    d.opt.run_dir, (long)fl.l_pid);
+		    opt.run_dir, (long)fl.l_pid);
 	}
 	n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
 	if (ftruncate(d.lock_fd, 0) == -1 || write_all(d.lock_fd, pid, (size_t)n) == -1)
 		fatal("write %s", d.lock_path);
 }
 
-/* The listening socket: inherited from the watchdog (-L), or our own. */
+/* The clean stop, as in step 3: close our end of each w's dwtube (it
+ * reads end of file and exits; SIGTERM for one that has not opened it
+ * yet), wait at most -K ms, SIGKILL the rest, reap them all. */
 static void
-open_listener(void)
+stop_ws(int sigfd)
 {
-	int port;
-
-	if (d.opt.listen_fd != -1) {
-		/* dup2() in the watchdog's child cleared close-on-exec: set
-		 * it again, or every w would inherit the listener. */
-		d.listen_fd = d.opt.listen_fd;
-		if (fcntl(d.listen_fd, F_SETFD, FD_CLOEXEC) == -1 ||
-		    net_set_nonblock(d.listen_fd) == -1)
-			fatal("-L %d", d.listen_fd);
-	} else {
-		d.listen_fd = net_listen(NET_LOOPBACK, d.opt.port);
-		if (d.listen_fd == -1)
-			fatal("bind %s:%u", NET_LOOPBACK, d.opt.port);
-	}
-	port = net_local_port(d.listen_fd);
-	if (port == -1)
-		fatal("-L %d: not a TCP socket", d.listen_fd);
-	d.port = (unsigned)port;
-}
-
-/* Stop every w: SIGTERM, up to 2 s to exit, then SIGKILL; reap all. */
-static void
-stop_workers(void)
-{
-	double until = log_now() + 2.0;
+	struct pollfd pfd = { sigfd, POLLIN, 0 };
+	double end = log_now() + opt.stop_wait / 1000.0;
 	unsigned i, left;
+	int ms, killed = 0;
 
-	for (i = 0; i < d.opt.nworkers; i++) {
-		struct worker *w = &d.workers[i];
-
-		if (w->sup.pid > 0 && kill(w->sup.pid, SIGTERM) == -1)
-			warn("kill w%u[%ld]", w->num, (long)w->sup.pid);
-		if (w->sup.pid > 0)
-			sup_stopping(&w->sup);
+	for (i = 0; i < opt.n; i++) {
+		if (ws[i].sup.state == CHILD_DOWN)
+			continue;
+		if (ws[i].to_w != -1) {
+			close(ws[i].to_w);
+			ws[i].to_w = -1;
+		} else {
+			(void)kill(ws[i].sup.pid, SIGTERM);	/* not reaped: safe */
+		}
 	}
 	for (;;) {
-		struct pollfd p = { d.sigfd, POLLIN, 0 };
-		double now = log_now();
-		struct sig_event ev;
-
-		reap_children(now);
-		for (i = 0, left = 0; i < d.opt.nworkers; i++)
-			if (d.workers[i].sup.pid > 0)
-				left++;
+		for (i = 0, left = 0; i < opt.n; i++)
+			left += ws[i].sup.state != CHILD_DOWN;
 		if (left == 0)
 			return;
-		if (now >= until)
-			break;
-		if (poll(&p, 1, (int)((until - now) * 1000) + 1) == -1 && errno != EINTR)
-			fatal("poll");
-		while (selfpipe_read(&ev) == 1)
-			;	/* SIGCHLD: the loop reaps; another SIGTERM: already stopping */
-	}
-	for (i = 0; i < d.opt.nworkers; i++) {
-		struct worker *w = &d.workers[i];
-		int status;
-
-		if (w->sup.pid <= 0)
+		ms = (int)ceil((end - log_now()) * 1000.0);
+		if (ms <= 0) {
+			if (killed)
+				fatalx("w survived SIGKILL");
+			for (i = 0; i < opt.n; i++)
+				if (ws[i].sup.state != CHILD_DOWN) {
+					log_event("kill name=%s pid=%ld signal=SIGKILL "
+					    "reason=stop-timeout", ws[i].name,
+					    (long)ws[i].sup.pid);
+					(void)kill(ws[i].sup.pid, SIGKILL);
+				}
+			killed = 1;
+			end = log_now() + 1.0;
 			continue;
-		log_event("kill name=w%u pid=%ld reason=stop-timeout", w->num, (long)w->sup.pid);
-		kill(w->sup.pid, SIGKILL);
-		while (waitpid(w->sup.pid, &status, 0) == -1 && errno == EINTR)
-			;
-		worker_exited(w, status, log_now());
+		}
+		if (poll(&pfd, 1, ms) == -1 && errno != EINTR)
+			fatal("poll");
+		drain_signals(log_now());
 	}
 }
 
 /* Clean stop: tell the clients, stop the w's, remove what d created. */
 static void
-shutdown_all(void)
+shut_down(int sigfd)
 {
 	size_t i;
 	unsigned k;
 
-	close(d.listen_fd);
+	close(opt.listen_fd);
 	for (i = 0; i < d.nclients; i++)
 		if (d.clients[i]->fd != -1)
 			client_error(d.clients[i], PERR_SHUTDOWN, "d is stopping");
 	clients_sweep(log_now());
 	free(d.clients);
-	stop_workers();
-	for (k = 1; k <= d.opt.nworkers; k++)
-		fifos_remove(k);
+	stop_ws(sigfd);
+	for (k = 0; k < opt.n; k++) {
+		if (unlink(ws[k].dw_path) == -1 && errno != ENOENT)
+			warn("unlink %s", ws[k].dw_path);
+		if (unlink(ws[k].wd_path) == -1 && errno != ENOENT)
+			warn("unlink %s", ws[k].wd_path);
+	}
+	log_event("removed fifos=%lu", 2 * opt.n);
 	if (unlink(d.lock_path) == -1)
 		warn("unlink %s", d.lock_path);
 	close(d.lock_fd);
-	if (d.opt.status_fd != -1)
-		close(d.opt.status_fd);
-	selfpipe_close();
+}
+
+/* The listening socket inherited from the watchdog; its port. */
+static void
+take_listener(void)
+{
+	int port;
+
+	/* The watchdog made it non-blocking and we inherit the same open
+	 * file; close-on-exec, cleared for us to inherit it, is set again so
+	 * that no w inherits it in turn. */
+	if (fcntl(opt.listen_fd, F_SETFD, FD_CLOEXEC) == -1 ||
+	    net_set_nonblock(opt.listen_fd) == -1)
+		fatal("-L %d", opt.listen_fd);
+	port = net_local_port(opt.listen_fd);
+	if (port == -1)
+		fatal("-L %d: not a TCP socket", opt.listen_fd);
+	d.port = (unsigned)port;
+}
+
+static void
+setup(void)
+{
+	char name[32];
+	unsigned i;
+	long limit;
+
+	if (fcntl(opt.reg_fd, F_SETFD, FD_CLOEXEC) == -1)
+		fatal("-H %d", opt.reg_fd);
+	take_listener();
+	/* One descriptor per client: with the usual soft limit of 1024, d
+	 * could hold about a thousand clients, whatever poll() can do. */
+	limit = net_raise_nofile();
+	if (limit == -1)
+		fatal("setrlimit RLIMIT_NOFILE");
+	d.max_clients = limit > FD_RESERVE + 16 ? (size_t)limit - FD_RESERVE : 16;
+	for (i = 0; i < opt.n; i++) {
+		struct wchild *wc = &ws[i];
+
+		wc->idx = i + 1;
+		snprintf(wc->name, sizeof wc->name, "w%u", wc->idx);
+		snprintf(name, sizeof name, DWTUBE_FMT, wc->idx);
+		if (rundir_path(opt.run_dir, name, wc->dw_path, sizeof wc->dw_path) == -1)
+			fatal("%s/%s", opt.run_dir, name);
+		snprintf(name, sizeof name, WDTUBE_FMT, wc->idx);
+		if (rundir_path(opt.run_dir, name, wc->wd_path, sizeof wc->wd_path) == -1)
+			fatal("%s/%s", opt.run_dir, name);
+		make_fifo(wc->dw_path);
+		make_fifo(wc->wd_path);
+		sup_init(&wc->sup);
+		wc->to_w = wc->from_w = -1;
+	}
 }
 
 int
 main(int argc, char **argv)
 {
 	char why[128];
-	long limit;
-	double now;
-	unsigned i;
+	int sigfd;
 
 	log_init("d");
-	parse_options(argc, argv, &d.opt);
-	apply_own_fault();
-	d.timing = (struct sup_timing){ .period = 1, .timeout = 3,
-		.backoff_min = 0.1, .backoff_max = 2, .stable = 1 };
-
+	parse_options(argc, argv);
+	server_fault_at_start(&sv, opt.reg_fd);
+	if (server_attach(&sv, opt.reg_fd, 0) == -1)
+		fatal("registry -H %d", opt.reg_fd);
 	/* A client that vanishes would kill d with SIGPIPE on the next
 	 * write; ignored, the write fails with EPIPE and d goes on. */
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		fatal("signal SIGPIPE");
-	if (rundir_prepare(d.opt.run_dir, why, sizeof why) == -1)
-		fatalx("run directory %s: %s", d.opt.run_dir, why);
-	/* The port first: "address in use", the likeliest failure, then
-	 * leaves nothing behind in the run directory. */
-	open_listener();
+	if (rundir_prepare(opt.run_dir, why, sizeof why) == -1)
+		fatalx("run directory %s: %s", opt.run_dir, why);
 	lock_run_dir();
-
-	/* One descriptor per client: with the usual soft limit of 1024, d
-	 * could hold about a thousand clients, whatever poll() can do. */
-	limit = net_raise_nofile();
-	if (limit == -1)
-		fatal("setrlimit RLIMIT_NOFILE");
-	d.max_clients = limit > FD_RESERVE + 2 * MAX_WORKERS + 16 ?
-	    (size_t)limit - FD_RESERVE - 2 * MAX_WORKERS : 16;
-
-	d.sigfd = selfpipe_open();
-	if (d.sigfd == -1)
-		fatal("self-pipe");
-	if (selfpipe_catch(SIGTERM) == -1 || selfpipe_catch(SIGINT) == -1 ||
-	    selfpipe_catch(SIGCHLD) == -1 || selfpipe_catch(SIGUSR1) == -1)
+	sigfd = selfpipe_open();
+	if (sigfd == -1)
+		fatal("pipe");
+	/* Handlers before anything can send us a signal; SIGTERM from the
+	 * start, since the watchdog's death sends it (PR_SET_PDEATHSIG). */
+	if (selfpipe_catch(SIGCHLD) == -1 || selfpipe_catch(SIGUSR1) == -1 ||
+	    selfpipe_catch(SIGTERM) == -1 || selfpipe_catch(SIGINT) == -1)
 		fatal("sigaction");
-	if (d.opt.status_fd != -1 && (fcntl(d.opt.status_fd, F_SETFD, FD_CLOEXEC) == -1 ||
-	    net_set_nonblock(d.opt.status_fd) == -1))
-		fatal("-S %d", d.opt.status_fd);
-	log_event("listening port=%u", d.port);
-
-	now = log_now();
-	for (i = 0; i < d.opt.nworkers; i++) {
-		struct worker *w = &d.workers[i];
-		char name[16];
-
-		w->num = i + 1;
-		w->rfd = w->wfd = -1;
-		snprintf(name, sizeof name, "w%u", w->num);
-		sup_init(&w->sup, name, now);
-	}
-	serve();
-	shutdown_all();
-	log_event("stopped");
-	return 0;
+	setup();
+	log_event("listening port=%u workers=%lu", d.port, opt.n);
+	/* d's own loop runs from now on: the watchdog may heart-beat it
+	 * while the w's start. "ready port=" comes once they all are. */
+	if (server_ready(&sv) == -1)
+		fatal("kill watchdog[%ld]", (long)sv.reg->watchdog);
+	serve(sigfd);
+	shut_down(sigfd);
+	server_detach(&sv);
+	close(opt.reg_fd);
+	selfpipe_close();
+	log_event("stopped code=%d", exit_code);
+	return exit_code;
 }

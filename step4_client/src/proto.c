@@ -302,70 +302,40 @@ proto_parse_report(const char *line, struct report *rep)
 }
 
 int
-proto_format_status(char *buf, size_t size, const struct status *st)
-{
-	switch (st->kind) {
-	case ST_READY:
-		return format(buf, size, "ready %u\n", st->port);
-	case ST_UP:
-		return format(buf, size, "up %s %ld\n", st->name, st->pid);
-	case ST_DOWN:
-		return format(buf, size, "down %s %ld\n", st->name, st->pid);
-	}
-	errno = EINVAL;
-	return -1;
-}
-
-int
-proto_parse_status(const char *line, struct status *st)
-{
-	char copy[PROTO_BUF], *w[3];
-	unsigned long v;
-	int n;
-
-	memset(st, 0, sizeof *st);
-	n = split(line, copy, w, 3, 0);
-	if (n == 2 && strcmp(w[0], "ready") == 0 && number(w[1], 1, 65535, &v) == 0) {
-		st->kind = ST_READY;
-		st->port = (unsigned)v;
-		return 0;
-	}
-	if (n != 3 || strlen(w[1]) >= sizeof st->name || number(w[2], 1, 4194304, &v) == -1)
-		return bad();
-	if (strcmp(w[0], "up") == 0)
-		st->kind = ST_UP;
-	else if (strcmp(w[0], "down") == 0)
-		st->kind = ST_DOWN;
-	else
-		return bad();
-	memcpy(st->name, w[1], strlen(w[1]) + 1);
-	st->pid = (long)v;
-	return 0;
-}
-
-int
 proto_token_new(char token[PROTO_TOKEN_LEN + 1])
 {
 	static const char hex[] = "0123456789abcdef";
-	unsigned char raw[PROTO_TOKEN_LEN / 2];
+	/* Random bytes are read 64 tokens at a time: one system call for
+	 * 64 requests instead of one each. */
+	static unsigned char pool[64 * PROTO_TOKEN_LEN / 2];
+	static size_t left;
+	unsigned char *raw;
 	size_t i;
 	ssize_t n;
 
-	/* getrandom() reads the kernel's generator without a descriptor;
-	 * rand() would be predictable, and a guessed token is a stolen slot. */
-	do
-		n = getrandom(raw, sizeof raw, 0);
-	while (n == -1 && errno == EINTR);
-	if (n != (ssize_t)sizeof raw) {
-		if (n != -1)
-			errno = EIO;
-		return -1;
+	if (left == 0) {
+		/* getrandom() reads the kernel's generator without a
+		 * descriptor; rand() would be predictable, and a guessed
+		 * token is a stolen slot. */
+		do
+			n = getrandom(pool, sizeof pool, 0);
+		while (n == -1 && errno == EINTR);
+		if (n != (ssize_t)sizeof pool) {
+			if (n != -1)
+				errno = EIO;
+			return -1;
+		}
+		left = sizeof pool;
 	}
-	for (i = 0; i < sizeof raw; i++) {
+	raw = pool + sizeof pool - left;
+	for (i = 0; i < PROTO_TOKEN_LEN / 2; i++) {
 		token[2 * i] = hex[raw[i] >> 4];
 		token[2 * i + 1] = hex[raw[i] & 0xf];
 	}
 	token[PROTO_TOKEN_LEN] = '\0';
+	/* Used bytes are wiped: they must never serve twice. */
+	memset(raw, 0, PROTO_TOKEN_LEN / 2);
+	left -= PROTO_TOKEN_LEN / 2;
 	return 0;
 }
 

@@ -2,7 +2,8 @@
  * proto.h - step 4's two mini-protocols, in one header that every program
  * of the step includes (d, w, client, watchdog): the words, the limits,
  * the names of the FIFOs, and the functions that parse and format every
- * line. PROTOCOL.md describes the same thing for humans, with diagrams.
+ * line; and, at the end, step 3's registry, through which the watchdog
+ * watches d and the w's. PROTOCOL.md describes it all for humans.
  *
  * Every message is one line of text ending in "\n" (a "\r\n" is accepted
  * too): nc, socat or telnet can speak both protocols by hand.
@@ -13,8 +14,6 @@
  *   w -> d (FIFO wdtube<i>)           "ready <port>" | "debuttraitement <id>"
  *                                     | "fintraitement <id>"
  *                                     | "errtraitement <id> <word>"
- *   d -> watchdog (status pipe)       "ready <port>" | "up <name> <pid>"
- *                                     | "down <name> <pid>"
  *   client -> w (TCP, <port>)         "<token>", then for requetetype2 any lines
  *   w -> client                       "ok <id> <request>", then
  *                                     "result <id> <text>" (requetetype1) or
@@ -29,10 +28,20 @@
 #ifndef STEP4_PROTO_H
 #define STEP4_PROTO_H
 
+#include <stdatomic.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 /* d's port when -p is not given (roadmap, step 4). */
 #define PROTO_DEFAULT_PORT 2222
+
+/* The registry's shared memory name, for the instant the watchdog needs
+ * one to create it (-m); %u is the user id. */
+#define SHM_NAME_FMT "/osps-%u"
+
+/* d's pid file in the run directory: it holds d's lock on the directory,
+ * and tells the watchdog whose FIFOs are there after d died. */
+#define D_PIDFILE "d.pid"
 
 /* The FIFOs between d and w<i>, in the run directory ("dwtube1"...). */
 #define DWTUBE_FMT "dwtube%u"
@@ -178,31 +187,6 @@ int proto_format_report(char *buf, size_t size, const struct report *rep);
 /* Parse a report line into *rep. Returns 0, or -1 with errno EPROTO. */
 int proto_parse_report(const char *line, struct report *rep);
 
-/* ---- d -> watchdog (the status pipe d inherits from the watchdog) --- */
-
-/*
- * The watchdog heart-beats d and every w, so it must know the w's pids
- * without reading the servers' FIFOs (question 3.b): d tells it.
- */
-enum status_kind {
-	ST_READY,	/* "ready <port>": d serves on port */
-	ST_UP,		/* "up <name> <pid>": w<i> is ready: heart-beat it */
-	ST_DOWN		/* "down <name> <pid>": d reaped it: never signal that pid again */
-};
-
-struct status {
-	enum status_kind kind;
-	unsigned port;		/* READY */
-	char name[16];		/* UP, DOWN: "w1" ... */
-	long pid;		/* UP, DOWN */
-};
-
-/* Format a status line. */
-int proto_format_status(char *buf, size_t size, const struct status *st);
-
-/* Parse a status line into *st. Returns 0, or -1 with errno EPROTO. */
-int proto_parse_status(const char *line, struct status *st);
-
 /* ---- tokens --------------------------------------------------------- */
 
 /*
@@ -219,5 +203,64 @@ int proto_token_valid(const char *s);
  * first differing digit: a client timing the answers learns nothing.
  */
 int proto_token_equal(const char *a, const char *b);
+
+/* ---- the registry (step 3): who runs, for the watchdog ---------------- */
+
+/*
+ * The registry is one shared memory segment with one slot per server
+ * (slot 0 is d, slot i is w<i>), created by the watchdog and inherited by
+ * every server (-H FD). It is the single source of truth about who is
+ * running:
+ *   - the parent of a server (the watchdog for d, d for each w) writes the
+ *     server's pid and a new generation number into its slot right after
+ *     fork(), and marks the slot GONE *before* reaping it (so a pid read
+ *     from a live slot is never a pid that was freed and reused);
+ *   - each server marks its slot READY when it can serve, and adds 1 to
+ *     its own heartbeat counter each time it answers a SIGUSR1.
+ * A SIGUSR2 only wakes the watchdog up: it then reads every counter. Two
+ * replies arriving together merge into one pending SIGUSR2 (standard
+ * signals do not queue), but both counters have moved: nothing is lost.
+ * The data path (the FIFOs, the client protocols) is d's business with its
+ * w's: the watchdog never touches it (question 3.b).
+ */
+
+/* Most secondary servers d may run (-w N). */
+#define W_MAX 8
+
+/* Exit code of d when it gives up (its w's restart too often): the
+ * watchdog must not restart it but stop everything (nginx's "fatal, do
+ * not respawn" code). 0, 1 and 2 keep their usual meanings. */
+#define EXIT_GIVE_UP 3
+
+/* Written first by the watchdog: tells a registry from anything else. */
+#define REG_MAGIC 0x4f535034u	/* "OSP4" */
+
+/* The life of a slot, as its parent and its server write it. */
+enum slot_state {
+	SLOT_EMPTY,		/* never used */
+	SLOT_STARTING,		/* forked, not ready yet (parent) */
+	SLOT_READY,		/* can serve, heartbeats on (the server) */
+	SLOT_GONE		/* exited, about to be reaped (parent) */
+};
+
+/*
+ * One server's slot. Every field is atomic: two processes read and write
+ * them at the same time, and C11 atomics on lock-free types work between
+ * processes sharing the memory.
+ */
+struct reg_slot {
+	atomic_int pid;		/* the server's pid (0: none yet) */
+	atomic_uint gen;	/* generation: +1 at every (re)start */
+	atomic_int state;	/* enum slot_state */
+	atomic_uint beats;	/* heartbeats answered by this incarnation */
+};
+
+/* The registry: slot 0 is d, slot i (1..n) is wi. */
+struct registry {
+	unsigned magic;		/* REG_MAGIC */
+	pid_t watchdog;		/* where servers send SIGUSR2 */
+	unsigned nslots;	/* 1 + n */
+	struct reg_slot slot[1 + W_MAX];
+};
 
 #endif

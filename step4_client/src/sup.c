@@ -1,73 +1,148 @@
 /*
- * sup.c - supervision state machine (contracts in sup.h). No system call
- * here: every function is a function of its arguments, "now" included.
+ * sup.c - the supervision state machine (contracts in sup.h).
+ *
+ * Every function takes "now" as an argument and touches nothing but the
+ * structs it is given: the whole policy (grace, heartbeats, backoff,
+ * intensity) can be tested by driving a fake clock.
  */
 #include "sup.h"
 
-#include <stdio.h>
 #include <string.h>
 
 void
-sup_init(struct sup_child *c, const char *name, double now)
+sup_init(struct sup_child *c)
 {
 	memset(c, 0, sizeof *c);
-	snprintf(c->name, sizeof c->name, "%s", name);
 	c->state = CHILD_DOWN;
-	c->restart_at = now;
+	c->restart_at = 0.0;	/* start at once */
 }
 
 void
-sup_started(struct sup_child *c, pid_t pid, double now)
+sup_started(struct sup_child *c, pid_t pid, double now,
+    const struct sup_policy *p)
 {
-	c->pid = pid;
 	c->state = CHILD_STARTING;
+	c->pid = pid;
 	c->started = now;
-	c->seen = now;
+	c->ping_out = 0;
+	c->beats = 0;		/* a new incarnation counts from 0 */
+	/* The grace period: no heartbeat before `ready`, so a slow start is
+	 * not taken for a freeze; but a start that never ends is one. */
+	c->deadline = now + p->grace;
 }
 
 void
-sup_ready(struct sup_child *c, double now)
+sup_ready(struct sup_child *c, double now, const struct sup_policy *p)
 {
 	c->state = CHILD_UP;
-	c->seen = now;
-}
-
-void
-sup_seen(struct sup_child *c, double now)
-{
-	if (now > c->seen)
-		c->seen = now;
+	c->ping_out = 0;
+	c->next_ping = now + p->period;
 }
 
 int
-sup_frozen(const struct sup_child *c, double now, const struct sup_timing *t)
+sup_ping_due(const struct sup_child *c, double now)
 {
-	/* Frozen means no reply for T, not "one reply missed": two servers'
-	 * SIGUSR2 arriving together are merged into one pending signal, so a
-	 * single reply may be lost; the next period's reply makes up for it. */
-	return c->state == CHILD_UP && now - c->seen > t->timeout;
+	return c->state == CHILD_UP && !c->ping_out && now >= c->next_ping;
 }
 
 void
-sup_stopping(struct sup_child *c)
+sup_ping_sent(struct sup_child *c, double now, const struct sup_policy *p)
+{
+	c->ping_out = 1;
+	c->ping_sent = now;
+	c->deadline = now + p->timeout;
+}
+
+int
+sup_beat(struct sup_child *c, unsigned beats, double now,
+    const struct sup_policy *p, double *rtt)
+{
+	int moved = beats != c->beats;
+
+	c->beats = beats;
+	if (!moved || c->state != CHILD_UP || !c->ping_out)
+		return 0;
+	c->ping_out = 0;
+	c->next_ping = c->ping_sent + p->period;
+	if (c->next_ping < now)
+		c->next_ping = now;
+	*rtt = now - c->ping_sent;
+	return 1;
+}
+
+enum sup_verdict
+sup_check(const struct sup_child *c, double now)
+{
+	if (c->state == CHILD_STARTING && now >= c->deadline)
+		return SUP_NOT_READY;
+	if (c->state == CHILD_UP && c->ping_out && now >= c->deadline)
+		return SUP_MISS;
+	return SUP_OK;
+}
+
+void
+sup_killed(struct sup_child *c)
 {
 	c->state = CHILD_STOPPING;
+	c->ping_out = 0;
 }
 
-void
-sup_exited(struct sup_child *c, double now, const struct sup_timing *t)
+double
+sup_backoff(unsigned k, const struct sup_policy *p)
 {
-	int short_life = c->restarts > 0 && now - c->started < t->stable;
+	double d = p->backoff_min;
 
-	c->pid = 0;
+	if (k == 0)
+		return 0.0;
+	/* Stop doubling at the cap: 2^k overflows long before k is large. */
+	while (--k > 0 && d < p->backoff_max)
+		d *= 2.0;
+	return d < p->backoff_max ? d : p->backoff_max;
+}
+
+/* Forget the times of w that are older than the window. */
+static void
+window_prune(struct sup_window *w, double now, const struct sup_policy *p)
+{
+	unsigned i = 0;
+
+	while (i < w->n && w->t[i] <= now - p->window)
+		i++;
+	memmove(w->t, w->t + i, (w->n - i) * sizeof w->t[0]);
+	w->n -= i;
+}
+
+int
+sup_window_add(struct sup_window *w, double now, const struct sup_policy *p)
+{
+	window_prune(w, now, p);
+	if (w->n == SUP_WINDOW_MAX) {
+		memmove(w->t, w->t + 1, (w->n - 1) * sizeof w->t[0]);
+		w->n--;
+	}
+	w->t[w->n++] = now;
+	return w->n > p->intensity;
+}
+
+int
+sup_exited(struct sup_child *c, struct sup_window *all, double now,
+    const struct sup_policy *p)
+{
+	unsigned earlier;
+
 	c->state = CHILD_DOWN;
-	if (!short_life)
-		c->backoff = 0;	/* it had been fine for a while: start at once */
-	c->restart_at = now + c->backoff;
-	c->backoff = c->backoff == 0 ? t->backoff_min : 2 * c->backoff;
-	if (c->backoff > t->backoff_max)
-		c->backoff = t->backoff_max;
+	c->pid = 0;
+	c->ping_out = 0;
+	if (sup_window_add(all, now, p))
+		return 1;
+	/* The child's own recent restarts set its backoff: one crash now
+	 * and then restarts at once, a crash loop slows down. */
+	window_prune(&c->recent, now, p);
+	earlier = c->recent.n;
+	(void)sup_window_add(&c->recent, now, p);
+	c->restart_at = now + sup_backoff(earlier, p);
 	c->restarts++;
+	return 0;
 }
 
 int
@@ -76,28 +151,18 @@ sup_restart_due(const struct sup_child *c, double now)
 	return c->state == CHILD_DOWN && now >= c->restart_at;
 }
 
-void
-sup_intensity_init(struct sup_intensity *in, unsigned max, double window)
+double
+sup_next_event(const struct sup_child *c)
 {
-	memset(in, 0, sizeof *in);
-	in->max = max < SUP_INTENSITY_MAX ? max : SUP_INTENSITY_MAX - 1;
-	in->window = window;
-}
-
-int
-sup_intensity_add(struct sup_intensity *in, double now)
-{
-	unsigned i, kept = 0;
-
-	/* Forget the restarts that have left the window. */
-	for (i = 0; i < in->count; i++)
-		if (now - in->times[i] <= in->window)
-			in->times[kept++] = in->times[i];
-	in->count = kept;
-	if (in->count == SUP_INTENSITY_MAX) {
-		memmove(in->times, in->times + 1, (in->count - 1) * sizeof in->times[0]);
-		in->count--;
+	switch (c->state) {
+	case CHILD_DOWN:
+		return c->restart_at;
+	case CHILD_STARTING:
+		return c->deadline;
+	case CHILD_UP:
+		return c->ping_out ? c->deadline : c->next_ping;
+	case CHILD_STOPPING:
+		break;
 	}
-	in->times[in->count++] = now;
-	return in->count > in->max;
+	return -1.0;
 }

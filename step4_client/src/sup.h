@@ -1,88 +1,130 @@
 /*
- * sup.h - supervision as pure functions of "now": one child's state,
- * its heartbeat deadlines, its restart backoff, and the restart intensity
- * window (OTP's "more than R restarts in W seconds: give up").
+ * sup.h - supervision as a pure state machine: one struct per child, and
+ * functions of "now". No clock, no signal, no fork in here: the watchdog
+ * and d call these with log_now() and act on the answers; the unit tests
+ * call them with any time they like and walk every transition.
  *
- * Nothing here sends a signal or reads a clock: the caller passes the
- * time, so the cmocka tests drive every transition with a fake clock, and
- * the watchdog and d only act on what these functions decide.
+ *              started            ready             ping sent
+ *   DOWN ─────────────▶ STARTING ───────▶ UP ◀──────────────▶ (ping out)
+ *    ▲                     │ grace over     │ reply late         │ reply
+ *    │ exited              ▼                ▼                    │
+ *    └──────────────── STOPPING ◀─── killed ◀────────────────────┘
+ *
+ * A child that exits (or is killed and reaped) goes DOWN with a restart
+ * time: the first restart is immediate, the next ones back off
+ * exponentially up to a cap; more than `intensity` restarts within
+ * `window` seconds means the supervisor gives up (Erlang/OTP's rule).
  */
 #ifndef STEP4_SUP_H
 #define STEP4_SUP_H
 
 #include <sys/types.h>
 
-enum child_state {
-	CHILD_DOWN,	/* not running; restart_at says when to start it */
-	CHILD_STARTING,	/* started, not ready yet: not heart-beaten (grace) */
-	CHILD_UP,	/* ready: heart-beaten every period */
-	CHILD_STOPPING	/* asked to stop (or killed): waiting to reap it */
+/* Most restarts a window can remember (-R is limited to less). */
+#define SUP_WINDOW_MAX 64
+
+/* What a supervisor promises; every time is in seconds. */
+struct sup_policy {
+	double period;		/* P: a heartbeat every period once UP */
+	double timeout;		/* T: a reply is due within timeout */
+	double grace;		/* a started child must be ready within grace */
+	unsigned intensity;	/* R: at most R restarts ... */
+	double window;		/* ... within W seconds */
+	double backoff_min;	/* the second restart waits this long */
+	double backoff_max;	/* the cap of the doubling */
 };
 
-/* Timings, in seconds. */
-struct sup_timing {
-	double period;		/* P: a heartbeat every period */
-	double timeout;		/* T: no reply for this long means frozen */
-	double backoff_min;	/* the second restart in a row waits this long */
-	double backoff_max;	/* ... doubling each time, up to this */
-	double stable;		/* up this long: the next restart is immediate again */
+/* The restarts that happened in the last `window` seconds. */
+struct sup_window {
+	unsigned n;			/* how many times are held */
+	double t[SUP_WINDOW_MAX];	/* oldest first */
 };
 
+enum child_state { CHILD_DOWN, CHILD_STARTING, CHILD_UP, CHILD_STOPPING };
+
+/* One supervised child. */
 struct sup_child {
-	char name[16];		/* "d", "w1", ... as in the log */
-	pid_t pid;		/* 0 when down */
 	enum child_state state;
-	double started;		/* when it was last started */
-	double seen;		/* its last sign of life (ready, heartbeat reply) */
-	double restart_at;	/* CHILD_DOWN: when to start it again */
-	double backoff;		/* the delay the next restart will wait */
-	unsigned restarts;	/* how many times it was restarted */
+	pid_t pid;		/* 0 when DOWN */
+	double started;		/* when it was started */
+	double restart_at;	/* DOWN: when to start it again */
+	int ping_out;		/* UP: a SIGUSR1 waits for its reply */
+	double ping_sent;	/* UP: when that SIGUSR1 was sent */
+	double next_ping;	/* UP: when to send the next one */
+	double deadline;	/* STARTING: ready by; UP with a ping out: reply by */
+	unsigned beats;		/* the last heartbeat counter seen */
+	unsigned restarts;	/* restarts so far (for the log) */
+	struct sup_window recent;	/* this child's recent restarts (backoff) */
 };
 
-/* A child that is down and due to start at once. */
-void sup_init(struct sup_child *c, const char *name, double now);
+/* What sup_check() found. */
+enum sup_verdict {
+	SUP_OK,			/* nothing to do */
+	SUP_NOT_READY,		/* STARTING and the grace period is over */
+	SUP_MISS		/* UP and the reply to a heartbeat is late */
+};
 
-/* It was started as pid at now: CHILD_STARTING (no heartbeat yet). */
-void sup_started(struct sup_child *c, pid_t pid, double now);
+/* A child that has never run: DOWN, to be started at once. */
+void sup_init(struct sup_child *c);
 
-/* It said it is ready: CHILD_UP, heart-beaten from now on. */
-void sup_ready(struct sup_child *c, double now);
+/* c was just started as pid: STARTING, ready due by now + grace. */
+void sup_started(struct sup_child *c, pid_t pid, double now,
+    const struct sup_policy *p);
 
-/* It answered a heartbeat (or showed any other sign of life). */
-void sup_seen(struct sup_child *c, double now);
+/* c said it is ready: UP; its first heartbeat goes out one period later. */
+void sup_ready(struct sup_child *c, double now, const struct sup_policy *p);
 
-/* True when an UP child has shown no sign of life for longer than T. */
-int sup_frozen(const struct sup_child *c, double now, const struct sup_timing *t);
+/* True when c is UP, has no heartbeat out, and its next one is due. */
+int sup_ping_due(const struct sup_child *c, double now);
 
-/* It is being stopped or killed: CHILD_STOPPING until it is reaped. */
-void sup_stopping(struct sup_child *c);
+/* A SIGUSR1 was just sent to c: its reply is due by now + timeout. */
+void sup_ping_sent(struct sup_child *c, double now, const struct sup_policy *p);
 
 /*
- * It was reaped at now: CHILD_DOWN, restart_at set. The first restart is
- * immediate; one that follows a short life (less than t->stable) waits
- * the backoff, which doubles each time up to t->backoff_max.
+ * c's heartbeat counter reads beats. If it moved while a heartbeat was
+ * out, that is the reply: the next heartbeat is scheduled one period after
+ * the last was sent, *rtt gets the time since it was sent, and 1 is
+ * returned. Otherwise 0.
  */
-void sup_exited(struct sup_child *c, double now, const struct sup_timing *t);
+int sup_beat(struct sup_child *c, unsigned beats, double now,
+    const struct sup_policy *p, double *rtt);
 
-/* True when a CHILD_DOWN child is due to be started again. */
+/* Is c late? (Read the counters with sup_beat() first: a reply that came
+ * in just now must not be taken for a miss.) */
+enum sup_verdict sup_check(const struct sup_child *c, double now);
+
+/* c was sent SIGKILL: STOPPING until it is known to be gone. */
+void sup_killed(struct sup_child *c);
+
+/*
+ * The delay before restart number k within the window (k = 0: the first
+ * restart): 0, then backoff_min, doubling each time, never above
+ * backoff_max.
+ */
+double sup_backoff(unsigned k, const struct sup_policy *p);
+
+/*
+ * Add a restart at now to w, forgetting those older than the window.
+ * Returns 1 when w now holds more than p->intensity restarts (give up),
+ * else 0.
+ */
+int sup_window_add(struct sup_window *w, double now, const struct sup_policy *p);
+
+/*
+ * c has exited (or was reaped after a kill). all is the supervisor's
+ * window over all its children. Returns 1 to give up (intensity
+ * exceeded); else 0 with c DOWN and c->restart_at set by the backoff.
+ */
+int sup_exited(struct sup_child *c, struct sup_window *all, double now,
+    const struct sup_policy *p);
+
+/* True when c is DOWN and its restart time has come. */
 int sup_restart_due(const struct sup_child *c, double now);
 
-/* Restart intensity: at most max restarts within window seconds. */
-#define SUP_INTENSITY_MAX 64
-struct sup_intensity {
-	unsigned max;		/* R */
-	double window;		/* W */
-	unsigned count;		/* restarts recorded in times[] */
-	double times[SUP_INTENSITY_MAX];	/* the most recent ones, oldest first */
-};
-
-/* max (at most SUP_INTENSITY_MAX - 1) restarts in window seconds. */
-void sup_intensity_init(struct sup_intensity *in, unsigned max, double window);
-
 /*
- * Record a restart at now. Returns 1 when this one is more than max
- * restarts within the window (give up), 0 otherwise.
+ * The next time something is due for c (a ping, a deadline, a restart),
+ * or -1 if nothing is. The main loop sleeps until the earliest of these.
  */
-int sup_intensity_add(struct sup_intensity *in, double now);
+double sup_next_event(const struct sup_child *c);
 
 #endif

@@ -17,10 +17,12 @@
  *
  * Like d, w runs one poll() loop and never blocks: the processing delay is
  * a deadline, not a sleep, so heartbeats (SIGUSR1 from the watchdog) are
- * answered at once, and strangers knocking on w's port (without a token)
- * are dealt with while a client is served.
+ * answered at once (server.c, from step 3), and strangers knocking on w's
+ * port (without a token) are dealt with while a client is served. When d
+ * closes its end of dwtube<i> (its way to stop w, as in step 2) or dies, w
+ * reads end of file and stops; on SIGTERM too.
  *
- *     w -n I -r DIR [-t MS] [-I MS] [-Q] [-F FAULT]     (started by d)
+ *     w -n I -H FD [-r DIR] [-t MS] [-I MS] [-Q] [-F FAULT]     (started by d)
  *
  * _GNU_SOURCE: accept4().
  */
@@ -42,6 +44,7 @@
 #include "proto.h"
 #include "rundir.h"
 #include "selfpipe.h"
+#include "server.h"
 #include "util.h"
 
 /* Connections w holds at once: the client it serves and a few others that
@@ -76,7 +79,7 @@ static struct {
 	unsigned long delay_ms;		/* -t */
 	unsigned long idle_ms;		/* -I */
 	int quiet;			/* -Q */
-	long hang_after;		/* -F hang:K, or -1 */
+	struct server sv;		/* the registry slot, the fault hook */
 	int sigfd, listen_fd, rfd, wfd;	/* self-pipe, TCP listener, dwtube, wdtube */
 	unsigned port;
 	struct line_reader fifo;	/* what d sent over dwtube */
@@ -86,7 +89,7 @@ static struct {
 	enum job_state state;
 	double job_deadline;		/* WAITING: token expiry; RUNNING type 1: result due */
 	struct conn *client;		/* RUNNING: the client served */
-	unsigned long heartbeats;
+	unsigned long served;		/* requests served */
 	int stopping;
 	char reports[256];		/* reports for d, sent at the end of the turn */
 	size_t reportlen;
@@ -98,41 +101,47 @@ static noreturn void
 usage(int code)
 {
 	fprintf(code == 0 ? stdout : stderr,
-	    "usage: w -n I -r DIR [-t MS] [-I MS] [-Q] [-F FAULT]\n"
-	    "  -n I     this is w<I>: its FIFOs are dwtube<I> and wdtube<I>\n"
-	    "  -r DIR   the run directory holding the FIFOs (d creates them)\n"
+	    "usage: w -n I -H FD [-r DIR] [-t MS] [-I MS] [-Q] [-F FAULT]\n"
+	    "  -n I     this server's number, 1..%d (its FIFOs and its slot)\n"
+	    "  -H FD    the registry descriptor (w is started by d)\n"
+	    "  -r DIR   run directory of the FIFOs (default $XDG_RUNTIME_DIR/osps)\n"
 	    "  -t MS    processing time of requetetype1 (default 500)\n"
 	    "  -I MS    idle time-out of a connection, and of a token (default 10000)\n"
 	    "  -Q       quiet: no log line per request\n"
-	    "  -F FAULT fault hook for tests: hang:K (stop serving after K\n"
-	    "           heartbeats) or exit (fail at start-up)\n"
+	    "  -F FAULT inject a fault: exit, or hang:K\n"
 	    "  -h       show this help\n"
-	    "w is started by d; see PROTOCOL.md to speak to it by hand.\n");
+	    "w is started by d; PROTOCOL.md says how to speak to it by hand.\n", W_MAX);
 	exit(code);
 }
 
-static void
+/* Parse the command line; returns the registry's descriptor. */
+static int
 parse_options(int argc, char **argv)
 {
-	unsigned long v;
-	int c, have_num = 0, have_dir = 0;
+	unsigned long v, fd = 0;
+	int c;
 
 	w.delay_ms = 500;
 	w.idle_ms = 10000;
-	w.hang_after = -1;
-	while ((c = getopt(argc, argv, "n:r:t:I:QF:h")) != -1) {
+	if (rundir_default(w.run_dir, sizeof w.run_dir) == -1)
+		fatal("run directory");
+	while ((c = getopt(argc, argv, "n:H:r:t:I:QF:h")) != -1) {
 		switch (c) {
 		case 'n':
-			if (parse_ulong(optarg, 1, 64, &v) == -1) {
-				warnx("-n %s: expected a number from 1 to 64", optarg);
+			if (parse_ulong(optarg, 1, W_MAX, &v) == -1) {
+				warnx("-n %s: expected 1 to %d", optarg, W_MAX);
 				usage(2);
 			}
 			w.num = (unsigned)v;
-			have_num = 1;
+			break;
+		case 'H':
+			if (parse_ulong(optarg, 3, 1023, &fd) == -1) {
+				warnx("-H %s: expected a descriptor number", optarg);
+				usage(2);
+			}
 			break;
 		case 'r':
 			snprintf(w.run_dir, sizeof w.run_dir, "%s", optarg);
-			have_dir = 1;
 			break;
 		case 't':
 		case 'I':
@@ -146,14 +155,10 @@ parse_options(int argc, char **argv)
 			w.quiet = 1;
 			break;
 		case 'F':
-			if (strcmp(optarg, "exit") == 0)
-				fatalx("fault hook: exit at start-up");
-			if (strncmp(optarg, "hang:", 5) != 0 ||
-			    parse_ulong(optarg + 5, 0, 1000000, &v) == -1) {
-				warnx("-F %s: unknown fault hook", optarg);
+			if (fault_parse(optarg, &w.sv.fault) == -1) {
+				warnx("-F %s: expected exit or hang:K", optarg);
 				usage(2);
 			}
-			w.hang_after = (long)v;
 			break;
 		case 'h':
 			usage(0);
@@ -161,11 +166,12 @@ parse_options(int argc, char **argv)
 			usage(2);
 		}
 	}
-	if (!have_num || !have_dir || optind != argc) {
-		warnx(!have_num ? "-n I is required" : !have_dir ? "-r DIR is required" :
-		    "unexpected argument");
+	if (w.num == 0 || fd == 0 || optind != argc) {
+		warnx(optind != argc ? "unexpected argument" :
+		    "-n I and -H FD are required: w is started by d");
 		usage(2);
 	}
+	return (int)fd;
 }
 
 /* ---- talking to d -------------------------------------------------- */
@@ -289,8 +295,8 @@ fifo_read(void)
 	if (n == -1 && errno == EAGAIN)
 		return;
 	if (n == 0) {
-		/* d closed dwtube: it has died. Nobody would read our reports. */
-		log_event("stopping reason=d-gone");
+		/* d closed its end: its way to stop us (or it has died). */
+		log_event("stop reason=eof served=%lu", w.served);
 		w.stopping = 1;
 		return;
 	}
@@ -420,6 +426,7 @@ client_eof(struct conn *c)
 	c->close_after = 1;
 	report(REP_FIN, w.job.id, PERR_NONE);
 	log_request("fin id=%lu lines=%lu", w.job.id, c->echoed);
+	w.served++;
 	job_clear();
 }
 
@@ -506,40 +513,45 @@ evict_one(void)
 	return 0;
 }
 
+/*
+ * Take one waiting connection. One per turn of the loop: a w expects one
+ * client at a time, so a second accept4() would almost always fail with
+ * EAGAIN; if more are waiting, the listener is still readable and the
+ * next poll() returns at once.
+ */
 static void
-accept_conns(double now)
+accept_conn(double now)
 {
 	struct sockaddr_in sa;
 	socklen_t len = sizeof sa;
+	struct conn *c;
 	int fd;
 
-	while ((fd = accept4(w.listen_fd, (struct sockaddr *)&sa, &len,
-	    SOCK_CLOEXEC | SOCK_NONBLOCK)) != -1) {
-		struct conn *c;
-
-		if (w.nconns == MAX_CONNS && evict_one() == -1) {
-			static const char msg[] = "error busy too many connections\n";
-
-			(void)write(fd, msg, sizeof msg - 1);	/* best effort */
-			close(fd);
-			continue;
-		}
-		c = calloc(1, sizeof *c);
-		if (c == NULL)
-			fatal("calloc");
-		c->fd = fd;
-		net_addr_str(&sa, c->peer, sizeof c->peer);
-		lr_init(&c->lr, fd);
-		c->deadline = now + (double)w.idle_ms / 1000;
-		w.conns[w.nconns++] = c;
-		/* A client sends its token right after connecting: it is
-		 * often there already, and that saves a turn of the loop. */
-		conn_event(c, POLLIN, now);
-		len = sizeof sa;
+	fd = accept4(w.listen_fd, (struct sockaddr *)&sa, &len, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (fd == -1) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+		    errno != ECONNABORTED)
+			warn("accept");
+		return;
 	}
-	if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
-	    errno != ECONNABORTED)
-		warn("accept");
+	if (w.nconns == MAX_CONNS && evict_one() == -1) {
+		static const char msg[] = "error busy too many connections\n";
+
+		(void)write(fd, msg, sizeof msg - 1);	/* best effort */
+		close(fd);
+		return;
+	}
+	c = calloc(1, sizeof *c);
+	if (c == NULL)
+		fatal("calloc");
+	c->fd = fd;
+	net_addr_str(&sa, c->peer, sizeof c->peer);
+	lr_init(&c->lr, fd);
+	c->deadline = now + (double)w.idle_ms / 1000;
+	w.conns[w.nconns++] = c;
+	/* A client sends its token right after connecting: it is often
+	 * there already, and that saves a turn of the loop. */
+	conn_event(c, POLLIN, now);
 }
 
 /* Deadlines: token expiry, type 1's result, idle connections. */
@@ -607,19 +619,14 @@ handle_signals(void)
 	int got;
 
 	while ((got = selfpipe_read(&ev)) == 1) {
-		if (ev.signo == SIGTERM || ev.signo == SIGINT) {
-			log_event("stopping signal=%s", signal_name(ev.signo));
-			w.stopping = 1;
-		} else if (ev.signo == SIGUSR1) {
+		if (ev.signo == SIGUSR1) {
 			/* The watchdog's heartbeat, answered from the loop. */
-			if (w.hang_after >= 0 && w.heartbeats >= (unsigned long)w.hang_after) {
-				log_event("fault hang heartbeats=%lu", w.heartbeats);
-				for (;;)
-					pause();	/* handlers still run; the loop never will */
-			}
-			w.heartbeats++;
-			if (ev.pid > 0 && kill(ev.pid, SIGUSR2) == -1)
-				warn("kill SIGUSR2 %ld", (long)ev.pid);
+			if (server_heartbeat(&w.sv, &ev) == -1)
+				warn("kill watchdog");
+		} else if (!w.stopping) {
+			log_event("stop reason=%s served=%lu", signal_name(ev.signo),
+			    w.served);
+			w.stopping = 1;
 		}
 	}
 	if (got == -1)
@@ -681,7 +688,7 @@ serve(void)
 				conn_event(w.conns[i], pfd[PFD_CONNS + i].revents, now);
 		/* New connections last: accepting may move the table around. */
 		if (pfd[PFD_LISTEN].revents != 0)
-			accept_conns(now);
+			accept_conn(now);
 		timers(now);
 		/* The end of the turn: what was queued goes out. */
 		for (i = 0; i < w.nconns; i++)
@@ -755,20 +762,22 @@ int
 main(int argc, char **argv)
 {
 	char name[16];
-	int port;
+	int port, fd;
 
 	log_init("w");
-	parse_options(argc, argv);
+	fd = parse_options(argc, argv);
 	snprintf(name, sizeof name, "w%u", w.num);
 	log_init(name);	/* log lines say "w1[pid]": which w, at a glance */
-	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
-		fatal("signal SIGPIPE");
+	server_fault_at_start(&w.sv, fd);
 	w.sigfd = selfpipe_open();
 	if (w.sigfd == -1)
 		fatal("self-pipe");
-	if (selfpipe_catch(SIGTERM) == -1 || selfpipe_catch(SIGINT) == -1 ||
-	    selfpipe_catch(SIGUSR1) == -1)
+	if (selfpipe_catch(SIGUSR1) == -1 || selfpipe_catch(SIGTERM) == -1 ||
+	    selfpipe_catch(SIGINT) == -1 || signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		fatal("sigaction");
+	if (server_attach(&w.sv, fd, w.num) == -1)
+		fatal("registry -H %d", fd);
+	close(fd);	/* the mapping is enough: we pass it to nobody */
 	/* Port 0: the kernel picks a free port (above 2222: 32768 and up on
 	 * Linux), so a restarted w never fights over its old one. */
 	w.listen_fd = net_listen(NET_LOOPBACK, 0);
@@ -782,8 +791,11 @@ main(int argc, char **argv)
 	report(REP_READY, 0, PERR_NONE);
 	reports_flush();
 	log_event("ready port=%u", w.port);
+	if (server_ready(&w.sv) == -1)
+		fatal("kill watchdog");
 	serve();
 	shutdown_all();
-	log_event("stopped");
+	server_detach(&w.sv);
+	log_event("stopped served=%lu", w.served);
 	return 0;
 }

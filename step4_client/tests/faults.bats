@@ -55,8 +55,8 @@ load_result() {
 	wait_count sys ' d\[[0-9]+\] fin id=' 40 10
 	old=$(d_pid sys)
 	kill -STOP "$old"
-	wait_log sys " kill name=d pid=$old reason=frozen group=yes" 5
-	wait_log sys " restart name=d old=$old new=[0-9]+ reason=frozen" 5
+	wait_log sys " kill name=d pid=$old signal=SIGKILL reason=heartbeat-miss group=yes" 5
+	wait_log sys " restart name=d old=$old new=[0-9]+ reason=heartbeat-miss" 5
 	wait_exit load 30
 	load_result load 400
 	# The new d took over the same listening socket.
@@ -77,7 +77,7 @@ load_result() {
 	assert_equal "$(w_pid sys 1)" "$w1"
 	assert_equal "$(w_pid sys 3)" "$w3"
 	[[ $(w_pid sys 2) != "$w2" ]] || fail "w2 not replaced"
-	wait_log sys " supervising name=w2 pid=$(w_pid sys 2)"
+	wait_log sys " watchdog\[[0-9]+\] up name=w2 pid=$(w_pid sys 2) "
 	[[ -z $(zombies_of "$d0") ]] || fail "zombie: $(zombies_of "$d0")"
 	run_prog client -p "$PORT" requetetype1 requetetype1 requetetype1
 	assert_success
@@ -89,7 +89,7 @@ load_result() {
 	start_system sys -w 2 -t 0
 	d0=$(d_pid sys) w1=$(w_pid sys 1) w2=$(w_pid sys 2)
 	t0=$(mono_kill STOP "$d0")
-	wait_log sys " kill name=d pid=$d0 reason=frozen group=yes" 5
+	wait_log sys " kill name=d pid=$d0 signal=SIGKILL reason=heartbeat-miss group=yes" 5
 	assert_within "$t0" "$(log_time sys " kill name=d pid=$d0 ")" "$((P + T + 50))"
 	wait_count sys ' d\[[0-9]+\] ready port=' 2 5
 	for p in "$d0" "$w1" "$w2"; do
@@ -101,11 +101,27 @@ load_result() {
 	stop_system sys
 }
 
+@test "[run] step 3 on step 4: d SIGKILLed: no w survives it, the tree is back on the same port" {
+	start_system sys -w 2 -t 0
+	d0=$(d_pid sys) w1=$(w_pid sys 1) w2=$(w_pid sys 2)
+	kill -KILL "$d0"
+	wait_log sys " reaped name=d pid=$d0 status=\"killed by SIGKILL\""
+	wait_count sys ' d\[[0-9]+\] ready port=' 2 5
+	for p in "$d0" "$w1" "$w2"; do
+		! is_running "$p" || fail "old server $p is still there"
+	done
+	assert_equal "$(d_port sys)" "$PORT"
+	assert_tree_sane_s4 sys
+	run_prog client -p "$PORT" requetetype1 requetetype2
+	assert_success
+	stop_system sys
+}
+
 @test "[run] step 3 on step 4: a w whose loop hangs (handlers alive) is replaced" {
 	start_system sys -w 2 -t 0 -f w1:hang:3
 	old=$(w_pid sys 1)
-	wait_log sys " w1\[$old\] fault hang heartbeats=3"
-	wait_log sys " kill name=w1 pid=$old reason=frozen"
+	wait_log sys " w1\[$old\] fault kind=hang after=3"
+	wait_log sys " kill name=w1 pid=$old signal=SIGKILL reason=heartbeat-miss"
 	wait_count sys ' w-ready name=w1 ' 2
 	run_prog client -p "$PORT" requetetype1 requetetype1
 	assert_success
@@ -128,12 +144,15 @@ load_result() {
 	[[ -z $(ls -A "$RUN_DIR") ]] || fail "left in $RUN_DIR: $(ls -A "$RUN_DIR")"
 }
 
-@test "[run] step 3 on step 4: a crash loop hits the restart limit: clean stop, exit 1" {
-	start_prog sys watchdog -p 0 -r "$RUN_DIR" -P "$P" -T "$T" -w 2 -R 3 -W 60000 -f w2:exit
+@test "[run] step 3 on step 4: a w in a crash loop: d gives up, the tree stops, exit 1" {
+	start_prog sys watchdog -p 0 -r "$RUN_DIR" -m "$SHM_NAME" -P "$P" -T "$T" -K "$K" \
+		-g "$(kit_ms 5000)" -b "$(kit_ms 10)" -B "$(kit_ms 40)" -w 2 -R 3 -W 60000 \
+		-f w2:exit
 	wait_exit sys 10
 	assert_equal "$status" 1
-	assert_log sys ' watchdog\[[0-9]+\] give-up restarts=4 '
-	assert_equal "$(tail -n1 "$(log_of sys)")" "watchdog: more than 3 restarts within 60 s: gave up"
+	assert_log sys ' d\[[0-9]+\] give-up reason="w2: w.s restarted more than 3 times in 60000 ms"'
+	assert_log sys ' watchdog\[[0-9]+\] stopped code=1 '
+	assert_log sys '^watchdog: giving up: d gave up: a w was restarted too often$'
 	[[ -z $(ls -A "$RUN_DIR") ]] || fail "left in $RUN_DIR: $(ls -A "$RUN_DIR")"
 }
 

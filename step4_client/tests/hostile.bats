@@ -136,6 +136,10 @@ still_serving() {
 }
 
 @test "[4.3] 1,100 connections to d at once (beyond select's 1,024): all held, others served" {
+	# The usual soft limit of a desktop session: d must raise its own.
+	# (Not under valgrind, which keeps descriptors of its own at the top
+	# of the range and does not let a program raise its limit.)
+	[[ ${VALGRIND:-0} == 1 ]] || ulimit -S -n 1024
 	start_system sys -w 2 -t 0
 	start_peer crowd hold "$PORT" 1100 "$(kit_scale 30)"
 	wait_log sys ' d\[[0-9]+\] connect peer=.* clients=1100$' 30
@@ -144,6 +148,11 @@ still_serving() {
 	dp=$(d_pid sys)
 	maxfd=$(ls "/proc/$dp/fd" | sort -n | tail -n1)
 	((maxfd > 1100)) || fail "d's highest descriptor is $maxfd"
+	if [[ ${VALGRIND:-0} != 1 ]]; then
+		soft=$(awk '/^Max open files/ { print $4 }' "/proc/$dp/limits")
+		hard=$(awk '/^Max open files/ { print $5 }' "/proc/$dp/limits")
+		assert_equal "$soft" "$hard"
+	fi
 	still_serving
 	kill -TERM "$crowd_PID"
 	wait_log sys ' d\[[0-9]+\] disconnect peer=.* reason=(eof|reset)$'

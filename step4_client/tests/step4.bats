@@ -35,9 +35,6 @@ teardown() { kit_teardown; }
 	run_prog --separate-stderr watchdog -p "$PORT" -r "$BATS_TEST_TMPDIR/other"
 	assert_failure 1
 	assert_equal "$stderr" "watchdog: bind 127.0.0.1:$PORT: Address already in use"
-	run_prog --separate-stderr d -p "$PORT" -r "$BATS_TEST_TMPDIR/other"
-	assert_failure 1
-	assert_equal "$stderr" "d: bind 127.0.0.1:$PORT: Address already in use"
 	assert_equal "$(ls -A "$BATS_TEST_TMPDIR/other")" ""
 }
 
@@ -152,7 +149,7 @@ teardown() { kit_teardown; }
 	old=$(w_pid sys 1)
 	# Pretend to be w1 on its FIFO: d must not believe it.
 	echo "fintraitement 999" >"$RUN_DIR/wdtube1"
-	wait_log sys " kill name=w1 pid=$old reason=wrong-request-id"
+	wait_log sys " kill name=w1 pid=$old signal=SIGKILL reason=wrong-request-id"
 	wait_log sys " reaped name=w1 pid=$old status=\"killed by SIGKILL\""
 	wait_count sys ' w-ready name=w1 ' 2
 	new=$(w_pid sys 1)
@@ -317,18 +314,18 @@ teardown() { kit_teardown; }
 	tcp_eof "$a"
 	wait_exit sys 3
 	assert_equal "$status" 0
-	assert_log sys " d\[$dp\] stopped$"
-	assert_log sys ' watchdog\[[0-9]+\] stopped$'
+	assert_log sys " d\[$dp\] stopped code=0$"
+	assert_log sys ' watchdog\[[0-9]+\] stopped code=0 '
 	[[ -z $(ls -A "$RUN_DIR") ]] || fail "left in $RUN_DIR: $(ls -A "$RUN_DIR")"
 	exec {a}>&-
 }
 
-@test "[run] d alone (no watchdog) serves, and stops cleanly on SIGINT" {
-	start_d d -w 1 -t 0
+@test "[run] SIGINT stops the tree cleanly too" {
+	start_system sys -w 1 -t 0
 	run_prog client -p "$PORT" requetetype1
 	assert_success
-	kill -INT "$d_PID"
-	wait_exit d 3
+	kill -INT "$sys_PID"
+	wait_exit sys 3
 	assert_equal "$status" 0
 	[[ -z $(ls -A "$RUN_DIR") ]] || fail "left in $RUN_DIR: $(ls -A "$RUN_DIR")"
 }
@@ -341,7 +338,7 @@ teardown() { kit_teardown; }
 		assert_equal "$stderr" ""
 	done
 	for args in "watchdog -z" "watchdog -p 70000" "watchdog -w 0" "watchdog extra" \
-		"d -q x" "d -I 5" "d -F nonsense" "w" "w -n 1" "client" "client -p 0 requetetype1" \
+		"d -q x" "d -I 5" "d -F nonsense" "d" "w" "w -n 1" "client" "client -p 0 requetetype1" \
 		"client requetetype3" "client -n 5 -i requetetype2"; do
 		run_prog --separate-stderr $args
 		assert_failure 2

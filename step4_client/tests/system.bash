@@ -2,29 +2,24 @@
 # or d alone, find ports and pids in the logs, talk TCP from bash.
 # Loaded by every .bats file of the step after tests/helpers.
 
-# Short timings for tests, stretched by TIMEOUT_SCALE.
+# Short timings for tests, stretched by TIMEOUT_SCALE (as step 3's).
 P=$(kit_ms 100)		# heartbeat period
-T=$(kit_ms 400)		# heartbeat time-out
+T=$(kit_ms 300)		# heartbeat reply time-out
+K=$(kit_ms 1500)	# clean-stop wait
 # Idle time-out of connections and tokens: long enough that a slow start
 # of nc or python3 on a busy machine never looks like an idle client.
 # Tests about the time-out itself set a short one with -I.
 IDLE=$(kit_ms 5000)
 
 # start_system NAME [watchdog options...]: start the watchdog (and so d
-# and the w's) on a free port, wait until d is ready; PORT is d's port.
+# and the w's) on a free port, with the test's run directory, registry
+# name and timings; wait until d is ready. PORT is d's port.
 start_system() {
 	local name=$1
 	shift
-	start_prog "$name" watchdog -p 0 -r "$RUN_DIR" -P "$P" -T "$T" -I "$IDLE" "$@"
-	wait_ready "$name"
-	PORT=$(d_port "$name")
-}
-
-# start_d NAME [d options...]: d alone (no watchdog) on a free port.
-start_d() {
-	local name=$1
-	shift
-	start_prog "$name" d -p 0 -r "$RUN_DIR" -I "$IDLE" "$@"
+	start_prog "$name" watchdog -p 0 -r "$RUN_DIR" -m "$SHM_NAME" -P "$P" -T "$T" \
+		-K "$K" -g "$(kit_ms 5000)" -b "$(kit_ms 20)" -B "$(kit_ms 200)" \
+		-I "$IDLE" "$@"
 	wait_ready "$name"
 	PORT=$(d_port "$name")
 }
@@ -156,4 +151,20 @@ start_prog_input() {
 	echo "$pid" >"$BATS_TEST_TMPDIR/$name.pid"
 	printf -v "${name}_PID" '%s' "$pid"
 	KIT_PIDS+=("$pid")
+}
+
+# assert_tree_sane_s4 NAME: no zombie among the test's processes, and no
+# orphan: each is the watchdog started as NAME or a child of one of them.
+assert_tree_sane_s4() {
+	local p ppid state ours top
+	top=$(cat "$BATS_TEST_TMPDIR/$1.pid")
+	ours=" $(tagged_pids | tr '\n' ' ') "
+	for p in $ours; do
+		[[ -r /proc/$p/stat ]] || continue
+		read -r ppid state < <(awk '{ print $4, $3 }' "/proc/$p/stat")
+		[[ $state == Z ]] && fail "zombie: $(ps -o pid=,args= -p "$p")"
+		[[ $p == "$top" || $ours == *" $ppid "* ]] ||
+			fail "orphan: $(ps -o pid=,ppid=,args= -p "$p")"
+	done
+	return 0
 }

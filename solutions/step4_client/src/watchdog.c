@@ -1,211 +1,232 @@
 /*
- * watchdog.c - the supervisor of the whole tree (roadmap §3, kept in step 4).
+ * watchdog.c - the supervisor of the whole tree (step 3's, kept in step
+ * 4): it starts first, starts d (which starts w1..wn), and makes sure
+ * every server keeps answering.
  *
- * The watchdog starts first. It binds d's TCP port itself, then starts d
- * (fork + exec) with the listening socket and a status pipe as inherited
- * descriptors; d starts w1..wn and tells the watchdog their pids over the
- * status pipe. Every period P the watchdog sends SIGUSR1 to each server;
- * each answers SIGUSR2 from its main loop. A server silent for longer than
- * T is frozen: SIGKILL. A frozen w is killed alone (d, its parent, restarts
- * it); a frozen or dead d is killed with its whole process group (every w)
- * and restarted, and the new d starts new w's (OTP's rest_for_one).
+ * Step 4 adds one thing: the watchdog binds d's TCP port (-p, 127.0.0.1,
+ * default 2222) and passes the listening socket to every d it starts
+ * (-L FD). d's port thus survives d's restarts: clients that connect while
+ * d is frozen or restarting wait in the kernel's backlog, and the new d
+ * serves them (systemd's socket activation does the same).
  *
- * Because the watchdog keeps the listening socket, d's port survives d's
- * restarts: clients connecting meanwhile wait in the kernel's backlog and
- * are served by the new d (systemd's socket activation does the same).
+ * Every period P it sends SIGUSR1 to each ready server in turn; a server
+ * answers from its main loop by adding 1 to its heartbeat counter in the
+ * registry and sending SIGUSR2. SIGUSR2 only wakes the watchdog up: it
+ * then reads every counter (two replies arriving together make a single
+ * pending SIGUSR2, but two counters have moved). A server whose counter
+ * has not moved T after the SIGUSR1 is frozen: SIGKILL.
  *
- * More than R restarts within W seconds: the whole tree is stopped and the
- * watchdog exits 1. SIGTERM, SIGINT or Enter on its terminal: clean stop.
+ * Restarts follow Erlang/OTP's rest_for_one over the order [d, w1..wn]:
+ *   - a w is restarted alone, by d, its parent (question 3.a);
+ *   - d is killed together with its process group (every w) and
+ *     restarted by the watchdog; the new d starts every w again.
+ * Restarts back off (0, then doubling up to a cap); more than R within W
+ * means something is badly wrong: stop the whole tree, exit 1.
+ *
+ * Nothing is left behind: the watchdog is a child subreaper (w's whose d
+ * died are reparented to it and reaped here), children die with their
+ * parent (PR_SET_PDEATHSIG), and SIGTERM, SIGINT or Enter stop the tree
+ * cleanly (TERM, bounded wait, KILL, reap).
  *
  *     watchdog [-p PORT] [-w N] [-t MS] [-I MS] [-q N] [-Q] [-P MS] [-T MS]
- *              [-R N] [-W MS] [-r DIR] [-x PROG] [-f NAME:FAULT]...
+ *              [-g MS] [-R N] [-W MS] [-b MS] [-B MS] [-K MS] [-m NAME]
+ *              [-r DIR] [-f NAME:FAULT]...
  *
- * _GNU_SOURCE: prctl(), pidfd_open() and pidfd_send_signal() (Linux 5.3).
+ * prctl(PR_SET_CHILD_SUBREAPER) and killpg() need more than POSIX 2008
+ * declares: hence _GNU_SOURCE.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/pidfd.h>
 #include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
-#include "io.h"
 #include "log.h"
 #include "net.h"
 #include "proto.h"
+#include "registry.h"
 #include "rundir.h"
 #include "selfpipe.h"
+#include "spawn.h"
 #include "sup.h"
 #include "util.h"
 
-#define MAX_W 64
-#define MAX_D_ARGS 64
-#define MAX_FAULTS 16
+/* Most -f options. */
+#define FAULTS_MAX 16
 
-/* The descriptors d finds its listening socket and status pipe on. */
-enum { D_LISTEN_FD = 3, D_STATUS_FD = 4 };
-
-/* A w, as the watchdog knows it: from d's status lines only. */
-struct wslot {
-	struct sup_child sup;	/* state CHILD_UP while d says it is up */
-	int pidfd;		/* refers to that very process, never to a reused pid */
+/* What the command line asked for; times in milliseconds. */
+struct options {
+	unsigned long n;		/* -w: number of w's */
+	unsigned long period, timeout, grace, window, backoff_min, backoff_max;
+	unsigned long intensity;	/* -R */
+	unsigned long stop_wait;	/* -K: clean stop, then SIGKILL */
+	unsigned long port;		/* -p: d's TCP port (0: any free one) */
+	const char *delay, *idle, *queue;	/* -t, -I, -q: for d, as given */
+	int quiet;			/* -Q: for d */
+	char shm_name[256];		/* -m: the registry's name, for an instant */
+	char run_dir[4096];		/* -r */
+	char d_path[4096];		/* d, next to the watchdog */
+	const char *faults[FAULTS_MAX];	/* -f NAME:FAULT */
+	int nfaults;
 };
 
-static struct {
-	unsigned port;
-	char run_dir[PATH_MAX];
-	char d_path[PATH_MAX];
-	char *d_args[MAX_D_ARGS];	/* options passed on to d */
-	int nd_args;
-	const char *d_fault;		/* -f d:FAULT */
-	struct sup_timing timing;
-	struct sup_intensity intensity;
-	int sigfd, listen_fd;
-	int status_fd;			/* read end of the current d's status pipe */
-	struct line_reader status;
-	struct sup_child d;
-	const char *restart_reason;	/* why d is down, for the restart line */
-	pid_t old_pid;
-	struct wslot ws[MAX_W];
-	int stopping, give_up, use_stdin;
-} wd;
+/* What the watchdog knows about one slot of the registry. */
+struct watch {
+	char name[8];		/* "d", "w1", ... */
+	struct sup_child sup;	/* state, deadlines, heartbeats */
+	unsigned gen;		/* the generation the state is about */
+	struct reg_ref ref;	/* our handle on that server (ref.pid 0: none) */
+};
+
+/* The named poll slots. */
+enum { PFD_SIGNAL, PFD_STDIN, PFD_MAX };
+
+static struct options opt;
+static struct sup_policy policy;
+static struct registry *reg;
+static int reg_fd = -1;
+static int listen_fd = -1;		/* d's listening socket, kept here */
+static struct watch watch[1 + W_MAX];	/* [0] is d */
+static struct sup_window restarts;	/* d's restarts, for the intensity */
+static unsigned nwatch;			/* 1 + n */
+static int stopping;			/* a stop was asked for */
+static int exit_code;			/* 0, or 1 after giving up */
+static pid_t d_old;			/* the d being replaced (for the log) */
+static const char *d_why = "";	/* why d is restarted */
+static unsigned d_starts;		/* how many times d was started */
+static unsigned long nbeats;		/* heartbeat replies seen */
+static unsigned long nusr2;		/* SIGUSR2 records read */
 
 static noreturn void
 usage(int code)
 {
 	fprintf(code == 0 ? stdout : stderr,
 	    "usage: watchdog [-p PORT] [-w N] [-t MS] [-I MS] [-q N] [-Q] [-P MS] [-T MS]\n"
-	    "                [-R N] [-W MS] [-r DIR] [-x PROG] [-f NAME:FAULT]...\n"
+	    "                [-g MS] [-R N] [-W MS] [-b MS] [-B MS] [-K MS] [-m NAME]\n"
+	    "                [-r DIR] [-f NAME:FAULT]...\n"
 	    "  -p PORT  d's TCP port on 127.0.0.1 (default 2222; 0: any free port)\n"
 	    "  -w N     secondary servers w1..wN (default 2, at most %d)\n"
 	    "  -t MS    w's processing time for requetetype1 (default 500)\n"
-	    "  -I MS    idle time-out of client connections and tokens (default 10000)\n"
+	    "  -I MS    idle time-out of connections, tokens, queued requests (default 10000)\n"
 	    "  -q N     requests that may wait for a w (default 4096)\n"
 	    "  -Q       quiet: no log line per request (benchmarks)\n"
 	    "  -P MS    heartbeat period P (default 1000)\n"
-	    "  -T MS    a server silent this long is frozen (default 3000)\n"
-	    "  -R N     more than N restarts ... (default 5)\n"
-	    "  -W MS    ... within this window stop everything (default 30000)\n"
-	    "  -r DIR   run directory (default $XDG_RUNTIME_DIR/osps)\n"
-	    "  -x PROG  the program to start as d (default: d next to watchdog)\n"
+	    "  -T MS    reply timeout T: no reply within T means frozen (default 3000)\n"
+	    "  -g MS    grace: a (re)started server must be ready within (default 5000)\n"
+	    "  -R N     restart intensity: more than N restarts ... (default 5)\n"
+	    "  -W MS    ... within this window stops everything (default 10000)\n"
+	    "  -b MS    backoff: the second restart waits this long, then doubling (default 100)\n"
+	    "  -B MS    backoff cap (default 5000)\n"
+	    "  -K MS    clean stop: wait this long before SIGKILL (default 1500)\n"
+	    "  -m NAME  the registry's shared memory name (default /osps-<uid>)\n"
+	    "  -r DIR   run directory for the FIFOs (default $XDG_RUNTIME_DIR/osps)\n"
 	    "  -f NAME:FAULT  inject a fault, for tests and demos: NAME is d or wI,\n"
 	    "           FAULT is exit (every start fails) or hang:K (the first\n"
 	    "           incarnation's main loop hangs after K heartbeats)\n"
 	    "  -h       show this help\n"
-	    "Stop: SIGTERM, SIGINT (Ctrl-C) or Enter.\n", MAX_W);
+	    "Stop: SIGTERM, SIGINT (Ctrl-C) or Enter.\n", W_MAX);
 	exit(code);
 }
 
-/* Add one word to d's command line. */
+/* Parse -X MS into *v, in [min, max], or exit 2 with a usage error. */
 static void
-d_arg(const char *word)
+number_opt(int c, const char *arg, unsigned long min, unsigned long max,
+    unsigned long *v)
 {
-	if (wd.nd_args == MAX_D_ARGS) {
-		warnx("too many options");
-		usage(2);
-	}
-	wd.d_args[wd.nd_args++] = (char *)word;
-}
-
-/* Check option c's number and pass "-c value" on to d. */
-static void
-d_option(int c, const char *arg, unsigned long min, unsigned long max)
-{
-	static char flags[MAX_D_ARGS][3];
-	unsigned long v;
-
-	if (parse_ulong(arg, min, max, &v) == -1) {
+	if (parse_ulong(arg, min, max, v) == -1) {
 		warnx("-%c %s: expected a number from %lu to %lu", c, arg, min, max);
 		usage(2);
 	}
-	snprintf(flags[wd.nd_args], sizeof flags[0], "-%c", c);
-	d_arg(flags[wd.nd_args]);
-	d_arg(arg);
+}
+
+/* Check a -f spec: "d:FAULT" or "wI:FAULT" with I in 1..n. */
+static int
+fault_spec_valid(const char *spec, unsigned long n)
+{
+	const char *colon = strchr(spec, ':');
+	unsigned long i;
+	char num[16];
+
+	if (colon == NULL)
+		return 0;
+	if (strncmp(spec, "d:", 2) != 0) {
+		if (spec[0] != 'w' || (size_t)(colon - spec - 1) >= sizeof num)
+			return 0;
+		memcpy(num, spec + 1, (size_t)(colon - spec - 1));
+		num[colon - spec - 1] = '\0';
+		if (parse_ulong(num, 1, n, &i) == -1)
+			return 0;
+	}
+	colon++;
+	return strcmp(colon, "exit") == 0 ||
+	    (strncmp(colon, "hang:", 5) == 0 &&
+	    parse_ulong(colon + 5, 1, 1000000, &i) == 0);
 }
 
 static void
 parse_options(int argc, char **argv)
 {
-	unsigned long period = 1000, timeout = 3000, rmax = 5, window = 30000, v;
-	int c, nfaults = 0;
+	unsigned long v;
+	int c, i;
 
-	wd.port = PROTO_DEFAULT_PORT;
-	if (rundir_default(wd.run_dir, sizeof wd.run_dir) == -1)
+	opt.n = 2;
+	opt.period = 1000;
+	opt.timeout = 3000;
+	opt.grace = 5000;
+	opt.intensity = 5;
+	opt.window = 10000;
+	opt.backoff_min = 100;
+	opt.backoff_max = 5000;
+	opt.stop_wait = 1500;
+	opt.port = PROTO_DEFAULT_PORT;
+	snprintf(opt.shm_name, sizeof opt.shm_name, SHM_NAME_FMT, (unsigned)getuid());
+	if (rundir_default(opt.run_dir, sizeof opt.run_dir) == -1)
 		fatal("run directory");
-	if (sibling_path(argv[0], "d", wd.d_path, sizeof wd.d_path) == -1)
+	if (sibling_path(argv[0], "d", opt.d_path, sizeof opt.d_path) == -1)
 		fatal("program path %s", argv[0]);
-	while ((c = getopt(argc, argv, "p:w:t:I:q:QP:T:R:W:r:x:f:h")) != -1) {
+	while ((c = getopt(argc, argv, "p:w:t:I:q:QP:T:g:R:W:b:B:K:m:r:f:h")) != -1) {
 		switch (c) {
-		case 'p':
-			if (parse_ulong(optarg, 0, 65535, &v) == -1) {
-				warnx("-p %s: expected a port, 0 to 65535", optarg);
+		case 'p': number_opt(c, optarg, 0, 65535, &opt.port); break;
+		case 'w': number_opt(c, optarg, 1, W_MAX, &opt.n); break;
+		case 't': number_opt(c, optarg, 0, 60000, &v); opt.delay = optarg; break;
+		case 'I': number_opt(c, optarg, 10, 3600000, &v); opt.idle = optarg; break;
+		case 'q': number_opt(c, optarg, 0, 1000000, &v); opt.queue = optarg; break;
+		case 'Q': opt.quiet = 1; break;
+		case 'P': number_opt(c, optarg, 1, 600000, &opt.period); break;
+		case 'T': number_opt(c, optarg, 1, 600000, &opt.timeout); break;
+		case 'g': number_opt(c, optarg, 1, 600000, &opt.grace); break;
+		case 'R': number_opt(c, optarg, 0, SUP_WINDOW_MAX - 1, &opt.intensity); break;
+		case 'W': number_opt(c, optarg, 1, 3600000, &opt.window); break;
+		case 'b': number_opt(c, optarg, 1, 600000, &opt.backoff_min); break;
+		case 'B': number_opt(c, optarg, 1, 600000, &opt.backoff_max); break;
+		case 'K': number_opt(c, optarg, 10, 600000, &opt.stop_wait); break;
+		case 'm':
+			if (optarg[0] != '/' || strlen(optarg) > 200 ||
+			    strchr(optarg + 1, '/') != NULL) {
+				warnx("-m %s: a segment name is \"/\" then 1 to 200 "
+				    "characters other than \"/\"", optarg);
 				usage(2);
 			}
-			wd.port = (unsigned)v;
-			break;
-		case 'w':
-			d_option(c, optarg, 1, MAX_W);
-			break;
-		case 't':
-			d_option(c, optarg, 0, 60000);
-			break;
-		case 'I':
-			d_option(c, optarg, 10, 3600000);
-			break;
-		case 'q':
-			d_option(c, optarg, 0, 1000000);
-			break;
-		case 'Q':
-			d_arg("-Q");
-			break;
-		case 'P':
-		case 'T':
-			if (parse_ulong(optarg, 10, 600000, &v) == -1) {
-				warnx("-%c %s: expected milliseconds, 10 to 600000", c, optarg);
-				usage(2);
-			}
-			*(c == 'P' ? &period : &timeout) = v;
-			break;
-		case 'R':
-			if (parse_ulong(optarg, 0, SUP_INTENSITY_MAX - 1, &rmax) == -1) {
-				warnx("-R %s: expected 0 to %d", optarg, SUP_INTENSITY_MAX - 1);
-				usage(2);
-			}
-			break;
-		case 'W':
-			if (parse_ulong(optarg, 10, 86400000, &window) == -1) {
-				warnx("-W %s: expected milliseconds", optarg);
-				usage(2);
-			}
+			snprintf(opt.shm_name, sizeof opt.shm_name, "%s", optarg);
 			break;
 		case 'r':
-			snprintf(wd.run_dir, sizeof wd.run_dir, "%s", optarg);
-			break;
-		case 'x':
-			snprintf(wd.d_path, sizeof wd.d_path, "%s", optarg);
+			snprintf(opt.run_dir, sizeof opt.run_dir, "%s", optarg);
 			break;
 		case 'f':
-			if (++nfaults > MAX_FAULTS) {
-				warnx("-f: at most %d faults", MAX_FAULTS);
+			if (opt.nfaults == FAULTS_MAX) {
+				warnx("-f: at most %d faults", FAULTS_MAX);
 				usage(2);
 			}
-			if (strncmp(optarg, "d:", 2) == 0) {
-				wd.d_fault = optarg + 2;
-			} else if (optarg[0] == 'w' && strchr(optarg, ':') != NULL) {
-				d_arg("-f");
-				d_arg(optarg);
-			} else {
-				warnx("-f %s: expected d:FAULT or wI:FAULT", optarg);
-				usage(2);
-			}
+			opt.faults[opt.nfaults++] = optarg;
 			break;
 		case 'h':
 			usage(0);
@@ -217,554 +238,589 @@ parse_options(int argc, char **argv)
 		warnx("unexpected argument \"%s\"", argv[optind]);
 		usage(2);
 	}
-	wd.timing = (struct sup_timing){ .period = (double)period / 1000,
-		.timeout = (double)timeout / 1000, .backoff_min = 0.1,
-		.backoff_max = 2, .stable = 1 };
-	sup_intensity_init(&wd.intensity, (unsigned)rmax, (double)window / 1000);
+	/* Checked once -w is known, whatever the order of the options. */
+	for (i = 0; i < opt.nfaults; i++) {
+		if (!fault_spec_valid(opt.faults[i], opt.n)) {
+			warnx("-f %s: expected d:FAULT or wI:FAULT (I from 1 to %lu), "
+			    "FAULT being exit or hang:K", opt.faults[i], opt.n);
+			usage(2);
+		}
+	}
+	policy.period = opt.period / 1000.0;
+	policy.timeout = opt.timeout / 1000.0;
+	policy.grace = opt.grace / 1000.0;
+	policy.intensity = (unsigned)opt.intensity;
+	policy.window = opt.window / 1000.0;
+	policy.backoff_min = opt.backoff_min / 1000.0;
+	policy.backoff_max = opt.backoff_max / 1000.0;
 }
 
-/* ---- d's life ------------------------------------------------------ */
+/* Milliseconds, rounded, for the log. */
+static long
+ms(double seconds)
+{
+	return lround(seconds * 1000.0);
+}
 
-/* Forget every w: d is gone, and they went with it. */
+/* Forget slot i's server: close our handle on it. */
+static void
+drop_ref(struct watch *wt)
+{
+	reg_ref_close(&wt->ref);
+}
+
+/*
+ * Remove what d (pid), dead without cleaning up, left behind: its FIFOs
+ * and its pid file. Only if the pid file says they were that d's: a d that
+ * died because another tree already uses the same run directory must not
+ * take that tree's files with it.
+ */
+static void
+clean_after_d(pid_t pid)
+{
+	char name[32], path[4200], text[32];
+	unsigned i, removed = 0;
+	ssize_t n;
+	int fd;
+
+	if (rundir_path(opt.run_dir, D_PIDFILE, path, sizeof path) == -1)
+		return;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd == -1)
+		return;		/* d died before making anything */
+	n = read(fd, text, sizeof text - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	text[n] = '\0';
+	if (strtol(text, NULL, 10) != (long)pid)
+		return;
+	if (unlink(path) == 0)
+		removed++;
+	for (i = 1; i <= opt.n; i++) {
+		snprintf(name, sizeof name, DWTUBE_FMT, i);
+		if (rundir_path(opt.run_dir, name, path, sizeof path) == 0 &&
+		    unlink(path) == 0)
+			removed++;
+		snprintf(name, sizeof name, WDTUBE_FMT, i);
+		if (rundir_path(opt.run_dir, name, path, sizeof path) == 0 &&
+		    unlink(path) == 0)
+			removed++;
+	}
+	log_event("cleanup name=d pid=%ld removed=%u", (long)pid, removed);
+}
+
+/* Start d (slot 0) with our options; return its pid or -1. */
+static pid_t
+start_d(double now)
+{
+	/* d inherits the registry and the listening socket, nothing else. */
+	struct spawn_opts so = { { reg_fd, listen_fd }, SIGTERM, 1 };
+	char num[9][24], *args[32 + 2 * FAULTS_MAX];
+	int a = 0, i;
+	pid_t pid;
+
+	snprintf(num[0], sizeof num[0], "%lu", opt.n);
+	snprintf(num[1], sizeof num[1], "%d", reg_fd);
+	snprintf(num[2], sizeof num[2], "%lu", opt.intensity);
+	snprintf(num[3], sizeof num[3], "%lu", opt.window);
+	snprintf(num[4], sizeof num[4], "%lu", opt.backoff_min);
+	snprintf(num[5], sizeof num[5], "%lu", opt.backoff_max);
+	snprintf(num[6], sizeof num[6], "%lu", opt.stop_wait / 2);
+	snprintf(num[7], sizeof num[7], "%d", listen_fd);
+	snprintf(num[8], sizeof num[8], "%lu", opt.grace);
+	/* d finds w next to itself, from its argv[0]: give it the path. */
+	args[a++] = opt.d_path;
+	args[a++] = "-w"; args[a++] = num[0];
+	args[a++] = "-H"; args[a++] = num[1];
+	args[a++] = "-L"; args[a++] = num[7];
+	args[a++] = "-R"; args[a++] = num[2];
+	args[a++] = "-W"; args[a++] = num[3];
+	args[a++] = "-b"; args[a++] = num[4];
+	args[a++] = "-B"; args[a++] = num[5];
+	args[a++] = "-K"; args[a++] = num[6];
+	args[a++] = "-g"; args[a++] = num[8];
+	args[a++] = "-r"; args[a++] = opt.run_dir;
+	if (opt.delay != NULL) {
+		args[a++] = "-t"; args[a++] = (char *)opt.delay;
+	}
+	if (opt.idle != NULL) {
+		args[a++] = "-I"; args[a++] = (char *)opt.idle;
+	}
+	if (opt.queue != NULL) {
+		args[a++] = "-q"; args[a++] = (char *)opt.queue;
+	}
+	if (opt.quiet)
+		args[a++] = "-Q";
+	for (i = 0; i < opt.nfaults; i++) {
+		const char *f = opt.faults[i];
+
+		if (f[0] == 'w') {		/* d injects it into that w */
+			args[a++] = "-f";
+			args[a++] = (char *)f;
+		} else if (strcmp(f + 2, "exit") == 0 || d_starts == 0) {
+			/* exit: every start; hang: the first incarnation. */
+			args[a++] = "-F";
+			args[a++] = (char *)f + 2;
+		}
+	}
+	args[a] = NULL;
+
+	pid = spawn_child(opt.d_path, args, &so);
+	if (pid == -1)
+		return -1;
+	d_starts++;
+	reg_publish(reg, 0, pid);
+	watch[0].gen = atomic_load(&reg->slot[0].gen);
+	if (reg_ref_open(reg, 0, pid, watch[0].gen, &watch[0].ref) == -1)
+		fatal("pidfd_open d[%ld]", (long)pid);
+	sup_started(&watch[0].sup, pid, now, &policy);
+	if (d_old == 0)
+		log_event("started name=d pid=%ld", (long)pid);
+	else
+		log_event("restart name=d old=%ld new=%ld reason=%s", (long)d_old,
+		    (long)pid, d_why);
+	return pid;
+}
+
+/* d has gone: its w's went with it; stop watching them. */
 static void
 forget_ws(void)
 {
-	int i;
+	unsigned i;
 
-	for (i = 0; i < MAX_W; i++) {
-		if (wd.ws[i].pidfd != -1)
-			close(wd.ws[i].pidfd);
-		wd.ws[i].pidfd = -1;
-		wd.ws[i].sup.state = CHILD_DOWN;
-		wd.ws[i].sup.pid = 0;
+	for (i = 1; i < nwatch; i++) {
+		drop_ref(&watch[i]);
+		watch[i].sup.state = CHILD_DOWN;
+		watch[i].sup.restart_at = -1.0;	/* d restarts them, not us */
+		watch[i].sup.pid = 0;
 	}
 }
 
 /*
- * Move fd to descriptor target in the child (dup2 clears close-on-exec:
- * exactly what is wanted for the one descriptor d must inherit).
+ * Kill the server of slot i, frozen or never ready. A w is killed alone
+ * (d will restart it); d is killed with its whole process group, every w
+ * with it (rest_for_one). d is our child and not reaped yet, so its pid,
+ * and its group's id, cannot have been reused.
  */
 static void
-child_move_fd(int fd, int target)
+kill_server(unsigned i, const char *reason)
 {
-	if (fd != target && dup2(fd, target) == -1)
-		child_fatal(127, "dup2 %d", target);
-	if (fd == target && fcntl(fd, F_SETFD, 0) == -1)
-		child_fatal(127, "fcntl %d", target);
+	struct watch *wt = &watch[i];
+
+	if (i == 0) {
+		if (killpg(wt->sup.pid, SIGKILL) == -1 && errno != ESRCH)
+			warn("killpg %ld", (long)wt->sup.pid);
+		d_why = reason;
+		forget_ws();
+	} else if (reg_ref_signal(reg, &wt->ref, SIGKILL) == -1 && errno != ESRCH) {
+		warn("pidfd_send_signal %s", wt->name);
+	}
+	log_event("kill name=%s pid=%ld signal=SIGKILL reason=%s%s", wt->name,
+	    (long)wt->sup.pid, reason, i == 0 ? " group=yes" : "");
+	sup_killed(&wt->sup);
 }
 
+/* Stop with exit code 1 and a clear message. */
 static void
-start_d(double now)
+give_up(const char *why)
 {
-	char fdl[8], fds[8], *args[MAX_D_ARGS + 12];
-	int pipefd[2], i = 0, k, hi_l, hi_s;
-	sigset_t all, old;
-	pid_t pid;
-
-	if (pipe2(pipefd, O_CLOEXEC) == -1)
-		fatal("pipe2");
-	snprintf(fdl, sizeof fdl, "%d", D_LISTEN_FD);
-	snprintf(fds, sizeof fds, "%d", D_STATUS_FD);
-	args[i++] = wd.d_path;	/* d finds w next to itself from argv[0] */
-	args[i++] = "-L";
-	args[i++] = fdl;
-	args[i++] = "-S";
-	args[i++] = fds;
-	args[i++] = "-r";
-	args[i++] = wd.run_dir;
-	for (k = 0; k < wd.nd_args; k++)
-		args[i++] = wd.d_args[k];
-	/* d's own fault: exit at every start, a hang in the first one only. */
-	if (wd.d_fault != NULL && (wd.d.restarts == 0 || strcmp(wd.d_fault, "exit") == 0)) {
-		args[i++] = "-F";
-		args[i++] = (char *)wd.d_fault;
-	}
-	args[i] = NULL;
-
-	sigfillset(&all);
-	if (sigprocmask(SIG_BLOCK, &all, &old) == -1)
-		fatal("sigprocmask");
-	fflush(NULL);
-	pid = fork();
-	if (pid == -1)
-		fatal("fork d");
-	if (pid == 0) {
-		pid_t parent = getppid();
-
-		for (k = 1; k < NSIG; k++)
-			if (k != SIGKILL && k != SIGSTOP)
-				signal(k, SIG_DFL);
-		/* Its own process group: one killpg() stops d and every w. */
-		if (setpgid(0, 0) == -1)
-			child_fatal(127, "setpgid");
-		/* The watchdog dies: d is told (SIGTERM) and stops its tree. */
-		if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1)
-			child_fatal(127, "prctl");
-		if (getppid() != parent)
-			_exit(127);
-		/* Out of the way of 3 and 4 first, then into place. */
-		hi_l = fcntl(wd.listen_fd, F_DUPFD_CLOEXEC, 10);
-		hi_s = fcntl(pipefd[1], F_DUPFD_CLOEXEC, 10);
-		if (hi_l == -1 || hi_s == -1)
-			child_fatal(127, "fcntl F_DUPFD");
-		child_move_fd(hi_l, D_LISTEN_FD);
-		child_move_fd(hi_s, D_STATUS_FD);
-		sigprocmask(SIG_SETMASK, &old, NULL);
-		execv(wd.d_path, args);
-		child_fatal(127, "exec %s", wd.d_path);
-	}
-	/* Also here: whichever of parent and child runs first, the group
-	 * exists before the watchdog may signal it. */
-	if (setpgid(pid, pid) == -1 && errno != EACCES && errno != ESRCH)
-		warn("setpgid d");
-	if (sigprocmask(SIG_SETMASK, &old, NULL) == -1)
-		fatal("sigprocmask");
-	close(pipefd[1]);	/* d holds the only write end: EOF when it dies */
-	wd.status_fd = pipefd[0];
-	if (fcntl(wd.status_fd, F_SETFL, O_NONBLOCK) == -1)
-		fatal("fcntl status pipe");
-	lr_init(&wd.status, wd.status_fd);
-	if (wd.old_pid != 0)
-		log_event("restart name=d old=%ld new=%ld reason=%s", (long)wd.old_pid,
-		    (long)pid, wd.restart_reason);
-	log_event("started name=d pid=%ld", (long)pid);
-	sup_started(&wd.d, pid, now);
+	log_event("give-up reason=\"%s\"", why);
+	warnx("giving up: %s", why);
+	exit_code = 1;
+	stopping = 1;
 }
 
-/* d was reaped (its group killed first): plan its restart, or give up. */
+/* d (pid) has been reaped with status: restart it, or give up. */
 static void
-d_exited(int status, double now)
+d_exited(pid_t pid, int status, double now)
+{
+	char why[160];
+
+	drop_ref(&watch[0]);
+	forget_ws();
+	clean_after_d(pid);
+	if (stopping)
+		return;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == EXIT_GIVE_UP) {
+		give_up("d gave up: a w was restarted too often");
+		return;
+	}
+	/* Killed by us (STOPPING), kill_server() said why; else it died. */
+	if (watch[0].sup.state != CHILD_STOPPING)
+		d_why = WIFSIGNALED(status) ? "died" : "exited";
+	if (sup_exited(&watch[0].sup, &restarts, now, &policy)) {
+		snprintf(why, sizeof why, "d restarted more than %lu times in %lu ms",
+		    opt.intensity, opt.window);
+		give_up(why);
+		return;
+	}
+	d_old = pid;
+	log_event("restart-wait name=d delay_ms=%ld",
+	    ms(watch[0].sup.restart_at - now));
+}
+
+/*
+ * Reap every child that has ended. d's w's are reparented to us when d
+ * dies (we are a subreaper): they are reaped here too.
+ */
+static void
+reap_children(double now)
 {
 	char how[64];
+	siginfo_t si;
+	pid_t pid;
+	unsigned i;
+	int status;
 
-	log_event("reaped name=d pid=%ld status=\"%s\"", (long)wd.d.pid,
-	    status_str(status, how, sizeof how));
-	wd.old_pid = wd.d.pid;
-	if (wd.restart_reason == NULL)
-		wd.restart_reason = "exited";
-	forget_ws();
-	if (wd.status_fd != -1)
-		close(wd.status_fd);
-	wd.status_fd = -1;
-	sup_exited(&wd.d, now, &wd.timing);
-	if (wd.stopping)
-		return;
-	if (sup_intensity_add(&wd.intensity, now)) {
-		wd.give_up = 1;
-		return;
-	}
-	if (wd.d.restart_at > now)
-		log_event("backoff name=d delay_ms=%.0f", (wd.d.restart_at - now) * 1000);
-}
-
-/*
- * Reap what has ended. d is looked at before it is reaped (WNOWAIT):
- * while it is a zombie its pid, which is also its group's id, cannot be
- * reused, so killpg() reaches its w's and nobody else.
- */
-static void
-reap(double now)
-{
 	for (;;) {
-		siginfo_t si;
-		int status;
-
 		memset(&si, 0, sizeof si);
 		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == -1) {
 			if (errno == EINTR)
 				continue;
-			if (errno != ECHILD)
-				fatal("waitid");
-			return;
+			if (errno == ECHILD)
+				return;
+			fatal("waitid");
 		}
-		if (si.si_pid == 0)
+		pid = si.si_pid;
+		if (pid == 0)
 			return;
-		if (si.si_pid == wd.d.pid && killpg(wd.d.pid, SIGKILL) == -1 && errno != ESRCH)
-			warn("killpg %ld", (long)wd.d.pid);
-		while (waitpid(si.si_pid, &status, 0) == -1)
+		if (pid == watch[0].sup.pid) {
+			/* rest_for_one: no w may outlive its d. */
+			(void)killpg(pid, SIGKILL);
+			reg_gone(reg, 0);
+		}
+		while (waitpid(pid, &status, 0) == -1)
 			if (errno != EINTR)
-				fatal("waitpid %ld", (long)si.si_pid);
-		if (si.si_pid == wd.d.pid)
-			d_exited(status, now);
-		/* Anything else is a w orphaned by d's death: we are the
-		 * subreaper, reaping it keeps the table free of zombies. */
+				fatal("waitpid %ld", (long)pid);
+		/* The registry names it: d, or a w reparented to us. */
+		for (i = 0; i < nwatch && atomic_load(&reg->slot[i].pid) != pid; i++)
+			;
+		log_event("reaped name=%s pid=%ld status=\"%s\"",
+		    i < nwatch ? watch[i].name : "?", (long)pid,
+		    status_str(status, how, sizeof how));
+		if (i == 0)
+			d_exited(pid, status, now);
 	}
 }
-
-/* ---- the status pipe ----------------------------------------------- */
-
-static struct wslot *
-wslot_of(const char *name)
-{
-	unsigned long i;
-
-	if (name[0] != 'w' || parse_ulong(name + 1, 1, MAX_W, &i) == -1)
-		return NULL;
-	return &wd.ws[i - 1];
-}
-
-static void
-status_line(const char *line, double now)
-{
-	struct status st;
-	struct wslot *s;
-
-	if (proto_parse_status(line, &st) == -1) {
-		warnx("bad status line from d: \"%.64s\"", line);
-		return;
-	}
-	if (st.kind == ST_READY) {
-		sup_ready(&wd.d, now);
-		log_event("ready port=%u d=%ld", st.port, (long)wd.d.pid);
-		return;
-	}
-	s = wslot_of(st.name);
-	if (s == NULL) {
-		warnx("status line from d names \"%s\"", st.name);
-		return;
-	}
-	if (s->pidfd != -1)
-		close(s->pidfd);
-	s->pidfd = -1;
-	s->sup.state = CHILD_DOWN;
-	if (st.kind == ST_DOWN) {
-		/* d has reaped it and restarts it; count the restart. */
-		if (sup_intensity_add(&wd.intensity, now))
-			wd.give_up = 1;
-		return;
-	}
-	/* A pidfd pins the process: if the pid is recycled later, signals
-	 * sent through it fail instead of reaching a stranger. The pid could
-	 * already have been recycled before pidfd_open: check its parent. */
-	s->pidfd = pidfd_open((pid_t)st.pid, 0);
-	if (s->pidfd == -1) {
-		if (errno != ESRCH)
-			warn("pidfd_open %ld", st.pid);
-		return;
-	}
-	{
-		char path[64], buf[512], *p;
-		long ppid = 0;
-		FILE *f;
-
-		snprintf(path, sizeof path, "/proc/%ld/stat", st.pid);
-		f = fopen(path, "re");
-		if (f != NULL && fgets(buf, sizeof buf, f) != NULL &&
-		    (p = strrchr(buf, ')')) != NULL)
-			sscanf(p + 2, "%*c %ld", &ppid);
-		if (f != NULL)
-			fclose(f);
-		if (ppid != (long)wd.d.pid) {
-			close(s->pidfd);
-			s->pidfd = -1;
-			return;
-		}
-	}
-	sup_init(&s->sup, st.name, now);
-	sup_started(&s->sup, (pid_t)st.pid, now);
-	sup_ready(&s->sup, now);
-	log_event("supervising name=%s pid=%ld", st.name, st.pid);
-}
-
-static void
-status_read(double now)
-{
-	char line[PROTO_LINE_MAX + 1];
-	ssize_t n = lr_fill(&wd.status);
-	int got;
-
-	if (n == -1 && errno == EAGAIN)
-		return;
-	if (n <= 0) {
-		/* d has gone: SIGCHLD tells the rest. */
-		close(wd.status_fd);
-		wd.status_fd = -1;
-		return;
-	}
-	while ((got = lr_next(&wd.status, line, sizeof line)) == 1)
-		status_line(line, now);
-}
-
-/* ---- heartbeats ---------------------------------------------------- */
 
 /*
- * SIGUSR2 is a standard signal: while one is pending, another one sent to
- * the watchdog is simply lost, whoever sent it. Pinging every server at
- * once would make the replies arrive together, and all but one vanish:
- * under load, the same server would lose every time and be killed though
- * it is fine. So the servers are pinged one at a time, in turn: the next
- * SIGUSR1 goes out when the previous server has answered, or after its
- * slot (a quarter period). At most one reply is in flight.
- *
- * Server 0 is d, server i >= 1 is w<i>.
+ * Read the registry: new incarnations of w's (started by d), servers
+ * that became ready or left, and every heartbeat counter. Called after
+ * every wake-up, whatever woke us: that is what makes a lost SIGUSR2
+ * harmless.
  */
-static struct {
-	int next;		/* the server to ping next in this round */
-	int waiting;		/* the server whose reply is awaited, or -1 */
-	double slot_end;	/* ... until then */
-	double round_at;	/* when the next round starts */
-} hb = { 0, -1, 0, 0 };
-
-static struct sup_child *
-server(int i)
-{
-	return i == 0 ? &wd.d : &wd.ws[i - 1].sup;
-}
-
-/* Send SIGUSR1 to server i. */
 static void
-ping(int i)
+scan_registry(double now)
 {
-	int r = i == 0 ? kill(wd.d.pid, SIGUSR1) :
-	    pidfd_send_signal(wd.ws[i - 1].pidfd, SIGUSR1, NULL, 0);
+	struct reg_slot *s;
+	struct watch *wt;
+	unsigned i, gen, beats;
+	double rtt;
+	int state;
+	pid_t pid;
 
-	if (r == -1 && errno != ESRCH)
-		warn("SIGUSR1 to %s", server(i)->name);
-}
-
-/* Kill the servers silent for longer than T, then ping the next one due. */
-static void
-heartbeats(double now)
-{
-	int i;
-
-	if (sup_frozen(&wd.d, now, &wd.timing)) {
-		log_event("heartbeat-miss name=d pid=%ld silent_ms=%.0f", (long)wd.d.pid,
-		    (now - wd.d.seen) * 1000);
-		log_event("kill name=d pid=%ld reason=frozen group=yes", (long)wd.d.pid);
-		/* d and every w: killpg on d's group, d not reaped yet. */
-		if (killpg(wd.d.pid, SIGKILL) == -1)
-			warn("killpg %ld", (long)wd.d.pid);
-		sup_stopping(&wd.d);
-		wd.restart_reason = "frozen";
-		return;
-	}
-	for (i = 1; i <= MAX_W; i++) {
-		struct wslot *s = &wd.ws[i - 1];
-
-		if (!sup_frozen(&s->sup, now, &wd.timing))
+	for (i = 0; i < nwatch; i++) {
+		s = &reg->slot[i];
+		wt = &watch[i];
+		gen = atomic_load(&s->gen);
+		if (i > 0 && gen != wt->gen && watch[0].sup.state != CHILD_DOWN) {
+			/* A new w, started by d: take a handle on it now, while
+			 * the registry vouches for its pid. */
+			drop_ref(wt);
+			wt->gen = gen;
+			pid = atomic_load(&s->pid);
+			if (reg_ref_open(reg, i, pid, gen, &wt->ref) == 0) {
+				sup_started(&wt->sup, pid, now, &policy);
+				log_event("watch name=%s pid=%ld", wt->name, (long)pid);
+			} else {
+				wt->sup.state = CHILD_DOWN;
+				wt->sup.restart_at = -1.0;
+			}
+		}
+		if (gen != wt->gen)
 			continue;
-		log_event("heartbeat-miss name=%s pid=%ld silent_ms=%.0f", s->sup.name,
-		    (long)s->sup.pid, (now - s->sup.seen) * 1000);
-		log_event("kill name=%s pid=%ld reason=frozen", s->sup.name,
-		    (long)s->sup.pid);
-		/* Through the pidfd: it reaches that process or nobody. */
-		if (pidfd_send_signal(s->pidfd, SIGKILL, NULL, 0) == -1 && errno != ESRCH)
-			warn("kill %s", s->sup.name);
-		sup_stopping(&s->sup);	/* d reaps it, starts another, says so */
-	}
-	if (hb.waiting != -1 && now < hb.slot_end)
-		return;
-	hb.waiting = -1;
-	for (;;) {
-		if (hb.next > MAX_W) {
-			/* Round over: the next one a period after this one began. */
-			hb.next = 0;
-			hb.round_at += wd.timing.period;
-			if (hb.round_at < now)
-				hb.round_at = now;
-		}
-		if (hb.next == 0 && now < hb.round_at)
-			return;
-		i = hb.next++;
-		if (server(i)->state != CHILD_UP)
+		state = atomic_load(&s->state);
+		if (wt->sup.state == CHILD_STARTING && state == SLOT_READY) {
+			sup_ready(&wt->sup, now, &policy);
+			log_event("up name=%s pid=%ld after_ms=%ld", wt->name,
+			    (long)wt->sup.pid, ms(now - wt->sup.started));
+		} else if (i > 0 && state == SLOT_GONE && wt->sup.state != CHILD_DOWN) {
+			/* d is about to reap it (and will restart it). */
+			drop_ref(wt);
+			wt->sup.state = CHILD_DOWN;
+			wt->sup.restart_at = -1.0;
 			continue;
-		ping(i);
-		hb.waiting = i;
-		hb.slot_end = now + wd.timing.period / 4;
-		return;
-	}
-}
-
-/* SIGUSR2 from pid: a heartbeat reply. */
-static void
-heartbeat_reply(pid_t pid, double now)
-{
-	int i;
-
-	for (i = 0; i <= MAX_W; i++) {
-		struct sup_child *c = server(i);
-
-		if (c->state == CHILD_UP && c->pid == pid) {
-			sup_seen(c, now);
-			if (hb.waiting == i)
-				hb.waiting = -1;	/* the next one may go now */
-			return;
+		}
+		beats = atomic_load(&s->beats);
+		if (sup_beat(&wt->sup, beats, now, &policy, &rtt)) {
+			nbeats++;
+			log_event("heartbeat name=%s pid=%ld rtt_us=%ld", wt->name,
+			    (long)wt->sup.pid, lround(rtt * 1e6));
 		}
 	}
 }
 
+/* Send the heartbeats that are due; kill the servers that are late. */
 static void
-handle_signals(double now)
+check_servers(double now)
 {
-	struct sig_event ev;
-	int got;
+	struct watch *wt;
+	double sent;
+	unsigned i;
 
-	while ((got = selfpipe_read(&ev)) == 1) {
-		switch (ev.signo) {
-		case SIGTERM:
-		case SIGINT:
-			log_event("stopping signal=%s", signal_name(ev.signo));
-			wd.stopping = 1;
-			break;
-		case SIGCHLD:
-			reap(now);
-			break;
-		case SIGUSR2:
-			heartbeat_reply(ev.pid, now);
+	for (i = 0; i < nwatch; i++) {
+		wt = &watch[i];
+		switch (sup_check(&wt->sup, now)) {
+		case SUP_MISS:
+			log_event("heartbeat-miss name=%s pid=%ld waited_ms=%ld",
+			    wt->name, (long)wt->sup.pid, ms(now - wt->sup.ping_sent));
+			kill_server(i, "heartbeat-miss");
+			continue;
+		case SUP_NOT_READY:
+			log_event("not-ready name=%s pid=%ld grace_ms=%lu", wt->name,
+			    (long)wt->sup.pid, opt.grace);
+			kill_server(i, "not-ready");
+			continue;
+		case SUP_OK:
 			break;
 		}
+		if (sup_ping_due(&wt->sup, now)) {
+			/* A fresh clock reading: the round trip in the log
+			 * starts at the signal, not at the wake-up. */
+			sent = log_now();
+			if (reg_ref_signal(reg, &wt->ref, SIGUSR1) == 0)
+				sup_ping_sent(&wt->sup, sent, &policy);
+			else if (errno != ESRCH)	/* ESRCH: gone, reaped soon */
+				fatal("pidfd_send_signal %s", wt->name);
+		}
 	}
-	if (got == -1)
-		fatal("read self-pipe");
+	if (!stopping && sup_restart_due(&watch[0].sup, now) &&
+	    start_d(now) == -1)
+		fatal("fork %s", opt.d_path);
 }
 
-/* ---- main loop, stop ---------------------------------------------- */
+/* True when every server is UP. */
+static int
+all_up(void)
+{
+	unsigned i;
 
-enum { PFD_SIGNAL, PFD_STATUS, PFD_STDIN, PFD_MAX };
+	for (i = 0; i < nwatch; i++)
+		if (watch[i].sup.state != CHILD_UP)
+			return 0;
+	return 1;
+}
 
+/* How long poll() may sleep: until the earliest due event, in ms. */
 static int
 poll_timeout(double now)
 {
-	double next = now + 1.0, t;
-	int i;
+	double next = -1.0, t;
+	unsigned i;
 
-	if (wd.d.state == CHILD_DOWN && wd.d.restart_at < next)
-		next = wd.d.restart_at;
-	for (i = 0; i <= MAX_W; i++) {
-		t = server(i)->seen + wd.timing.timeout;
-		if (server(i)->state == CHILD_UP && t < next)
+	for (i = 0; i < nwatch; i++) {
+		t = sup_next_event(&watch[i].sup);
+		if (t >= 0.0 && (next < 0.0 || t < next))
 			next = t;
 	}
-	t = hb.waiting != -1 ? hb.slot_end : hb.next == 0 ? hb.round_at : now;
-	if (t < next)
-		next = t;
-	return next <= now ? 0 : (int)((next - now) * 1000) + 1;
+	if (next < 0.0)
+		return -1;
+	/* Round up: waking a little early would only loop for nothing. At
+	 * least 1 ms: an event that stays due (it is handled by the next
+	 * pass) must not make the loop spin. */
+	return next - now < 0.001 ? 1 : (int)ceil((next - now) * 1000.0);
 }
 
-static void
-supervise(void)
+/* Read the terminal: Enter asks for a clean stop. Returns 0 at end of
+ * file (stop watching it), 1 otherwise. */
+static int
+read_stdin(void)
 {
-	struct pollfd pfd[PFD_MAX];
+	char buf[256];
+	ssize_t n;
 
-	while (!wd.stopping && !wd.give_up) {
-		double now = log_now();
-
-		if (sup_restart_due(&wd.d, now))
-			start_d(now);
-		heartbeats(now);
-		pfd[PFD_SIGNAL] = (struct pollfd){ wd.sigfd, POLLIN, 0 };
-		pfd[PFD_STATUS] = (struct pollfd){ wd.status_fd, POLLIN, 0 };
-		pfd[PFD_STDIN] = (struct pollfd){ wd.use_stdin ? 0 : -1, POLLIN, 0 };
-		if (poll(pfd, PFD_MAX, poll_timeout(now)) == -1) {
-			if (errno == EINTR)
-				continue;
-			fatal("poll");
-		}
-		now = log_now();
-		if (pfd[PFD_SIGNAL].revents != 0)
-			handle_signals(now);
-		if (pfd[PFD_STATUS].revents != 0 && wd.status_fd != -1)
-			status_read(now);
-		if (pfd[PFD_STDIN].revents != 0) {
-			/* Enter on the terminal (tutorial §3): a clean stop. */
-			log_event("stopping reason=stdin");
-			wd.stopping = 1;
-		}
+	n = read(STDIN_FILENO, buf, sizeof buf);
+	if (n == -1)
+		return errno == EINTR || errno == EAGAIN ? 1 : 0;
+	if (n == 0)
+		return 0;
+	if (memchr(buf, '\n', (size_t)n) != NULL && !stopping) {
+		log_event("stop reason=enter");
+		stopping = 1;
 	}
+	return 1;
 }
 
-/* Stop the tree: SIGTERM to d (it stops its w's), 3 s, then SIGKILL. */
-static void
-stop_tree(void)
+/* True when stdin is worth polling for Enter. A terminal we do not own
+ * (we run in the background) is left alone: reading it would stop us
+ * with SIGTTIN. */
+static int
+stdin_usable(void)
 {
-	double until = log_now() + 3.0;
-	int k;
+	if (fcntl(STDIN_FILENO, F_GETFL) == -1)
+		return 0;
+	return !isatty(STDIN_FILENO) || tcgetpgrp(STDIN_FILENO) == getpgrp();
+}
 
-	if (wd.d.pid > 0 && kill(wd.d.pid, SIGTERM) == -1)
-		warn("kill d[%ld]", (long)wd.d.pid);
-	while (wd.d.pid > 0) {
-		struct pollfd p = { wd.sigfd, POLLIN, 0 };
-		double now = log_now();
+/* Handle the signals recorded since the last wake-up. */
+static void
+drain_signals(double now)
+{
+	struct sig_event ev;
+	int r;
 
-		if (now >= until) {
-			log_event("kill name=d pid=%ld reason=stop-timeout group=yes",
-			    (long)wd.d.pid);
-			killpg(wd.d.pid, SIGKILL);
-			until = now + 5.0;
+	while ((r = selfpipe_read(&ev)) == 1) {
+		switch (ev.signo) {
+		case SIGCHLD:
+			reap_children(now);
+			break;
+		case SIGTERM:
+		case SIGINT:
+			if (!stopping)
+				log_event("stop reason=%s", signal_name(ev.signo));
+			stopping = 1;
+			break;
+		default:	/* SIGUSR2: a wake-up, the registry says the rest */
+			nusr2++;
+			break;
 		}
-		if (poll(&p, 1, (int)((until - now) * 1000) + 1) == -1 && errno != EINTR)
+	}
+	if (r == -1)
+		fatal("read self-pipe");
+}
+
+/*
+ * The clean stop: SIGTERM to d (it stops its w's, removes its FIFOs and
+ * its segment), wait at most -K ms, then SIGKILL its group; reap
+ * everything.
+ */
+static void
+stop_tree(int sigfd)
+{
+	struct pollfd pfd = { sigfd, POLLIN, 0 };
+	double end = log_now() + opt.stop_wait / 1000.0;
+	int killed = 0, left;
+
+	if (watch[0].ref.pid != 0 &&
+	    reg_ref_signal(reg, &watch[0].ref, SIGTERM) == -1 && errno != ESRCH)
+		warn("pidfd_send_signal d");
+	while (watch[0].ref.pid != 0) {
+		left = (int)ceil((end - log_now()) * 1000.0);
+		if (left <= 0 && !killed) {
+			log_event("kill name=d pid=%ld signal=SIGKILL reason=stop-timeout "
+			    "group=yes", (long)watch[0].sup.pid);
+			(void)killpg(watch[0].sup.pid, SIGKILL);
+			killed = 1;
+			end = log_now() + 1.0;	/* SIGKILL cannot be ignored */
+			continue;
+		}
+		if (left <= 0)
+			fatalx("d[%ld] survived SIGKILL", (long)watch[0].sup.pid);
+		if (poll(&pfd, 1, left) == -1 && errno != EINTR)
 			fatal("poll");
-		handle_signals(log_now());
+		drain_signals(log_now());
 	}
-	/* Orphans, if any: we are their subreaper. */
-	while (waitpid(-1, NULL, WNOHANG) > 0)
-		;
-	/* A d killed with SIGKILL could not remove its files. */
-	for (k = 1; k <= MAX_W; k++) {
-		char name[32], path[PATH_MAX];
+	reap_children(log_now());	/* any w reparented to us */
+}
 
-		snprintf(name, sizeof name, DWTUBE_FMT, k);
-		if (rundir_path(wd.run_dir, name, path, sizeof path) == 0)
-			(void)unlink(path);
-		snprintf(name, sizeof name, WDTUBE_FMT, k);
-		if (rundir_path(wd.run_dir, name, path, sizeof path) == 0)
-			(void)unlink(path);
-	}
-	{
-		char path[PATH_MAX];
+/* Set up the registry, the signals and the subreaper. Returns the
+ * self-pipe's read end. */
+static int
+setup(void)
+{
+	char tmpname[300];
+	unsigned i;
+	int sigfd;
 
-		if (rundir_path(wd.run_dir, "d.pid", path, sizeof path) == 0)
-			(void)unlink(path);
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
+		fatal("prctl PR_SET_CHILD_SUBREAPER");
+
+	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+		fatal("signal SIGPIPE");
+	sigfd = selfpipe_open();
+	if (sigfd == -1)
+		fatal("pipe");
+	if (selfpipe_catch(SIGCHLD) == -1 || selfpipe_catch(SIGTERM) == -1 ||
+	    selfpipe_catch(SIGINT) == -1 || selfpipe_catch(SIGUSR2) == -1)
+		fatal("sigaction");
+
+	snprintf(tmpname, sizeof tmpname, "%s-reg", opt.shm_name);
+	nwatch = 1 + (unsigned)opt.n;
+	reg = reg_create(tmpname, nwatch, &reg_fd);
+	if (reg == NULL)
+		fatal("shm_open %s", tmpname);
+	for (i = 0; i < nwatch; i++) {
+		sup_init(&watch[i].sup);
+		watch[i].ref.pid = 0;
+		watch[i].ref.pidfd = -1;
+		if (i == 0)
+			snprintf(watch[i].name, sizeof watch[i].name, "d");
+		else
+			snprintf(watch[i].name, sizeof watch[i].name, "w%u", i);
+		if (i > 0)
+			watch[i].sup.restart_at = -1.0;	/* d starts them */
 	}
-	forget_ws();
-	close(wd.listen_fd);
-	if (wd.status_fd != -1)
-		close(wd.status_fd);
-	selfpipe_close();
+	return sigfd;
 }
 
 int
 main(int argc, char **argv)
 {
-	char why[128];
-	int i;
+	struct pollfd pfd[PFD_MAX];
+	double now;
+	int sigfd, timeout, use_stdin, tree_ready = 0;
+	char why[64];
 
 	log_init("watchdog");
 	parse_options(argc, argv);
-	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
-		fatal("signal SIGPIPE");
-	if (rundir_prepare(wd.run_dir, why, sizeof why) == -1)
-		fatalx("run directory %s: %s", wd.run_dir, why);
-	/* Orphaned w's (d died first) are re-parented to us, not to init:
-	 * we reap them, and nothing of the tree escapes. */
-	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
-		fatal("prctl PR_SET_CHILD_SUBREAPER");
-	/* The port first: "address in use" is the likeliest failure. */
-	wd.listen_fd = net_listen(NET_LOOPBACK, wd.port);
-	if (wd.listen_fd == -1)
-		fatal("bind %s:%u", NET_LOOPBACK, wd.port);
-	wd.sigfd = selfpipe_open();
-	if (wd.sigfd == -1)
-		fatal("self-pipe");
-	if (selfpipe_catch(SIGTERM) == -1 || selfpipe_catch(SIGINT) == -1 ||
-	    selfpipe_catch(SIGCHLD) == -1 || selfpipe_catch(SIGUSR2) == -1)
-		fatal("sigaction");
-	wd.use_stdin = isatty(0);
-	wd.status_fd = -1;
-	for (i = 0; i < MAX_W; i++)
-		wd.ws[i].pidfd = -1;
-	sup_init(&wd.d, "d", log_now());
-	log_event("listening port=%d period_ms=%.0f timeout_ms=%.0f", net_local_port(wd.listen_fd),
-	    wd.timing.period * 1000, wd.timing.timeout * 1000);
-	supervise();
-	if (wd.give_up)
-		log_event("give-up restarts=%u window_s=%.0f", wd.intensity.count,
-		    wd.intensity.window);
-	stop_tree();
-	log_event("stopped");
-	if (wd.give_up)
-		fatalx("more than %u restarts within %.0f s: gave up",
-		    wd.intensity.max, wd.intensity.window);
-	return 0;
+	if (rundir_prepare(opt.run_dir, why, sizeof why) == -1)
+		fatalx("run directory %s: %s", opt.run_dir, why);
+	/* The port before anything else: "address in use", the likeliest
+	 * refusal, then leaves nothing open and nothing behind. */
+	listen_fd = net_listen(NET_LOOPBACK, (unsigned)opt.port);
+	if (listen_fd == -1)
+		fatal("bind %s:%lu", NET_LOOPBACK, opt.port);
+	log_event("listening port=%d", net_local_port(listen_fd));
+	sigfd = setup();
+	use_stdin = stdin_usable();
+
+	while (!stopping) {
+		now = log_now();
+		pfd[PFD_SIGNAL].fd = sigfd;
+		pfd[PFD_SIGNAL].events = POLLIN;
+		pfd[PFD_STDIN].fd = use_stdin ? STDIN_FILENO : -1;
+		pfd[PFD_STDIN].events = POLLIN;
+		timeout = poll_timeout(now);
+		if (poll(pfd, PFD_MAX, timeout) == -1) {
+			if (errno == EINTR)
+				continue;
+			fatal("poll");
+		}
+		now = log_now();
+		if (pfd[PFD_SIGNAL].revents & POLLIN)
+			drain_signals(now);
+		if (pfd[PFD_STDIN].revents & (POLLIN | POLLHUP))
+			use_stdin = read_stdin();
+		if (stopping)
+			break;
+		scan_registry(now);
+		check_servers(now);
+		if (!tree_ready && all_up()) {
+			/* Every server answers: the tree can serve. */
+			tree_ready = 1;
+			log_event("ready servers=%u period_ms=%lu timeout_ms=%lu port=%d",
+			    nwatch, opt.period, opt.timeout, net_local_port(listen_fd));
+		}
+	}
+
+	stop_tree(sigfd);
+	reg_detach(reg);
+	close(reg_fd);
+	selfpipe_close();
+	/* Fewer SIGUSR2 than replies: some arrived together and merged. */
+	close(listen_fd);
+	log_event("stopped code=%d heartbeats=%lu sigusr2=%lu", exit_code,
+	    nbeats, nusr2);
+	return exit_code;
 }

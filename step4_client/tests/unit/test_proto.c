@@ -293,33 +293,6 @@ test_bad_reports_refused(void **state)
 	}
 }
 
-/* ---- d -> watchdog ---------------------------------------------------- */
-
-static void
-test_status_round_trip(void **state)
-{
-	struct status st = { ST_UP, 0, "w3", 4242 }, back;
-	char line[PROTO_BUF];
-	int n;
-
-	(void)state;
-	n = proto_format_status(line, sizeof line, &st);
-	assert_string_equal(line, "up w3 4242\n");
-	line[n - 1] = '\0';
-	assert_int_equal(proto_parse_status(line, &back), 0);
-	assert_int_equal(back.kind, ST_UP);
-	assert_string_equal(back.name, "w3");
-	assert_int_equal(back.pid, 4242);
-	assert_int_equal(proto_parse_status("down w3 4242", &back), 0);
-	assert_int_equal(back.kind, ST_DOWN);
-	assert_int_equal(proto_parse_status("ready 2222", &back), 0);
-	assert_int_equal(back.kind, ST_READY);
-	assert_int_equal(back.port, 2222);
-	assert_int_equal(proto_parse_status("up w3", &back), -1);
-	assert_int_equal(proto_parse_status("sideways w3 1", &back), -1);
-	assert_int_equal(proto_parse_status("up w3 0", &back), -1);
-}
-
 /* ---- limits ---------------------------------------------------------- */
 
 static void
@@ -393,7 +366,6 @@ main(void)
 		EX_TEST("run", test_bad_replies_refused),
 		EX_TEST("run", test_reports_round_trip),
 		EX_TEST("run", test_bad_reports_refused),
-		EX_TEST("run", test_status_round_trip),
 		EX_TEST("run", test_limits),
 		EX_TEST("run", test_tokens),
 	};

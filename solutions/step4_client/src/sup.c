@@ -1,0 +1,168 @@
+/*
+ * sup.c - the supervision state machine (contracts in sup.h).
+ *
+ * Every function takes "now" as an argument and touches nothing but the
+ * structs it is given: the whole policy (grace, heartbeats, backoff,
+ * intensity) can be tested by driving a fake clock.
+ */
+#include "sup.h"
+
+#include <string.h>
+
+void
+sup_init(struct sup_child *c)
+{
+	memset(c, 0, sizeof *c);
+	c->state = CHILD_DOWN;
+	c->restart_at = 0.0;	/* start at once */
+}
+
+void
+sup_started(struct sup_child *c, pid_t pid, double now,
+    const struct sup_policy *p)
+{
+	c->state = CHILD_STARTING;
+	c->pid = pid;
+	c->started = now;
+	c->ping_out = 0;
+	c->beats = 0;		/* a new incarnation counts from 0 */
+	/* The grace period: no heartbeat before `ready`, so a slow start is
+	 * not taken for a freeze; but a start that never ends is one. */
+	c->deadline = now + p->grace;
+}
+
+void
+sup_ready(struct sup_child *c, double now, const struct sup_policy *p)
+{
+	c->state = CHILD_UP;
+	c->ping_out = 0;
+	c->next_ping = now + p->period;
+}
+
+int
+sup_ping_due(const struct sup_child *c, double now)
+{
+	return c->state == CHILD_UP && !c->ping_out && now >= c->next_ping;
+}
+
+void
+sup_ping_sent(struct sup_child *c, double now, const struct sup_policy *p)
+{
+	c->ping_out = 1;
+	c->ping_sent = now;
+	c->deadline = now + p->timeout;
+}
+
+int
+sup_beat(struct sup_child *c, unsigned beats, double now,
+    const struct sup_policy *p, double *rtt)
+{
+	int moved = beats != c->beats;
+
+	c->beats = beats;
+	if (!moved || c->state != CHILD_UP || !c->ping_out)
+		return 0;
+	c->ping_out = 0;
+	c->next_ping = c->ping_sent + p->period;
+	if (c->next_ping < now)
+		c->next_ping = now;
+	*rtt = now - c->ping_sent;
+	return 1;
+}
+
+enum sup_verdict
+sup_check(const struct sup_child *c, double now)
+{
+	if (c->state == CHILD_STARTING && now >= c->deadline)
+		return SUP_NOT_READY;
+	if (c->state == CHILD_UP && c->ping_out && now >= c->deadline)
+		return SUP_MISS;
+	return SUP_OK;
+}
+
+void
+sup_killed(struct sup_child *c)
+{
+	c->state = CHILD_STOPPING;
+	c->ping_out = 0;
+}
+
+double
+sup_backoff(unsigned k, const struct sup_policy *p)
+{
+	double d = p->backoff_min;
+
+	if (k == 0)
+		return 0.0;
+	/* Stop doubling at the cap: 2^k overflows long before k is large. */
+	while (--k > 0 && d < p->backoff_max)
+		d *= 2.0;
+	return d < p->backoff_max ? d : p->backoff_max;
+}
+
+/* Forget the times of w that are older than the window. */
+static void
+window_prune(struct sup_window *w, double now, const struct sup_policy *p)
+{
+	unsigned i = 0;
+
+	while (i < w->n && w->t[i] <= now - p->window)
+		i++;
+	memmove(w->t, w->t + i, (w->n - i) * sizeof w->t[0]);
+	w->n -= i;
+}
+
+int
+sup_window_add(struct sup_window *w, double now, const struct sup_policy *p)
+{
+	window_prune(w, now, p);
+	if (w->n == SUP_WINDOW_MAX) {
+		memmove(w->t, w->t + 1, (w->n - 1) * sizeof w->t[0]);
+		w->n--;
+	}
+	w->t[w->n++] = now;
+	return w->n > p->intensity;
+}
+
+int
+sup_exited(struct sup_child *c, struct sup_window *all, double now,
+    const struct sup_policy *p)
+{
+	unsigned earlier;
+
+	c->state = CHILD_DOWN;
+	c->pid = 0;
+	c->ping_out = 0;
+	if (sup_window_add(all, now, p))
+		return 1;
+	/* The child's own recent restarts set its backoff: one crash now
+	 * and then restarts at once, a crash loop slows down. */
+	window_prune(&c->recent, now, p);
+	earlier = c->recent.n;
+	(void)sup_window_add(&c->recent, now, p);
+	c->restart_at = now + sup_backoff(earlier, p);
+	c->restarts++;
+	return 0;
+}
+
+int
+sup_restart_due(const struct sup_child *c, double now)
+{
+	return c->state == CHILD_DOWN && now >= c->restart_at;
+}
+
+double
+sup_next_event(const struct sup_child *c)
+{
+	switch (c->state) {
+	case CHILD_DOWN:
+		return c->restart_at;
+	case CHILD_STARTING:
+		return c->deadline;
+	case CHILD_UP:
+		return c->ping_out ? c->deadline : c->next_ping;
+	case CHILD_STOPPING:
+		break;
+	}
+	return -1.0;
+}
