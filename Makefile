@@ -33,7 +33,7 @@ endif
 
 STEP_MAKE = $(MAKE) -s --no-print-directory -f mk/step.mk
 
-.PHONY: help deps doctor progress timeline handout test test-grader clean skeletons \
+.PHONY: help deps doctor progress timeline demo-live handout test test-grader clean skeletons \
 	check-skeletons check-teeth test-common demo compile_commands.json bench
 
 help:
@@ -48,7 +48,8 @@ help:
 	@echo '  make progress         a table of your exercises: passed, failing, not started'
 	@echo '  make hint-stepN EX=N.M  the hints of one exercise, one level per call'
 	@echo '  make doctor           check this machine: compiler, test tools, limits'
-	@echo '  make demo             the classroom demo (needs only cc and make)'
+	@echo '  make demo [STEP=N]    the classroom demo (needs only cc and make)'
+	@echo '  make demo-live        the full system in tmux panes, for a projector'
 	@echo '  make timeline [LOG=F] a picture of a run from its log lines (default: the last demo)'
 	@echo
 	@echo 'The kit itself:'
@@ -130,6 +131,9 @@ test: deps
 demo:
 	@scripts/demo.sh $(or $(STEP),$(lastword $(STEPS_READY)))
 
+demo-live:
+	@scripts/demo-live.sh
+
 handout:
 	@scripts/handout.sh
 
@@ -144,7 +148,7 @@ test-grader: deps-quiet
 bench:
 	@python3 bench/bench.py $(if $(filter-out 0,$(QUICK)),--quick) --ready "$(STEPS_READY)" $(BENCH_FLAGS)
 else
-skeletons check-skeletons check-teeth test demo handout test-grader bench:
+skeletons check-skeletons check-teeth test demo demo-live handout test-grader bench:
 	$(call no_solutions,$@)
 endif
 

@@ -13,6 +13,8 @@ setup() {
 	return 0
 }
 teardown() {
+	# A demo-live session a failed test left behind.
+	[[ -f $BATS_TEST_TMPDIR/session ]] && tmux kill-session -t "$(cat "$BATS_TEST_TMPDIR/session")" 2>/dev/null
 	rm -rf build/hints
 	[[ -d $HINTS_SAVED ]] && mv "$HINTS_SAVED" build/hints
 	return 0
@@ -116,4 +118,33 @@ teardown() {
 	echo "nothing here" >"$BATS_TEST_TMPDIR/empty.log"
 	run -1 python3 scripts/timeline.py "$BATS_TEST_TMPDIR/empty.log"
 	assert_output --partial "no log line of the kit's format"
+}
+
+@test "[run] make demo-live: four panes, the system up, Enter in the watchdog's pane stops it" {
+	command -v tmux >/dev/null || skip "tmux is not installed"
+	run -0 env DEMO_LIVE_DETACHED=1 scripts/demo-live.sh
+	session=$(sed -nE 's/^demo-live: session ([^ ]+) .*/\1/p' <<<"$output")
+	wd_pane=$(sed -nE 's/.* watchdog pane ([^;]+);.*/\1/p' <<<"$output")
+	log=$(sed -nE 's/.* log (.*)$/\1/p' <<<"$output")
+	echo "$session" >"$BATS_TEST_TMPDIR/session"
+	run -0 tmux list-panes -t "$session"
+	assert_equal "${#lines[@]}" 4
+	for ((i = 0; i < 100; i++)); do grep -q ' ready servers=4' "$log" && break; sleep 0.1; done
+	assert_equal "$(grep -c ' ready servers=4' "$log")" 1
+	tmux send-keys -t "$wd_pane" Enter
+	for ((i = 0; i < 100; i++)); do grep -q ' stopped code=0 ' "$log" && break; sleep 0.1; done
+	run -0 grep -E ' watchdog\[[0-9]+\] (stop reason=enter|stopped code=0)' "$log"
+	assert_equal "${#lines[@]}" 2
+	tmux kill-session -t "$session"
+	rm -rf "$(dirname "$log")"
+}
+
+@test "[run] make demo-live without tmux says how to get it" {
+	mkdir "$BATS_TEST_TMPDIR/bin"
+	for f in /usr/local/bin/* /usr/bin/* /bin/*; do
+		n=${f##*/}
+		[[ $n == tmux || -e $BATS_TEST_TMPDIR/bin/$n ]] || ln -s "$f" "$BATS_TEST_TMPDIR/bin/$n"
+	done
+	PATH=$BATS_TEST_TMPDIR/bin run -1 scripts/demo-live.sh
+	assert_output --partial "tmux is not installed: apt-get install tmux"
 }
