@@ -77,7 +77,52 @@ def check_questions(root, step):
     return problems
 
 
-CHECKS = {"questions": check_questions}
+# -------------------------------------------------------------------- hints
+
+def hint_lists(text):
+    """{exercise: [level numbers]} of the "#### N.M" lists of a text."""
+    lists, ex = {}, None
+    for line in text.splitlines():
+        if line.startswith("#"):
+            m = re.match(r"^#### (\d+\.\d+)\s*$", line)
+            ex = m.group(1) if m else None
+            if ex:
+                lists.setdefault(ex, [])
+            continue
+        m = re.match(r"^\s*(\d+)\.\s", line)
+        if ex and m:
+            lists[ex].append(int(m.group(1)))
+    return lists
+
+
+def exercise_ids(root, step):
+    import json
+    with open(os.path.join(root, step, "exercises.json"), encoding="utf-8") as f:
+        return [e["id"] for e in json.load(f)]
+
+
+def check_hints(root, step):
+    problems = []
+    readme = hint_lists(section(read(os.path.join(root, step, "README.md")), "Exercises"))
+    for ex in exercise_ids(root, step):
+        if ex not in readme:
+            problems.append(f"{step}/README.md: no '#### {ex}' hint for exercise {ex}")
+    for ex, levels in readme.items():
+        if levels != [1]:
+            problems.append(f"{step}/README.md: exercise {ex} shows hint levels {levels}; "
+                            f"the README gives level 1 only, the next go to {step}/hints.md")
+    path = os.path.join(root, step, "hints.md")
+    more = hint_lists(read(path)) if os.path.exists(path) else {}
+    for ex, levels in more.items():
+        if ex not in readme:
+            problems.append(f"{step}/hints.md: hints for {ex}, which has no level 1 in the README")
+        elif levels != list(range(2, 2 + len(levels))):
+            problems.append(f"{step}/hints.md: exercise {ex}'s levels are {levels}, "
+                            "not 2, 3, ... in order")
+    return problems
+
+
+CHECKS = {"questions": check_questions, "hints": check_hints}
 
 
 def main(argv):

@@ -11,6 +11,15 @@ setup() {
 	bats_load_library bats-assert
 	cd "$KIT_ROOT" || return 1
 	STEPS=(step1_shm step2_fifo step3_watchdog step4_client)
+	# make hint remembers the levels shown: keep the learner's.
+	export HINTS_SAVED=$BATS_TEST_TMPDIR/hints
+	[[ -d build/hints ]] && mv build/hints "$HINTS_SAVED"
+	return 0
+}
+teardown() {
+	rm -rf build/hints
+	[[ -d $HINTS_SAVED ]] && mv "$HINTS_SAVED" build/hints
+	return 0
 }
 
 # kit_copy: a copy of the texts the checks read, in $BATS_TEST_TMPDIR/kit.
@@ -31,4 +40,22 @@ kit_copy() {
 	run -1 scripts/check-texts.py --root "$BATS_TEST_TMPDIR/kit" --questions "${STEPS[@]}"
 	assert_line --partial "step1_shm/README.md: question without a label: 'Run \`d -R\` several"
 	assert_line --partial "solutions/step2_fifo/ANSWERS.md: no '## 2.b ...' answer to README question 2.b"
+}
+
+@test "[run] the READMEs show the first hint level only; hints.md holds the next, which make hint reveals" {
+	run -0 scripts/check-texts.py --hints "${STEPS[@]}"
+	assert_line "ok hints: ${STEPS[*]}"
+	# Level 2 of 1.1 is in hints.md only, and make hint shows it.
+	level2=$(sed -n '/^#### 1\.1$/,/^#### /{s/^2\. //p}' step1_shm/hints.md)
+	[[ -n $level2 ]]
+	run -0 python3 scripts/hint.py step1_shm 1.1 2
+	assert_line "Hint 2 of 3 for 1.1: $level2"
+	kit_copy
+	printf '%s\n' '2. a second level, in the README' >>"$BATS_TEST_TMPDIR/kit/step1_shm/README.md.add"
+	sed -i '/^1\. One call: `shm_unlink(name)`/r '"$BATS_TEST_TMPDIR/kit/step1_shm/README.md.add" \
+		"$BATS_TEST_TMPDIR/kit/step1_shm/README.md"
+	sed -i 's/^3\. /4. /' "$BATS_TEST_TMPDIR/kit/step2_fifo/hints.md"
+	run -1 scripts/check-texts.py --root "$BATS_TEST_TMPDIR/kit" --hints "${STEPS[@]}"
+	assert_line --partial "step1_shm/README.md: exercise 1.5 shows hint levels [1, 2]"
+	assert_line --regexp "step2_fifo/hints.md: exercise 2\.[0-9]+'s levels are \[2, 4"
 }
