@@ -14,8 +14,10 @@ Usage: check-texts.py [--root DIR] [CHECK...] STEP_DIR...
              has, in the same "#### N.M" + numbered-list format.
   events     every log event and key a test waits for (` reaped name=`)
              is named in the exercise's TODO comment or in the README's
-             table of log events; every message a test expects from an
-             exercise's code is named in its TODO comment.
+             table of log events; every message a test expects (each
+             literal piece of two words or more) is in what the learner
+             is given: the skeleton's code or TODO comments, the common
+             library, the README or PROTOCOL.md.
   fragments  every C fragment of a hint compiles against the skeleton:
              each `code span` that looks like C is compiled inside the
              function that holds the exercise's TODO; a fragment that
@@ -122,7 +124,219 @@ def check_hints(root, step):
     return problems
 
 
-CHECKS = {"questions": check_questions, "hints": check_hints}
+# ------------------------------------------------------------------- events
+
+def bats_tests(root, step):
+    """[(file, tag, name, body)] of the step's process tests; tag is the
+    exercise in the name's brackets ("1.2", "run", ...)."""
+    tests = []
+    tdir = os.path.join(root, step, "tests")
+    for f in sorted(os.listdir(tdir)):
+        if not f.endswith((".bats", ".bash")):
+            continue
+        text = read(os.path.join(tdir, f))
+        for m in re.finditer(r'^@test "((?:\\.|[^"\\])*)" \{\n(.*?)^\}$', text, re.M | re.S):
+            tag = re.match(r"\[([^\]]+)\]", m.group(1))
+            tests.append((f, tag.group(1) if tag else "", m.group(1), m.group(2)))
+    return tests
+
+
+def quoted(body):
+    """The quoted strings of a shell text, '...' and "..." alike."""
+    return [a or b for a, b in re.findall(r"'([^'\n]*)'|\"((?:\\.|[^\"\\\n])*)\"", body)]
+
+
+# An event a test waits for: a lowercase word after a space (or at the
+# start of a string, or after "prog[pid]"), then "key=".
+EVENT = re.compile(r"(?:^|(?<=[ \]]))([a-z][a-z0-9]*(?:-[a-z0-9]+)*) (?=[a-z_]+=)")
+
+
+def expected_events(s):
+    """[(event, [keys])] a test string waits for."""
+    out = []
+    for m in EVENT.finditer(s):
+        rest = s[m.end():]
+        nxt = EVENT.search(rest)
+        rest = rest[:nxt.start()] if nxt else rest
+        rest = re.sub(r'\\?"[^"]*\\?"', '""', rest)    # quoted values
+        keys = re.findall(r"(?:^|(?<= ))([a-z_]+)=", rest)
+        out.append((m.group(1), keys))
+    return out
+
+
+def todo_texts(root, step):
+    """{exercise: the text of its TODO comment(s)} in the reference."""
+    todos = {}
+    src = os.path.join(root, "solutions", step, "src")
+    for dirpath, _, files in os.walk(src):
+        for f in files:
+            if f.endswith((".c", ".h")):
+                for m in re.finditer(r"/\* TODO (\d+\.\d+):(.*?)\*/", read(os.path.join(dirpath, f)), re.S):
+                    text = re.sub(r"\s*\n\s*\*?\s*", " ", m.group(2))
+                    todos[m.group(1)] = todos.get(m.group(1), "") + " " + text
+    return todos
+
+
+def event_table(readme):
+    """{event: set of keys, or None when the table allows any key}."""
+    table = {}
+    for row in section(readme, "Log events").splitlines():
+        cells = row.split("|")
+        if len(cells) < 4:
+            continue
+        for span in re.findall(r"`([^`]+)`", cells[2]):
+            words = span.split()
+            if not words or not re.fullmatch(r"[a-z][a-z0-9-]*", words[0]):
+                continue
+            keys = set(re.findall(r"([a-z_]+)=", span))
+            prev = table.get(words[0], set())
+            table[words[0]] = None if "..." in span or prev is None else prev | keys
+    return table
+
+
+def check_events(root, step):
+    problems = []
+    readme = read(os.path.join(root, step, "README.md"))
+    table = event_table(readme)
+    todos = todo_texts(root, step)
+    alltodo = " ".join(todos.values())
+    seen = set()
+    for f, tag, name, body in bats_tests(root, step):
+        todo = todos.get(tag, alltodo)
+        for s in quoted(body):
+            for event, keys in expected_events(s):
+                for key in keys or [None]:
+                    if (f, tag, event, key) in seen:
+                        continue
+                    seen.add((f, tag, event, key))
+                    if event in table and (table[event] is None or key is None or key in table[event]):
+                        continue
+                    if re.search(rf"\b{re.escape(event)}\b", todo) and (key is None or f"{key}=" in todo):
+                        continue
+                    what = f"'{event} {key}='" if key else f"'{event}'"
+                    problems.append(f"{step}/tests/{f}: [{tag}] waits for {what}, which neither "
+                                    f"TODO {tag if tag in todos else step[4] + '.*'} nor the README's "
+                                    "table of log events names")
+    return problems
+
+
+def strerrors():
+    out = set()
+    for e in range(1, 134):
+        try:
+            out.add(os.strerror(e))
+        except ValueError:
+            pass
+    return out
+
+
+def drop_subshells(line):
+    """line without its $(...) command substitutions (nested too)."""
+    out, depth, i = [], 0, 0
+    while i < len(line):
+        if line.startswith("$(", i):
+            depth += 1
+            i += 2
+            continue
+        if depth and line[i] == "(":
+            depth += 1
+        elif depth and line[i] == ")":
+            depth -= 1
+            i += 1
+            continue
+        if not depth:
+            out.append(line[i])
+        i += 1
+    return "".join(out)
+
+
+PROGS = r"(?:d|w|watchdog|client|giving up)"
+
+
+def message_pieces(s):
+    """The literal pieces of two words or more of a test's message string:
+    what is left once shell expansions, regex constructs, numbers,
+    key=value tokens and the programs' "prog: " prefixes are taken out,
+    cut at the punctuation that separates a message's parts."""
+    s = re.sub(r"\$\{[^}]*\}|\$[A-Za-z_][A-Za-z0-9_]*", "\x00", s)
+    s = re.sub(r"\[[^\]]*\][+*?]?|\.\*|\.\+|\([^)]*\|[^)]*\)|[\^$]", "\x00", s)
+    s = re.sub(r"\\(.)", r"\1", s)
+    s = re.sub(r'[a-z_]+="([^"]*)"', "\x00\\1\x00", s)    # a quoted value is text
+    s = re.sub(r"[a-z_]+=\S*", "\x00", s)
+    s = re.sub(rf"(?:^|(?<=\x00)|(?<=: ))\s*{PROGS}: ", "\x00", s)
+    s = re.sub(r"[0-9]+|: |; |, |[()\"]", "\x00", s)
+    pieces = []
+    for p in s.split("\x00"):
+        p = p.strip(" :;,.[]'")
+        if "{" not in p and len([w for w in p.split() if re.search("[A-Za-z]", w)]) >= 2:
+            pieces.append(p)
+    return pieces
+
+
+def named(piece, given):
+    """Is piece in the given text? A protocol line's framing ("error busy
+    ...", "requetetype1 busy ...": PROTOCOL.md) may come before it, and
+    a "." of the test's regex stands for any character."""
+    m = re.match(r"(?:error|requetetype\d?) [a-z]+ (.*)", piece)
+    for text in [piece] + ([m.group(1)] if m and len(m.group(1).split()) >= 2 else []):
+        if re.search(re.escape(text).replace(r"\.", "."), given):
+            return True
+    return False
+
+
+def given_text(root, step):
+    """What the learner is given to read: the skeleton (code and TODO
+    comments), the common library, the step's README and protocol."""
+    parts = []
+    for d in (os.path.join(root, step, "src"), os.path.join(root, "common")):
+        for dirpath, _, files in os.walk(d):
+            for f in files:
+                if f.endswith((".c", ".h")):
+                    parts.append(read(os.path.join(dirpath, f)))
+    for f in ("README.md", "PROTOCOL.md"):
+        path = os.path.join(root, step, f)
+        if os.path.exists(path):
+            parts.append(read(path))
+    text = "\n".join(parts)
+    text = re.sub(r"\s*\n\s*\*?\s*", " ", text)             # comments' line breaks
+    return re.sub(r'"\s*"', "", text)                          # "joined " "literals"
+
+
+ASSERTING = re.compile(r"assert_|refute_|wait_log|log_count|log_time")
+
+
+def check_messages(root, step):
+    problems = []
+    given = given_text(root, step)
+    known = strerrors()
+    events = event_table(read(os.path.join(root, step, "README.md")))
+    seen = set()
+    for f, tag, name, body in bats_tests(root, step):
+        lines = body.splitlines()
+        # What the test itself sends: echoed back, it is not the code's.
+        sent = "\n".join(x for x in lines if not ASSERTING.search(x))
+        for line in lines:
+            if not ASSERTING.search(line):
+                continue
+            line = re.sub(r"\|\|\s*fail\b.*", "", drop_subshells(line))
+            for s in quoted(line):
+                for piece in message_pieces(s):
+                    if (piece in known or piece in seen or piece in sent
+                            or named(piece, given)
+                            or all(w in events for w in piece.split())):
+                        continue
+                    seen.add(piece)
+                    problems.append(f"{step}/tests/{f}: [{tag}] expects the text '{piece}', "
+                                    "which neither the skeleton (code or TODO), nor the README, "
+                                    "nor the common library contains")
+    return problems
+
+
+def check_events_and_messages(root, step):
+    return check_events(root, step) + check_messages(root, step)
+
+
+CHECKS = {"questions": check_questions, "hints": check_hints, "events": check_events_and_messages}
 
 
 def main(argv):

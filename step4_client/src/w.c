@@ -350,9 +350,9 @@ check_token(struct conn *c, const char *line, double now)
 	 * c->peer), send "ok <id> <request>" (proto_format_accepted),
 	 * report REP_DEBUT to d, and set the deadline: processing time for
 	 * requetetype1 (w.job_deadline), idle time for requetetype2
-	 * (c->deadline). Anything else: log "badtoken peer=%s", answer
-	 * "error badtoken" (conn_error) and close. What makes a token
-	 * "one-time" here? */
+	 * (c->deadline). Anything else: log "badtoken peer=%s" and answer
+	 * "error badtoken no request of yours is waiting here" (conn_error
+	 * sends it and closes). What makes a token "one-time" here? */
 	(void)line;
 	(void)now;
 	(void)text;
