@@ -18,11 +18,12 @@ Usage: check-texts.py [--root DIR] [CHECK...] STEP_DIR...
              literal piece of two words or more) is in what the learner
              is given: the skeleton's code or TODO comments, the common
              library, the README or PROTOCOL.md.
-  fragments  every C fragment of a hint compiles against the skeleton:
-             each `code span` that looks like C is compiled inside the
-             function that holds the exercise's TODO; a fragment that
-             cannot stand alone must at least use only identifiers the
-             skeleton, its headers or libc define.
+  fragments  every C fragment of a hint compiles against the skeleton's
+             types, fields and functions: each `code span` that looks
+             like C is compiled at the end of one of the exercise's
+             solution blocks (the skeleton with the exercise done, its
+             variables in scope); every identifier of a span must be
+             defined by the exercise's files or their headers.
 """
 import os
 import re
@@ -336,7 +337,151 @@ def check_events_and_messages(root, step):
     return check_events(root, step) + check_messages(root, step)
 
 
-CHECKS = {"questions": check_questions, "hints": check_hints, "events": check_events_and_messages}
+# ---------------------------------------------------------------- fragments
+
+C_KEYWORDS = set("""auto break case char const continue default do double else enum extern
+float for goto if inline int long register restrict return short signed sizeof static
+struct switch typedef union unsigned void volatile while _Bool""".split())
+
+
+def hint_texts(root, step):
+    """{exercise: [hint texts]}: README level 1 and hints.md's levels."""
+    out = {}
+    for path, text in ((os.path.join(root, step, "README.md"), None),
+                       (os.path.join(root, step, "hints.md"), None)):
+        if not os.path.exists(path):
+            continue
+        ex = None
+        for line in read(path).splitlines():
+            if line.startswith("#"):
+                m = re.match(r"^#### (\d+\.\d+)\s*$", line)
+                ex = m.group(1) if m else None
+                continue
+            if ex and line.strip():
+                out.setdefault(ex, []).append(line)
+    return out
+
+
+def fragment_kind(span):
+    """"c" for a fragment to compile, "ids" for one whose identifiers are
+    checked only (elided with ... or a bare name), None for no C at all
+    (a log line, a protocol line, a command)."""
+    if re.match(r"^[a-z][a-z0-9-]* [a-z_]+=", span) or re.search(r"\b[a-z_]+=[^ =]", span):
+        return None                                 # a log line
+    if re.search(r"<[a-z ]+>", span) or span.startswith(("make ", "-", "./", "build/")):
+        return None                                 # protocol, command, option
+    if not re.search(r"[A-Za-z_]", span):
+        return None
+    if "..." in span or "\u2026" in span:
+        return "ids"
+    if re.fullmatch(r"[a-z]+", span):
+        return None                                 # a word: w, ok, ...
+    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\(\)|\[\])?", span):
+        return "ids"
+    if len(span.split()) >= 3 and not re.search(r"[()\[\];=&|]|->", span):
+        return None                                 # a message
+    if (span.count("(") != span.count(")") or span.count("{") != span.count("}")
+            or span.count('"') % 2):
+        return "ids"
+    if re.search(r"[()\[\];&|]|->|\.[a-z_]| = ", span):
+        return "c"
+    return "ids"
+
+
+def cc_base(root, step):
+    return ["cc", "-std=c11", "-D_POSIX_C_SOURCE=200809L", "-w", "-fmax-errors=0",
+            "-I" + os.path.join(root, "solutions", step, "src"),
+            "-I" + os.path.join(root, "common")]
+
+
+def known_identifiers(root, step, src):
+    """Every identifier the reference file src can see: its own, its
+    headers' (libc and the kit's), and every macro defined there."""
+    pre = subprocess.run(cc_base(root, step) + ["-E", "-dD", src], capture_output=True, text=True)
+    return set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", pre.stdout))
+
+
+def as_statement(span):
+    """A fragment as a C statement."""
+    if span.rstrip().endswith((";", "}")):
+        return span
+    if re.match(r"(while|if|for|return|do|char|int|unsigned|long|double|struct|const)\b", span):
+        return span + ";"
+    return f"(void)({span});"
+
+
+def check_fragments(root, step):
+    problems = []
+    spans = {}                                      # exercise -> [(span, kind)]
+    for ex, texts in hint_texts(root, step).items():
+        for text in texts:
+            for span in re.findall(r"`([^`]+)`", text):
+                kind = fragment_kind(span)
+                if kind and (span, kind) not in spans.get(ex, []):
+                    spans.setdefault(ex, []).append((span, kind))
+    srcdir = os.path.join(root, "solutions", step, "src")
+    files = sorted(f for f in os.listdir(srcdir) if f.endswith(".c"))
+    blocks = {f: re.findall(r"/\* BEGIN SOLUTION (\d+\.\d+) \*/", read(os.path.join(srcdir, f)))
+              for f in files}
+    ids, failed, tried = {}, {}, {}
+    for fname in files:
+        src = os.path.join(srcdir, fname)
+        exs = set(blocks[fname]) & set(spans)
+        if not exs:
+            continue
+        ids[fname] = known_identifiers(root, step, src)
+        # Every "c" fragment goes at the end of each block of its
+        # exercise, inside "if (0) { }": the block's variables are there.
+        out, at, current = [], {}, None
+        for line in read(src).split("\n"):
+            m = re.search(r"/\* BEGIN SOLUTION (\d+\.\d+) \*/", line)
+            if m:
+                current = m.group(1)
+            if "/* END SOLUTION */" in line and current:
+                for span, kind in spans.get(current, []):
+                    if kind == "c":
+                        out.append("\tif (0) { " + as_statement(span) + " }")
+                        at[len(out)] = (current, span)
+                        tried[(current, span)] = tried.get((current, span), 0) + 1
+                current = None
+            out.append(line)
+        if not at:
+            continue
+        with tempfile.TemporaryDirectory() as tmp:
+            test = os.path.join(tmp, fname)
+            with open(test, "w", encoding="utf-8") as f:
+                f.write("\n".join(out))
+            r = subprocess.run(cc_base(root, step) + ["-fsyntax-only", test],
+                               capture_output=True, text=True)
+        bad_lines = {}
+        for m in re.finditer(rf"^{re.escape(test)}:(\d+):\d+: error: (.*)$", r.stderr, re.M):
+            bad_lines.setdefault(int(m.group(1)), f"{fname}: {m.group(2)}")
+        for n, key in at.items():
+            if n in bad_lines:
+                failed.setdefault(key, []).append(bad_lines[n])
+    # A fragment must compile in one block of its exercise at least.
+    for key, whys in failed.items():
+        if len(whys) == tried[key]:
+            ex, span = key
+            problems.append(f"{step} hint {ex}: `{span}` does not compile in exercise "
+                            f"{ex}'s code: {whys[0]}")
+    # Every identifier must exist in one of the exercise's files.
+    for ex, lst in spans.items():
+        seen = set().union(*[ids[f] for f in ids if ex in blocks[f]] or [set()])
+        if not seen:
+            problems.append(f"{step} hint {ex}: no solution block for exercise {ex}")
+            continue
+        for span, kind in lst:
+            names = re.findall(r"[A-Za-z_][A-Za-z0-9_]*", re.sub(r'"[^"]*"', "", span))
+            unknown = sorted({i for i in names if i not in seen and i not in C_KEYWORDS})
+            if unknown:
+                problems.append(f"{step} hint {ex}: `{span}` names {', '.join(unknown)}, "
+                                "which the exercise's files and their headers do not define")
+    return problems
+
+
+CHECKS = {"questions": check_questions, "hints": check_hints, "events": check_events_and_messages,
+          "fragments": check_fragments}
 
 
 def main(argv):

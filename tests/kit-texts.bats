@@ -73,3 +73,15 @@ kit_copy() {
 	assert_line --regexp "^events: step4_client/tests/.*\[4\.7\] waits for 'serving id=', which neither TODO 4\.7 nor"
 	assert_line --regexp "^events: step3_watchdog/tests/step3.bats: \[3\.6\] expects the text 'w's restarted more than'"
 }
+
+@test "[run] every C fragment of a hint compiles in its exercise's code" {
+	run -0 scripts/check-texts.py --fragments "${STEPS[@]}"
+	assert_line "ok fragments: ${STEPS[*]}"
+	kit_copy
+	local k=$BATS_TEST_TMPDIR/kit
+	sed -i 's/`accept4(opt\.listen_fd, /`accept4(d.listen_fd, /' "$k/step4_client/README.md"
+	sed -i 's/`CHILD_STARTING` and/`STARTING` and/' "$k/step3_watchdog/hints.md"
+	run -1 scripts/check-texts.py --root "$k" --fragments "${STEPS[@]}"
+	assert_line --regexp "^fragments: step4_client hint 4\.3: \`accept4\(d\.listen_fd, .* does not compile in exercise 4\.3's code: d\.c: .*listen_fd"
+	assert_line --regexp "^fragments: step3_watchdog hint 3\.4: \`STARTING\` names STARTING, which"
+}
