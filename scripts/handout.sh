@@ -34,7 +34,7 @@ if grep -rlE --include='*.[ch]' 'BEGIN SOLUTION|END SOLUTION' "$tmp/osps-kit" >"
 	echo "handout: solution markers found in: $(tr '\n' ' ' <"$tmp/leaks")" >&2
 	exit 1
 fi
-tar -czf "$out" -C "$tmp" osps-kit || exit 1
+tar -czf "$out.$$.tmp" -C "$tmp" osps-kit && mv -f "$out.$$.tmp" "$out" || exit 1
 echo "handout: $out ($(wc -l <"$tmp/files") files, $(du -h "$out" | cut -f1))"
 
 # Check it as a student would.
