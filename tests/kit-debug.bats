@@ -78,12 +78,12 @@ PY
 	args=()
 	for c in "${follow[@]}"; do args+=(-ex "$c"); done
 	run timeout -k 5 60 gdb -q -batch -nx "${args[@]}" -ex 'catch exec' -ex run -ex 'info inferiors' \
-		--args "$d" -m "$SHM" -t 50 </dev/null
+		--args "$d" -m "$SHM" -t 50 </dev/null 3>&-
 	assert_output --regexp "exec'd .*/step1_shm/w"
 	assert_line --regexp '^\* 2 +process [0-9]+ .*/step1_shm/w'
 	args=()
 	for c in "${stay[@]}"; do args+=(-ex "$c"); done
-	run timeout -k 5 60 gdb -q -batch -nx "${args[@]}" -ex run --args "$d" -m "$SHM" -t 50 </dev/null
+	run timeout -k 5 60 gdb -q -batch -nx "${args[@]}" -ex run --args "$d" -m "$SHM" -t 50 </dev/null 3>&-
 	assert_output --regexp 'd read: w\[[0-9]+\] done: request 1'
 	assert_output --partial 'status="exited with code 0"'
 	assert_output --regexp 'exited normally'

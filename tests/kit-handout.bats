@@ -64,13 +64,13 @@ learner_done() {
 }
 
 @test "[run] make demo in the handout runs the learner's own build" {
-	run make demo STEP=1 NO_COLOR=1
+	run make demo STEP=1 NO_COLOR=1 3>&-
 	assert_failure	# the skeleton: the stages fail, but the demo ran
 	assert_line '== Result'
 	refute_output --partial 'not part of the student handout'
 	[[ -x build/step1_shm/d && ! -e build/solution ]] || fail "not the learner's build: $(ls build)"
 	learner_done step1_shm
-	run -0 make demo STEP=1 NO_COLOR=1
+	run -0 make demo STEP=1 NO_COLOR=1 3>&-
 	assert_output --partial "Every stage behaved as expected"
 }
 
@@ -78,7 +78,7 @@ learner_done() {
 	run -0 make -n test
 	assert_output --regexp 'scripts/test-all.sh 1 2 3 4$'
 	learner_done step1_shm
-	run -0 make test STEPS_READY=1
+	run -0 make test STEPS_READY=1 3>&-
 	assert_line --regexp '^=== step 1: make test-step1$'
 	assert_line --regexp '^[0-9]+ passed, 0 failed'
 }
@@ -90,7 +90,7 @@ learner_done() {
 	echo 'int helper;' >step1_shm/src/helper.c      # a new file: left out
 	echo '# mine' >>step1_shm/tests/step1.bats      # a kit file changed: left out
 	printf '## 1.a\nPOSIX.\n' >step1_shm/ANSWERS.md
-	run -0 env SUBMIT_TEST_STEPS=1 make -s submit
+	run -0 env SUBMIT_TEST_STEPS=1 make -s submit 3>&-
 	assert_line --regexp '^submit: tests: [0-9]+ passed, 0 failed'
 	assert_output --partial "warning: step1_shm/ANSWERS.md does not answer: 1.b 1.c 1.d"
 	assert_output --partial "warning: no step2_fifo/ANSWERS.md"
