@@ -53,6 +53,12 @@ help:
 	@echo '  make demo-live        the full system in tmux panes, for a projector'
 	@echo '  make timeline [LOG=F] a picture of a run from its log lines (default: the last demo)'
 	@echo
+ifeq ($(HAVE_SOLUTIONS),)
+	@echo '  make test             every step'"'"'s tests on your code; ends with "N passed, N failed"'
+	@echo '  make bench [QUICK=1]  your programs against raw baselines (bench/step2.sh, bench/step3.sh: one step)'
+	@echo '  make deps             install the test dependencies (as root) or print the command'
+	@echo '  make clean            remove build/'
+else
 	@echo 'The kit itself:'
 	@echo '  make test             every check: tests on the reference, valgrind, skeletons, teeth'
 	@echo '  make deps             install the test dependencies (as root) or print the command'
@@ -63,6 +69,7 @@ help:
 	@echo '  make handout          the students'"'"' tarball (no solutions), checked by building it'
 	@echo '  make test-grader      the grader'"'"'s own tests (grading: grader/README.md)'
 	@echo '  make clean            remove build/'
+endif
 	@echo
 	@echo 'Steps delivered: $(STEPS_READY)'
 

@@ -57,6 +57,8 @@ learner_done() {
 	# The cheap ones, for real.
 	run -0 make -s help
 	assert_output --partial "make submit"
+	assert_output --partial "every step's tests on your code"
+	refute_output --partial "make skeletons"
 	run -0 make -s hint-step1 EX=1.1
 	assert_output --partial "Hint 1 of"
 	run -0 bench/step2.sh -h
