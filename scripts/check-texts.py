@@ -17,7 +17,8 @@ Usage: check-texts.py [--root DIR] [CHECK...] STEP_DIR...
              table of log events; every message a test expects (each
              literal piece of two words or more) is in what the learner
              is given: the skeleton's code or TODO comments, the common
-             library, the README or PROTOCOL.md.
+             library, the README or PROTOCOL.md; so is every exit code
+             a test expects beyond 0, 1 and 2.
   fragments  every C fragment of a hint compiles against the skeleton's
              types, fields and functions: each `code span` that looks
              like C is compiled at the end of one of the exercise's
@@ -333,8 +334,23 @@ def check_messages(root, step):
     return problems
 
 
+def check_exit_codes(root, step):
+    """An exit code a test expects, other than 0, 1 and 2 (the kit's
+    conventions), must be named with "exit" (or a child_fatal() call) in
+    what the learner is given."""
+    problems, given, seen = [], given_text(root, step), set()
+    for f, tag, name, body in bats_tests(root, step):
+        codes = re.findall(r"assert_failure (\d+)|run -(\d+)|\"\$status\" (\d+)|exited with code (\d+)", body)
+        for code in {c for t in codes for c in t if c} - {"0", "1", "2"} - seen:
+            seen.add(code)
+            if not re.search(rf"(exit|fatal)[^.\n]{{0,20}}\b{code}\b", given):
+                problems.append(f"{step}/tests/{f}: [{tag}] expects exit code {code}, which "
+                                "neither the skeleton (code or TODO) nor the README names")
+    return problems
+
+
 def check_events_and_messages(root, step):
-    return check_events(root, step) + check_messages(root, step)
+    return check_events(root, step) + check_messages(root, step) + check_exit_codes(root, step)
 
 
 # ---------------------------------------------------------------- fragments

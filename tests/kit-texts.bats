@@ -60,7 +60,7 @@ kit_copy() {
 	assert_line --regexp "step2_fifo/hints.md: exercise 2\.[0-9]+'s levels are \[2, 4"
 }
 
-@test "[run] every log event, key and message a test expects is named in a TODO, the README's table or the given code" {
+@test "[run] every log event, key, message and exit code a test expects is named in a TODO, the README's table or the given code" {
 	run -0 scripts/check-texts.py --events "${STEPS[@]}"
 	assert_line "ok events: ${STEPS[*]}"
 	kit_copy
@@ -69,9 +69,11 @@ kit_copy() {
 	sed -i 's/ \/ `serving id= type= peer=` \*//' "$k/step4_client/README.md"
 	sed -i 's/log "serving id=%lu$/log "the/' "$k/solutions/step4_client/src/w.c"
 	sed -i "s/w's restarted/w restarted/g" "$k/step3_watchdog/src/d.c"
+	sed -i 's/127/99/g' "$k/step1_shm/src/d.c" "$k/step1_shm/README.md"
 	run -1 scripts/check-texts.py --root "$k" --events "${STEPS[@]}"
 	assert_line --regexp "^events: step4_client/tests/.*\[4\.7\] waits for 'serving id=', which neither TODO 4\.7 nor"
 	assert_line --regexp "^events: step3_watchdog/tests/step3.bats: \[3\.6\] expects the text 'w's restarted more than'"
+	assert_line "events: step1_shm/tests/step1.bats: [1.2] expects exit code 127, which neither the skeleton (code or TODO) nor the README names"
 }
 
 @test "[run] every C fragment of a hint compiles in its exercise's code" {
