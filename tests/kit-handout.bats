@@ -121,3 +121,11 @@ print("taken", len(sub.taken))
 PY
 	assert_output --regexp '^taken [0-9]+$'
 }
+
+@test "[run] bench/step2.sh, which question 2.g names, measures the learner's own d in the handout" {
+	learner_done step2_fifo
+	run timeout -k 5 300 bench/step2.sh -n 500 -k 1 3>&-
+	((status <= 1)) || fail "bench/step2.sh failed (exit $status): $output"
+	assert_output --regexp 'round trip p50 +[0-9.]+ us +fifo_pingpong'
+	[[ -x build/step2_fifo/d && ! -e build/solution ]] || fail "not the learner's build: $(ls build)"
+}
