@@ -49,6 +49,7 @@ def section(text, title):
 # ---------------------------------------------------------------- questions
 
 def check_questions(root, step):
+    """README question labels against ANSWERS.md's "## N.x" headings."""
     problems = []
     readme = read(os.path.join(root, step, "README.md"))
     n = step[4]
@@ -106,6 +107,7 @@ def exercise_ids(root, step):
 
 
 def check_hints(root, step):
+    """Level 1 in the README, levels 2, 3, ... in hints.md."""
     problems = []
     readme = hint_lists(section(read(os.path.join(root, step, "README.md")), "Exercises"))
     for ex in exercise_ids(root, step):
@@ -197,6 +199,8 @@ def event_table(readme):
 
 
 def check_events(root, step):
+    """Each (event, key) a test waits for, in its exercise's TODO (any
+    TODO of the step for a [run] test) or in the README's table."""
     problems = []
     readme = read(os.path.join(root, step, "README.md"))
     table = event_table(readme)
@@ -223,6 +227,7 @@ def check_events(root, step):
 
 
 def strerrors():
+    """Every strerror() text: the C library's words, not the learner's."""
     out = set()
     for e in range(1, 134):
         try:
@@ -308,6 +313,8 @@ ASSERTING = re.compile(r"assert_|refute_|wait_log|log_count|log_time")
 
 
 def check_messages(root, step):
+    """Each literal piece of a message a test asserts, in what the learner
+    is given (or sent by the test itself, and echoed back)."""
     problems = []
     given = given_text(root, step)
     known = strerrors()
@@ -363,8 +370,7 @@ struct switch typedef union unsigned void volatile while _Bool""".split())
 def hint_texts(root, step):
     """{exercise: [hint texts]}: README level 1 and hints.md's levels."""
     out = {}
-    for path, text in ((os.path.join(root, step, "README.md"), None),
-                       (os.path.join(root, step, "hints.md"), None)):
+    for path in (os.path.join(root, step, "README.md"), os.path.join(root, step, "hints.md")):
         if not os.path.exists(path):
             continue
         ex = None
@@ -427,6 +433,8 @@ def as_statement(span):
 
 
 def check_fragments(root, step):
+    """Hint fragments compiled in their exercise's blocks, and their
+    identifiers looked up in the exercise's files and headers."""
     problems = []
     spans = {}                                      # exercise -> [(span, kind)]
     for ex, texts in hint_texts(root, step).items():
