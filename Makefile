@@ -34,7 +34,7 @@ endif
 STEP_MAKE = $(MAKE) -s --no-print-directory -f mk/step.mk
 
 .PHONY: help deps doctor progress timeline demo-live handout test test-grader clean skeletons \
-	check-skeletons check-teeth test-common demo compile_commands.json bench
+	check-skeletons check-teeth test-common demo compile_commands.json bench submit
 
 help:
 	@echo 'OSPS lab kit: make TARGET [IMPL=solution]'
@@ -48,10 +48,17 @@ help:
 	@echo '  make progress         a table of your exercises: passed, failing, not started'
 	@echo '  make hint-stepN EX=N.M  the hints of one exercise, one level per call'
 	@echo '  make doctor           check this machine: compiler, test tools, limits'
+	@echo '  make submit           the archive to hand in: your sources and ANSWERS.md, after one run of the tests'
 	@echo '  make demo [STEP=N]    the classroom demo (needs only cc and make)'
 	@echo '  make demo-live        the full system in tmux panes, for a projector'
 	@echo '  make timeline [LOG=F] a picture of a run from its log lines (default: the last demo)'
 	@echo
+ifeq ($(HAVE_SOLUTIONS),)
+	@echo '  make test             every step'"'"'s tests on your code; ends with "N passed, N failed"'
+	@echo '  make bench [QUICK=1]  your programs against raw baselines (bench/step2.sh, bench/step3.sh: one step)'
+	@echo '  make deps             install the test dependencies (as root) or print the command'
+	@echo '  make clean            remove build/'
+else
 	@echo 'The kit itself:'
 	@echo '  make test             every check: tests on the reference, valgrind, skeletons, teeth'
 	@echo '  make deps             install the test dependencies (as root) or print the command'
@@ -62,6 +69,7 @@ help:
 	@echo '  make handout          the students'"'"' tarball (no solutions), checked by building it'
 	@echo '  make test-grader      the grader'"'"'s own tests (grading: grader/README.md)'
 	@echo '  make clean            remove build/'
+endif
 	@echo
 	@echo 'Steps delivered: $(STEPS_READY)'
 
@@ -142,19 +150,34 @@ handout:
 test-grader: deps-quiet
 	@python3 grader/tests/run.py $${RESULTS:+--tap "$$RESULTS/grader.tap"}
 
-# The reference measured against raw baselines (bench/bench.py; README,
-# Performance): 6 to 9 minutes on 2 cores, QUICK=1 under 2. BENCH_FLAGS
-# passes more options (e.g. --make-test).
+else
+skeletons check-skeletons check-teeth demo-live handout test-grader:
+	$(call no_solutions,$@)
+
+# The students' handout: every step's tests, and the demo, on the
+# learner's own code.
+test: deps
+	@scripts/test-all.sh $(STEPS_READY)
+
+demo:
+	@DEMO_IMPL=learner scripts/demo.sh $(or $(STEP),$(lastword $(STEPS_READY)))
+endif
+
+# The reference (the learner's code in the handout) measured against raw
+# baselines (bench/bench.py; README, Performance): 6 to 9 minutes on 2
+# cores, QUICK=1 under 2. BENCH_FLAGS passes more options (e.g. --make-test).
 bench:
 	@python3 bench/bench.py $(if $(filter-out 0,$(QUICK)),--quick) --ready "$(STEPS_READY)" $(BENCH_FLAGS)
-else
-skeletons check-skeletons check-teeth test demo demo-live handout test-grader bench:
-	$(call no_solutions,$@)
-endif
+
+# What the grader takes (build/submit/): the learner's sources and answers,
+# after one run of every step's tests.
+submit:
+	@scripts/submit.sh $(READY_DIRS)
 
 compile_commands.json:
 	@command -v bear >/dev/null || { echo "make: bear is not installed (apt-get install bear)" >&2; exit 1; }
-	rm -rf build/solution && bear -- $(MAKE) $(foreach n,$(STEPS_READY),step$(n)) IMPL=solution
+	rm -rf $(if $(HAVE_SOLUTIONS),build/solution,$(addprefix build/,$(READY_DIRS))) && \
+	bear -- $(MAKE) $(foreach n,$(STEPS_READY),step$(n)) $(if $(HAVE_SOLUTIONS),IMPL=solution)
 
 clean:
 	rm -rf build

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """bench.py - `make bench`: the kit's reference solutions measured against
-raw baselines, side by side, in the same run.
+raw baselines, side by side, in the same run (in the students' handout,
+which has no reference, the learner's own programs).
 
 usage: bench/bench.py [--quick | --smoke] [--ready "1 2 3"] [--json FILE]
                       [--tap FILE] [--bin4 DIR] [--make-test]
@@ -72,6 +73,10 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STEP_DIRS = {1: "step1_shm", 2: "step2_fifo", 3: "step3_watchdog", 4: "step4_client"}
+# The reference, or in the students' handout (no solutions/) the learner's
+# own code: the programs measured and where make builds them.
+IMPL = "solution" if os.path.isdir(os.path.join(ROOT, "solutions")) else "learner"
+BUILD = "build/solution" if IMPL == "solution" else "build"
 
 # The sizes of each mode. "rounds": interleaved rounds of every comparison.
 MODES = {
@@ -452,8 +457,8 @@ class Bench:
                 continue
             try:
                 self.run(["make", "--no-print-directory", "-s", "-j%d" % ncores(),
-                          "step%d" % n, "IMPL=solution"], 600, "make step%d IMPL=solution" % n)
-                self.built[n] = os.path.join(ROOT, "build/solution", STEP_DIRS[n])
+                          "step%d" % n, "IMPL=" + IMPL], 600, "make step%d IMPL=%s" % (n, IMPL))
+                self.built[n] = os.path.join(ROOT, BUILD, STEP_DIRS[n])
             except BenchError as e:
                 self.built[n] = e
         if self.bin4 is not None:
@@ -941,7 +946,7 @@ class Bench:
         rec = recorded_times()
         live = self.cfg["feedback"] == "run"
         for n in sorted(STEP_DIRS):
-            label = "make test-step%d IMPL=solution" % n
+            label = "make test-step%d IMPL=%s" % (n, IMPL)
             fid = "kit.test-step%d" % n
             if n not in self.ready:
                 self.figure(sec, fid, label, "s", status="not available",
@@ -949,7 +954,7 @@ class Bench:
                 continue
             if live:
                 secs, result = self.timed(["make", "--no-print-directory", "test-step%d" % n,
-                                           "IMPL=solution"])
+                                           "IMPL=" + IMPL])
                 self.figure(sec, fid, label, "s", kit=spread([secs]), note=result)
             elif rec and label in rec["phases"]:
                 rc = rec["status"].get(label)

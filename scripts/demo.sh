@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # demo.sh [STEP] - the classroom demo (`make demo`, `make demo STEP=N`):
-# a narrated, scripted run of the reference solution of one step. Needs
+# a narrated, scripted run of the reference solution of one step (with
+# DEMO_IMPL=learner, of the learner's own build: the students' handout,
+# which has no reference, runs it so). Needs
 # only cc and make. Exits 0 only if every stage behaved as expected, so it
 # doubles as an end-to-end test. Colour on a terminal, none when piped or
 # with NO_COLOR set.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 step=${1:-1}
+impl=${DEMO_IMPL:-solution}
+builds=build/solution
+[[ $impl == learner ]] && builds=build
 
 if [[ -t 1 && -z ${NO_COLOR:-} ]]; then
 	B=$'\e[1m' G=$'\e[32m' R=$'\e[31m' D=$'\e[2m' N=$'\e[0m'
@@ -54,9 +59,9 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 demo_step1() {
-	local bin=build/solution/step1_shm
+	local bin=$builds/step1_shm
 	say "Step 1: d and w share memory, without synchronisation"
-	make --no-print-directory step1 IMPL=solution >"$tmp/build.log" 2>&1 ||
+	make --no-print-directory step1 IMPL=$impl >"$tmp/build.log" 2>&1 ||
 		{ cat "$tmp/build.log"; exit 1; }
 
 	say "d creates the segment, starts w, waits, and reads w's answer"
@@ -83,9 +88,9 @@ demo_step1() {
 
 # demo_step2: ping/pong over two FIFOs, the turn that synchronises d and w.
 demo_step2() {
-	local bin=build/solution/step2_fifo run="$tmp/run" d w rc
+	local bin=$builds/step2_fifo run="$tmp/run" d w rc
 	say "Step 2: d and w take turns, over the named pipes dwtube1 and wdtube1"
-	make --no-print-directory step2 IMPL=solution >"$tmp/build.log" 2>&1 ||
+	make --no-print-directory step2 IMPL=$impl >"$tmp/build.log" 2>&1 ||
 		{ cat "$tmp/build.log"; exit 1; }
 
 	say "Three rounds of ping/pong; w takes 100 ms per request"
@@ -134,10 +139,10 @@ demo_step2() {
 
 # demo_step3: the watchdog at work, narrated from its log.
 demo_step3() {
-	local bin=build/solution/step3_watchdog run="$tmp/run" log="$tmp/wd.log"
+	local bin=$builds/step3_watchdog run="$tmp/run" log="$tmp/wd.log"
 	local wd w1 w1b d db rc i
 	say "Step 3: a watchdog that detects frozen servers and restarts them"
-	make --no-print-directory step3 IMPL=solution >"$tmp/build.log" 2>&1 ||
+	make --no-print-directory step3 IMPL=$impl >"$tmp/build.log" 2>&1 ||
 		{ cat "$tmp/build.log"; exit 1; }
 	wait_for() { wait_line "$log" "$1"; }	# a line of the watchdog's log
 	pid_up() { sed -nE "s/.* up name=$1 pid=([0-9]+) .*/\1/p" "$log" | tail -n1; }
@@ -200,10 +205,10 @@ demo_step3() {
 # demo_step4: the full system, narrated: the tree, both kinds of request,
 # a frozen w, a frozen d, a load burst, a clean stop.
 demo_step4() {
-	local bin=build/solution/step4_client run="$tmp/run" log="$tmp/sys.log"
+	local bin=$builds/step4_client run="$tmp/run" log="$tmp/sys.log"
 	local wd port w1 hang_t kill_t d rc out
 	say "Step 4: the whole system: watchdog, d, w1..w3, and TCP clients"
-	make --no-print-directory step4 IMPL=solution >"$tmp/build.log" 2>&1 ||
+	make --no-print-directory step4 IMPL=$impl >"$tmp/build.log" 2>&1 ||
 		{ cat "$tmp/build.log"; exit 1; }
 	wait_for() { wait_line "$log" "$1"; }
 	shown=0

@@ -6,8 +6,8 @@
 #                                  to run and exit 1
 #        scripts/deps.sh --check   only say what is missing (exit 1 if any)
 # Building the programs and `make demo` need only cc and make; the tests
-# need the packages below (gnuplot for `make timeline` and tmux for
-# `make demo-live`, which they test).
+# need the packages below (gnuplot for `make timeline`, tmux for
+# `make demo-live`, gdb for the debugging set-up, which they test).
 set -u
 
 # package : how to tell it is installed
@@ -19,6 +19,7 @@ checks=(
 	"bats-assert:test -f /usr/lib/bats/bats-assert/load.bash"
 	"bats-file:test -f /usr/lib/bats/bats-file/load.bash"
 	"valgrind:command -v valgrind"
+	"gdb:command -v gdb"
 	"parallel:parallel --version 2>/dev/null | grep -q 'GNU parallel'"
 	"python3:command -v python3"
 	"procps:command -v ps"

@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # handout.sh - `make handout`: the students' tarball, build/osps-kit.tar.gz.
 #
-# It holds the steps (READMEs, skeletons, tests), common/, the test helpers
-# and the scripts a learner uses; never solutions/, answer keys, the grader
-# or the kit's maintenance scripts. The tarball is then checked the way a
+# It holds the steps (READMEs, hints, skeletons, tests), common/, the test
+# helpers, the scripts a learner uses (the demo, make submit), the
+# benchmark harness (its questions use it), .vscode/; never solutions/,
+# answer keys, the grader, the benchmark's recorded results or the kit's
+# maintenance scripts. Its markdown files are the students' versions
+# (scripts/handout-md.py: the instructors' parts removed), and
+# .handout-files lists every file with its checksum (make submit tells
+# what it leaves out by it). The tarball is then checked the way a
 # student would use it: unpacked in a temporary directory, `make step1`
 # must build and `make test-step1` must run and fail (skeleton stubs).
 set -u
@@ -18,16 +23,18 @@ if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
 	git ls-files
 else
 	find . -type f ! -path './build/*' | sed 's|^\./||'
-fi | grep -Ev '^(solutions|grader|bench|\.ci|\.github)/|^grader$|^tests/kit[^/]*\.bats$|^scripts/(skel\.py|skeletons\.sh|check-teeth\.sh|kit-test\.sh|handout\.sh|demo\.sh)$' \
+fi | grep -Ev '^(solutions|grader|\.ci|\.github)/|^grader$|^bench/results\.json$|^tests/kit[^/]*\.bats$|^scripts/(skel\.py|skeletons\.sh|check-teeth\.sh|check-texts\.py|kit-test\.sh|handout\.sh|handout-md\.py)$' \
 	>"$tmp/files"
 
 mkdir -p "$tmp/osps-kit" build
 tar -cf - -T "$tmp/files" | tar -xf - -C "$tmp/osps-kit" || exit 1
+grep -E '\.md$' "$tmp/files" | sed "s|^|$tmp/osps-kit/|" | xargs -r python3 scripts/handout-md.py || exit 1
+(cd "$tmp/osps-kit" && sha256sum -- $(cat "$tmp/files")) >"$tmp/osps-kit/.handout-files" || exit 1
 if grep -rlE --include='*.[ch]' 'BEGIN SOLUTION|END SOLUTION' "$tmp/osps-kit" >"$tmp/leaks"; then
 	echo "handout: solution markers found in: $(tr '\n' ' ' <"$tmp/leaks")" >&2
 	exit 1
 fi
-tar -czf "$out" -C "$tmp" osps-kit || exit 1
+tar -czf "$out.$$.tmp" -C "$tmp" osps-kit && mv -f "$out.$$.tmp" "$out" || exit 1
 echo "handout: $out ($(wc -l <"$tmp/files") files, $(du -h "$out" | cut -f1))"
 
 # Check it as a student would.

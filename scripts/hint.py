@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """hint.py - `make hint-stepN EX=N.M`: show an exercise's hints one level
-at a time, as the step's README gives them under a "#### N.M" heading
-(a numbered list: level 1, 2, ...).
+at a time. The step's README gives level 1 under a "#### N.M" heading (a
+numbered list); the step's hints.md gives the next levels, under the same
+heading and in the same format.
 
 Usage: hint.py STEP_DIR EX [LEVEL]
   Each call shows the next level (remembered in build/hints/); LEVEL=N
@@ -14,10 +15,12 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def hints(readme, ex):
-    """The numbered hint texts under "#### ex" in readme, in order."""
+def hints(path, ex):
+    """The numbered hint texts under "#### ex" in path, in order."""
     levels, inside = [], False
-    with open(readme, encoding="utf-8") as f:
+    if not os.path.exists(path):
+        return levels
+    with open(path, encoding="utf-8") as f:
         for line in f:
             if line.startswith("#"):
                 inside = line.strip() == f"#### {ex}"
@@ -40,6 +43,8 @@ def main(argv):
     wanted = argv[3] if len(argv) == 4 else ""
     readme = os.path.join(ROOT, step, "README.md")
     levels = hints(readme, ex)
+    if levels:
+        levels += hints(os.path.join(ROOT, step, "hints.md"), ex)
     if not levels:
         known = sorted(set(re.findall(r"^#### (\d+\.\d+)", open(readme, encoding="utf-8").read(), re.M)))
         sys.stderr.write(f"hint: no hints for exercise {ex!r} in {step}/README.md; "

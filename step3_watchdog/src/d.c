@@ -361,8 +361,11 @@ w_exited(struct wchild *wc, double now)
 		return;
 	}
 	/* TODO 3.10: d is wc's supervisor: ask sup_exited() what to do. To
-	 * give up, call give_up() with a reason naming wc, -R and -W;
-	 * otherwise log "restart-wait name=... delay_ms=..." (the backoff).
+	 * give up, call give_up() with the reason "%s: w's restarted more
+	 * than %lu times in %lu ms" (wc->name, opt.intensity, opt.window:
+	 * -R and -W), e.g. "w1: w's restarted more than 4 times in 10000
+	 * ms"; otherwise log "restart-wait name=%s delay_ms=%ld" (the
+	 * backoff, in ms).
 	 * The main loop restarts it when sup_restart_due() says so. */
 	(void)why;
 	(void)now;

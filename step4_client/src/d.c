@@ -542,9 +542,9 @@ client_add(int fd, const struct sockaddr_in *sa, double now)
 static void
 accept_clients(double now)
 {
-	/* TODO 4.3: accept up to ACCEPT_BURST connections with
-	 * accept4(..., SOCK_CLOEXEC | SOCK_NONBLOCK), stop on EAGAIN. Over
-	 * d.max_clients, answer "error busy" and close at once. On EMFILE or
+	/* TODO 4.3: accept up to ACCEPT_BURST connections on
+	 * opt.listen_fd with accept4(..., SOCK_CLOEXEC | SOCK_NONBLOCK),
+	 * stop on EAGAIN. Over d.max_clients, answer "error busy" and close at once. On EMFILE or
 	 * ENFILE pause the listener for 100 ms (d.listen_paused_until):
 	 * why would d spin at 100% CPU if it simply went back to poll()? */
 	(void)client_add;

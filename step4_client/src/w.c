@@ -341,15 +341,18 @@ check_token(struct conn *c, const char *line, double now)
 	char text[PROTO_BUF];
 	int n;
 
-	/* TODO 4.7: if no job is waiting, read dwtube once more (fifo_read_pending):
-	 * d wrote the job before it answered the client, so it is there.
-	 * Then accept c only if w.state is JOB_WAITING and the line is the
-	 * job's token (proto_token_equal): c->serving = 1, w.client = c,
-	 * JOB_RUNNING, send "ok <id> <request>" (proto_format_accepted),
+	/* TODO 4.7: if no job is waiting, read dwtube once more
+	 * (fifo_read_pending): d wrote the job before it answered the
+	 * client, so it is there. Then accept c only if w.state is
+	 * JOB_WAITING and the line is the job's token (proto_token_equal):
+	 * c->serving = 1, w.client = c, JOB_RUNNING, log "serving id=%lu
+	 * type=%s peer=%s" (the job's id, proto_req_word() of its type,
+	 * c->peer), send "ok <id> <request>" (proto_format_accepted),
 	 * report REP_DEBUT to d, and set the deadline: processing time for
 	 * requetetype1 (w.job_deadline), idle time for requetetype2
-	 * (c->deadline). Anything else: log "badtoken", "error badtoken",
-	 * close. What makes a token "one-time" here? */
+	 * (c->deadline). Anything else: log "badtoken peer=%s" and answer
+	 * "error badtoken no request of yours is waiting here" (conn_error
+	 * sends it and closes). What makes a token "one-time" here? */
 	(void)line;
 	(void)now;
 	(void)text;

@@ -436,8 +436,11 @@ reap_children(double now)
 	 * is d: SIGKILL its process group *before* reaping it (while its
 	 * zombie holds the pid, the group id cannot be reused), and mark its
 	 * registry slot GONE. Then reap it with waitpid(), log
-	 * "reaped name=... pid=... status=..." (status_str) and, for d, call
-	 * d_exited(). Why a loop, and not one waitpid() per SIGCHLD? */
+	 * "reaped name=%s pid=%ld status=\"%s\"" (status_str) and, for d,
+	 * call d_exited(). The name is the registry's: the i whose
+	 * reg->slot[i].pid is pid names it watch[i].name ("d", or "w1" for
+	 * a w of d's reparented to us when d died), "?" if no slot holds it.
+	 * Why a loop, and not one waitpid() per SIGCHLD? */
 	/* BEGIN SOLUTION 3.7 */
 	char how[64];
 	siginfo_t si;
@@ -675,8 +678,9 @@ stop_tree(int sigfd)
 	/* TODO 3.8: if d runs, send it SIGTERM (reg_ref_signal), then
 	 * wait for it, at most opt.stop_wait ms: poll() the self-pipe with
 	 * the time left, and drain_signals() (which reaps) when it wakes.
-	 * If d is still there, SIGKILL its process group and wait again.
-	 * Why must this wait be bounded? */
+	 * If d is still there, log "kill name=d pid=%ld signal=SIGKILL
+	 * reason=stop-timeout group=yes", SIGKILL its process group and wait
+	 * again. Why must this wait be bounded? */
 	/* BEGIN SOLUTION 3.8 */
 	struct pollfd pfd = { sigfd, POLLIN, 0 };
 	double end = log_now() + opt.stop_wait / 1000.0;
