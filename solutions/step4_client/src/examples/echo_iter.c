@@ -28,59 +28,71 @@
 
 #define MAXBYTES 4096
 
-/*
- * Send back to cfd everything it sends, until it closes (read() returns
- * 0) or resets (-1). Returns in both cases: a client that leaves, however
- * it leaves, must never stop the server.
- */
-static void
-echo_until_gone(int cfd)
-{
-	char buf[MAXBYTES];
-	ssize_t n;
-
-	/* TODO 4.10: read from cfd and write_all() it back, until read()
-	 * returns 0 (the client closed) or -1 (reset: ECONNRESET). Retry on
-	 * EINTR. Never exit here: why must a reset not stop the server? */
-	/* BEGIN SOLUTION 4.10 */
-	while ((n = read(cfd, buf, sizeof buf)) != 0) {
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 || write_all(cfd, buf, (size_t)n) == -1)
-			return;	/* reset by the client: on to the next */
-	}
-	/* END SOLUTION */
-	/* STUB 4.10:
-	(void)cfd;
-	(void)buf;
-	(void)n;
-	*/
-}
-
-/* Accept one client, echo it until it leaves, close it. 0, or -1 if
- * accept() was interrupted or the connection aborted before we got it. */
+/* Accept the next client: its socket, or -1 if accept() was interrupted
+ * or the connection aborted before we got it (then just try again). */
 static int
-serve_one(int lfd)
+accept_client(int lfd, char *peer, unsigned size)
 {
-	char peer[32];
 	int cfd = accept(lfd, NULL, NULL);	/* blocks until a client comes */
 
 	if (cfd == -1 && (errno == EINTR || errno == ECONNABORTED))
 		return -1;
 	if (cfd == -1)
 		fatal("accept");
-	tcp_peer(cfd, peer, sizeof peer);
+	tcp_peer(cfd, peer, size);
 	log_event("connected peer=%s", peer);
-	echo_until_gone(cfd);
-	log_event("disconnected peer=%s", peer);
-	close(cfd);
-	return 0;
+	return cfd;
+}
+
+/*
+ * Serve max_clients clients (0: forever), one after the other: send back
+ * to each everything it sends, until it leaves, then close it.
+ */
+static void
+serve_clients(int lfd, unsigned long max_clients)
+{
+	unsigned long served = 0;
+	char buf[MAXBYTES], peer[32];
+	ssize_t n;
+	int cfd;
+
+	/* TODO 4.10: the tutorial's first server serves one client and
+	 * ends. Loop: accept_client(); then read() and write_all() back until
+	 * read() returns 0 (the client closed) or -1 (it reset: ECONNRESET;
+	 * retry on EINTR); log "disconnected peer=...", close, count it. Why
+	 * must a client that resets never stop the server? */
+	/* BEGIN SOLUTION 4.10 */
+	while (max_clients == 0 || served < max_clients) {
+		cfd = accept_client(lfd, peer, sizeof peer);
+		if (cfd == -1)
+			continue;
+		while ((n = read(cfd, buf, sizeof buf)) != 0) {
+			if (n == -1 && errno == EINTR)
+				continue;
+			if (n == -1 || write_all(cfd, buf, (size_t)n) == -1)
+				break;	/* reset by the client: on to the next */
+		}
+		log_event("disconnected peer=%s", peer);
+		close(cfd);
+		served++;
+	}
+	/* END SOLUTION */
+	/* STUB 4.10:
+	(void)lfd;
+	(void)max_clients;
+	(void)served;
+	(void)buf;
+	(void)peer;
+	(void)n;
+	(void)cfd;
+	(void)accept_client;
+	*/
 }
 
 int
 main(int argc, char **argv)
 {
-	unsigned long port = 2000, max_clients = 0, served = 0;
+	unsigned long port = 2000, max_clients = 0;
 	int c, lfd;
 
 	log_init("echo_iter");
@@ -94,19 +106,7 @@ main(int argc, char **argv)
 	}
 	lfd = tcp_listen((unsigned)port);
 
-	/* TODO 4.10: the tutorial's first server serves one client and
-	 * ends. Loop instead: serve_one() again and again, counting the
-	 * clients served, until max_clients (0: forever). */
-	/* BEGIN SOLUTION 4.10 */
-	while (max_clients == 0 || served < max_clients)
-		if (serve_one(lfd) == 0)
-			served++;
-	/* END SOLUTION */
-	/* STUB 4.10:
-	(void)max_clients;
-	(void)served;
-	(void)serve_one(lfd);
-	*/
+	serve_clients(lfd, max_clients);
 	close(lfd);
 	return 0;
 }

@@ -37,8 +37,8 @@ static int clients[MAX_CLIENTS];	/* the clients' sockets, in any order */
 static size_t nclients;
 
 /*
- * Fill set with what the loop waits for: the keyboard, the listening
- * socket lfd and every client. Returns the highest descriptor in the set.
+ * Fill set with the sockets the loop waits for: the listening socket lfd
+ * and every client. Returns the highest descriptor in the set.
  */
 static int
 watch_set(fd_set *set, int lfd)
@@ -47,54 +47,57 @@ watch_set(fd_set *set, int lfd)
 	size_t i;
 
 	FD_ZERO(set);
-	/* TODO 4.12: also watch the keyboard (STDIN_FILENO). */
-	/* BEGIN SOLUTION 4.12 */
-	FD_SET(STDIN_FILENO, set);
-	/* END SOLUTION */
-	/* STUB 4.12: */
-	/* TODO 4.11: FD_SET the listening socket and every client, and keep
-	 * the highest descriptor: select() wants it plus one. */
-	/* BEGIN SOLUTION 4.11 */
 	FD_SET(lfd, set);
 	for (i = 0; i < nclients; i++) {
 		FD_SET(clients[i], set);
 		if (clients[i] > maxfd)
 			maxfd = clients[i];
 	}
-	/* END SOLUTION */
-	/* STUB 4.11: (void)i; */
 	return maxfd;
 }
 
-/* Accept the waiting client and add it to clients[]; or refuse it. */
-static void
+/*
+ * Wait until a descriptor of set (none above maxfd) can be read; set is
+ * left holding only those. -1 if a signal interrupted the wait.
+ */
+static int
+wait_ready(fd_set *set, int maxfd)
+{
+	/* select() looks at descriptors 0 to maxfd, hence the + 1. */
+	if (select(maxfd + 1, set, NULL, NULL, NULL) == -1) {
+		if (errno == EINTR)
+			return -1;
+		fatal("select");
+	}
+	return 0;
+}
+
+/* The waiting client's socket (close-on-exec), or -1 if it went away. */
+static int
 accept_client(int lfd)
 {
-	char peer[32];
 	int cfd = accept(lfd, NULL, NULL);
 
 	if (cfd == -1 && (errno == EINTR || errno == ECONNABORTED))
-		return;
+		return -1;
 	if (cfd == -1)
 		fatal("accept");
-	/* TODO 4.11: a descriptor >= FD_SETSIZE has no bit in an fd_set:
-	 * log "refused fd=N reason=FD_SETSIZE", close it and return. What
-	 * would FD_SET(cfd, ...) do with it? */
-	/* BEGIN SOLUTION 4.11 */
-	if (cfd >= FD_SETSIZE) {
-		log_event("refused fd=%d reason=FD_SETSIZE limit=%d", cfd, FD_SETSIZE);
-		close(cfd);
-		return;
-	}
-	/* END SOLUTION */
-	/* STUB 4.11: */
+	/* Single-threaded: nothing can fork between accept and this line. */
+	if (fcntl(cfd, F_SETFD, FD_CLOEXEC) == -1)
+		fatal("fcntl");
+	return cfd;
+}
+
+/* Add cfd to clients[] (or close it if the array is full). */
+static void
+add_client(int cfd)
+{
+	char peer[32];
+
 	if (nclients == MAX_CLIENTS) {
 		close(cfd);	/* full: the client sees its connection closed */
 		return;
 	}
-	/* Single-threaded: nothing can fork between accept and this line. */
-	if (fcntl(cfd, F_SETFD, FD_CLOEXEC) == -1)
-		fatal("fcntl");
 	tcp_peer(cfd, peer, sizeof peer);
 	clients[nclients++] = cfd;
 	log_event("connected peer=%s fd=%d clients=%zu", peer, cfd, nclients);
@@ -124,16 +127,29 @@ forget(size_t i)
 	log_event("disconnected clients=%zu", nclients);
 }
 
-/* Serve every client select() said is readable (in ready). */
+/* Serve what select() said is readable (in ready): the listening socket
+ * lfd (a client is waiting), and the clients. */
 static void
-serve_ready(fd_set *ready)
+serve_ready(fd_set *ready, int lfd)
 {
 	size_t i;
+	int cfd;
 
-	/* TODO 4.11: for each client whose bit is set in ready
-	 * (FD_ISSET), echo_once(); on -1 forget() it. Careful: forget()
-	 * moves the last client into slot i, and it must be looked at too. */
+	/* TODO 4.11: if lfd is in ready (FD_ISSET), accept_client(); a
+	 * descriptor >= FD_SETSIZE has no bit in an fd_set: log "refused
+	 * fd=N reason=FD_SETSIZE limit=1024" and close it, else
+	 * add_client(). Then each client in ready: echo_once(), and on -1
+	 * forget() it (the last client then moves into slot i: look at it
+	 * too). What would FD_SET() do with descriptor 1024? */
 	/* BEGIN SOLUTION 4.11 */
+	if (FD_ISSET(lfd, ready) && (cfd = accept_client(lfd)) != -1) {
+		if (cfd >= FD_SETSIZE) {
+			log_event("refused fd=%d reason=FD_SETSIZE limit=%d", cfd, FD_SETSIZE);
+			close(cfd);
+		} else {
+			add_client(cfd);
+		}
+	}
 	for (i = 0; i < nclients;) {
 		if (FD_ISSET(clients[i], ready) && echo_once(i) == -1)
 			forget(i);	/* slot i now holds another client */
@@ -143,9 +159,11 @@ serve_ready(fd_set *ready)
 	/* END SOLUTION */
 	/* STUB 4.11:
 	(void)i;
-	(void)ready;
+	(void)add_client;
 	(void)echo_once;
 	(void)forget;
+	if (FD_ISSET(lfd, ready) && (cfd = accept_client(lfd)) != -1)
+		close(cfd);
 	*/
 }
 
@@ -169,15 +187,15 @@ main(int argc, char **argv)
 	while (running) {
 		/* select() changes the set it is given: rebuild it each turn. */
 		maxfd = watch_set(&ready, lfd);
-		if (select(maxfd + 1, &ready, NULL, NULL, NULL) == -1) {
-			if (errno == EINTR)
-				continue;
-			fatal("select");
-		}
-		/* TODO 4.12: if the keyboard is readable, read what was typed
-		 * (or the end of input), log "stopping reason=stdin
-		 * clients=N" and leave the loop. */
+		/* TODO 4.12: watch the keyboard too: FD_SET(STDIN_FILENO, ...)
+		 * before waiting; after, if it is readable, read what was typed
+		 * (or the end of input), log "stopping reason=stdin clients=N"
+		 * and leave the loop. Why must it be the same select() as the
+		 * sockets'? */
 		/* BEGIN SOLUTION 4.12 */
+		FD_SET(STDIN_FILENO, &ready);	/* 0: never above maxfd */
+		if (wait_ready(&ready, maxfd) == -1)
+			continue;
 		if (FD_ISSET(STDIN_FILENO, &ready)) {
 			char line[256];
 
@@ -187,10 +205,11 @@ main(int argc, char **argv)
 			break;
 		}
 		/* END SOLUTION */
-		/* STUB 4.12: */
-		if (FD_ISSET(lfd, &ready))
-			accept_client(lfd);
-		serve_ready(&ready);
+		/* STUB 4.12:
+		if (wait_ready(&ready, maxfd) == -1)
+			continue;
+		*/
+		serve_ready(&ready, lfd);
 	}
 	/* As the tutorial says: once out of the loop, close every client
 	 * (each sees end of file) and the listening socket. */
