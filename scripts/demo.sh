@@ -48,11 +48,14 @@ check() {	# check DESCRIPTION COMMAND...: run a check, print ✓ or ✗
 	fi
 }
 # fit INDENT: print stdin indented, the demo's temporary paths shortened
-# ($RUN, $TMP), and every line folded to 80 columns (continuations
-# indented 6 more), so nothing wraps on a projector.
+# ($RUN, $TMP), log times counted from $T0 (when set), and every line
+# folded to 80 columns (continuations indented 6 more), so nothing wraps
+# on a projector.
 fit() {
 	sed -e "s|$tmp/run|\$RUN|g" -e "s|$tmp|\$TMP|g" |
-		awk -v ind="$(printf '%*s' "$1" '')" -v W=80 '{
+		awk -v ind="$(printf '%*s' "$1" '')" -v W=80 -v t0="${T0:-}" '{
+			if (t0 != "" && match($0, /^[0-9]+\.[0-9]+ /))
+				$0 = sprintf("%.3f", substr($0, 1, RLENGTH - 1) - t0) substr($0, RLENGTH)
 			line = ind $0
 			while (length(line) > W) {
 				cut = W + 1
@@ -66,6 +69,9 @@ fit() {
 			print line
 		}'
 }
+
+# t0_of FILE: the time of FILE's first log line (times shown count from it).
+t0_of() { awk '/^[0-9]+\.[0-9]+ / { print $1; exit }' "$1"; }
 
 # wait_line FILE ERE: wait (at most 5 s) for a line of FILE matching ERE.
 wait_line() {
@@ -105,9 +111,11 @@ demo_step1() {
 	build step1
 
 	stage "d creates the segment, starts w, waits, and reads w's answer"
+	note "(log times: seconds since the program started)"
 	cmd "d -m $shm -t 200"
 	"$bin/d" -m "$shm" -t 200 >"$tmp/out" 2>"$tmp/log"
 	rc=$?
+	T0=$(t0_of "$tmp/log")
 	fit 4 <"$tmp/log"
 	printf '%s' "$B"; fit 4 <"$tmp/out"; printf '%s' "$N"
 	check "d exited 0" test "$rc" -eq 0
@@ -141,12 +149,14 @@ demo_step2() {
 	local bin=build/solution/step2_fifo run="$tmp/run" d w rc
 	say "Step 2: d and w take turns, over the named pipes dwtube1 and wdtube1"
 	build step2
-	note "(\$RUN: the run directory, a fresh temporary directory)"
+	note "(\$RUN: the run directory, a fresh temporary directory; log times:"
+	note " seconds since the program started)"
 
 	stage "Three rounds of ping/pong; w takes 100 ms per request"
 	cmd "d -n 3 -t 100 -r \$RUN -m $shm"
 	"$bin/d" -n 3 -t 100 -r "$run" -m "$shm" >"$tmp/out" 2>"$tmp/log"
 	rc=$?
+	T0=$(t0_of "$tmp/log")
 	fit 4 <"$tmp/log"
 	printf '%s' "$B"; fit 4 <"$tmp/out"; printf '%s' "$N"
 	check "d exited 0" test "$rc" -eq 0
@@ -181,6 +191,7 @@ demo_step2() {
 	kill -KILL "$w"
 	wait "$d"
 	rc=$?
+	T0=$(t0_of "$tmp/log")
 	grep -Ev ' (send|recv) msg=' "$tmp/log" | fit 4
 	check "d exited 1, naming SIGKILL" test "$rc" -eq 1 -a -n "$(grep 'killed by SIGKILL' "$tmp/log")"
 	check "nothing left behind" test -z "$(ls -A "$run")" -a ! -e "/dev/shm$shm"
@@ -202,7 +213,8 @@ demo_step3() {
 	pid_up() { sed -nE "s/.* up name=$1 pid=([0-9]+) .*/\1/p" "$log" | tail -n1; }
 	say "Step 3: a watchdog that detects frozen servers and restarts them"
 	build step3
-	note "(\$RUN: the run directory, a fresh temporary directory)"
+	note "(\$RUN: the run directory, a fresh temporary directory; log times:"
+	note " seconds since the program started)"
 
 	stage "The watchdog starts d, d starts w1 and w2; heartbeats every 200 ms"
 	cmd "watchdog -w 2 -P 200 -T 600 -m $shm -r \$RUN"
@@ -210,6 +222,7 @@ demo_step3() {
 	wd=$!
 	sessions+=("$wd")
 	wait_for ' watchdog\[[0-9]+\] ready servers=3' && wait_for ' heartbeat name=w2 '
+	T0=$(t0_of "$log")
 	show
 	check "every server is up" wait_for ' watchdog\[[0-9]+\] ready servers=3'
 	note "(heartbeat lines hidden: each server answers SIGUSR1 with SIGUSR2"
@@ -250,6 +263,7 @@ demo_step3() {
 	shown=0
 	"$bin/watchdog" -w 2 -f w2:exit -R 3 -b 50 -m "$shm" -r "$run" </dev/null 2>"$log"
 	rc=$?
+	T0=$(t0_of "$log")
 	show
 	check "the watchdog exited 1 with a clear message" test "$rc" -eq 1
 	check "nothing left behind" test -z "$(ls -A "$run")"
@@ -264,7 +278,8 @@ demo_step4() {
 	local shown=0 hide=' (heartbeat|recv msg=pong) '
 	say "Step 4: the whole system: watchdog, d, w1..w3, and TCP clients"
 	build step4
-	note "(\$RUN: the run directory, a fresh temporary directory)"
+	note "(\$RUN: the run directory, a fresh temporary directory; log times:"
+	note " seconds since the program started)"
 
 	stage "The tree starts: the watchdog starts d, d starts w1, w2, w3"
 	cmd "watchdog -p 0 -w 3 -t 50 -P 200 -T 600     (-p 0: any free port)"
@@ -274,6 +289,7 @@ demo_step4() {
 	sessions+=("$wd")
 	wait_for ' watchdog\[[0-9]+\] ready servers=4'
 	port=$(sed -nE 's/.* watchdog\[[0-9]+\] ready .*port=([0-9]+).*/\1/p' "$log" | head -n1)
+	T0=$(t0_of "$log")
 	show
 	check "every server is up" wait_for ' watchdog\[[0-9]+\] ready servers=4'
 	note "The process tree (one session, the watchdog its leader):"
