@@ -73,11 +73,13 @@ until grep -q ' ready servers=' "$log"; do sleep 0.1; done
 PORT=\$(sed -nE 's/.* watchdog\\[[0-9]+\\] ready .*port=([0-9]+).*/\\1/p' "$log" | head -n1)
 SID=\$(cat "$dir/sid")
 export PORT SID
-# load [N]: N clients at once (default 12), each line printed as it ends.
+# load [N]: N clients at once (default 12), each line printed as it ends
+# ("[3] ok: done by w2 in 500 ms", or the error).
 # (A subshell: no job-control chatter.)
 load() {
 	(for ((i = 1; i <= \${1:-12}; i++)); do
-		client -p "\$PORT" requetetype1 2>&1 | sed "s/^/[\$i] /" &
+		client -p "\$PORT" requetetype1 2>&1 |
+			sed -E "s/^requetetype1 ok requetetype1 /ok: /; s/^/[\$i] /" &
 	done
 	wait)
 }
