@@ -24,6 +24,7 @@ teardown() {
 	# session id), its directory and segment; then the test's tmux server.
 	[[ -n ${LIVE_DIR:-} && -s $LIVE_DIR/sid ]] && sid=$(cat "$LIVE_DIR/sid")
 	tmux kill-server 2>/dev/null
+	TMUX_TMPDIR=$BATS_TEST_TMPDIR/term tmux kill-server 2>/dev/null	# a "terminal"
 	[[ -n $sid ]] && pkill -KILL -s "$sid" 2>/dev/null
 	[[ -n ${LIVE_DIR:-} ]] && rm -rf "$LIVE_DIR"
 	[[ -n ${LIVE_PID:-} ]] && rm -f "/dev/shm/osps-live-$LIVE_PID"
@@ -154,6 +155,35 @@ live_session() { tm list-sessions -F '#{session_name}' 2>/dev/null | grep -m1 '^
 	[[ -z $(live_session) ]] || fail "the demo's session is still there"
 	[[ ! -e $LIVE_DIR ]] || fail "left behind: $LIVE_DIR"
 	[[ ! -e /dev/shm/osps-live-$LIVE_PID ]] || fail "left behind: /dev/shm/osps-live-$LIVE_PID"
+}
+
+@test "[run] make demo-live outside tmux: it attaches to its session; Enter twice stops and closes it, nothing left" {
+	command -v tmux >/dev/null || skip "tmux is not installed"
+	make --no-print-directory step4 IMPL=solution >/dev/null
+	# A terminal outside tmux: a pane of another tmux server (its own
+	# socket directory), in which TMUX is unset.
+	mkdir -p "$BATS_TEST_TMPDIR/term"
+	TMUX_TMPDIR=$BATS_TEST_TMPDIR/term tm new-session -d -s term -x 120 -y 35 \
+		"env -u TMUX TMUX_TMPDIR=$TMUX_TMPDIR scripts/demo-live.sh; echo demo-live exited \$?; sleep 600"
+	for ((i = 0; i < 100; i++)); do s=$(live_session) && break; sleep 0.1; done
+	[[ -n $s ]] || fail "no demo session"
+	LIVE_PID=${s#osps-demo-}
+	LIVE_DIR=$(grep -ls "osps-live-$LIVE_PID " "${TMPDIR:-/tmp}"/osps-live.*/watchdog.sh | xargs dirname)
+	for ((i = 0; i < 100; i++)); do
+		[[ $(tm list-clients -t "$s" | wc -l) -eq 1 ]] && break
+		sleep 0.1
+	done
+	assert_equal "$(tm list-clients -t "$s" | wc -l)" 1	# the terminal is attached
+	for ((i = 0; i < 100; i++)); do wd=$(pane_titled "$s" watchdog) && [[ -n $wd ]] && break; sleep 0.1; done
+	wait_screen "$wd" ' ready servers=4 '
+	tm send-keys -t "$wd" Enter
+	wait_screen "$wd" 'The watchdog exited with status 0'
+	tm send-keys -t "$wd" Enter
+	TMUX_TMPDIR=$BATS_TEST_TMPDIR/term wait_screen term: '^demo-live exited 0$'
+	[[ -z $(live_session) ]] || fail "the demo's session is still there"
+	[[ ! -e $LIVE_DIR ]] || fail "left behind: $LIVE_DIR"
+	[[ ! -e /dev/shm/osps-live-$LIVE_PID ]] || fail "left behind: /dev/shm/osps-live-$LIVE_PID"
+	TMUX_TMPDIR=$BATS_TEST_TMPDIR/term tmux kill-server
 }
 
 @test "[run] make demo-live: 120x35 panes; the suggested commands answer at once (within 2 s, even loaded), pgrep sees this demo only" {
