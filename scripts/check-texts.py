@@ -419,7 +419,8 @@ def cc_base(root, step):
 def known_identifiers(root, step, src):
     """Every identifier the reference file src can see: its own, its
     headers' (libc and the kit's), and every macro defined there."""
-    pre = subprocess.run(cc_base(root, step) + ["-E", "-dD", src], capture_output=True, text=True)
+    pre = subprocess.run(cc_base(root, step) + ["-I" + os.path.dirname(src), "-E", "-dD", src],
+                         capture_output=True, text=True)
     return set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", pre.stdout))
 
 
@@ -444,7 +445,8 @@ def check_fragments(root, step):
                 if kind and (span, kind) not in spans.get(ex, []):
                     spans.setdefault(ex, []).append((span, kind))
     srcdir = os.path.join(root, "solutions", step, "src")
-    files = sorted(f for f in os.listdir(srcdir) if f.endswith(".c"))
+    files = sorted(os.path.relpath(os.path.join(d, f), srcdir)      # examples/ too
+                   for d, _, names in os.walk(srcdir) for f in names if f.endswith(".c"))
     blocks = {f: re.findall(r"/\* BEGIN SOLUTION (\d+\.\d+) \*/", read(os.path.join(srcdir, f)))
               for f in files}
     ids, failed, tried = {}, {}, {}
@@ -472,10 +474,10 @@ def check_fragments(root, step):
         if not at:
             continue
         with tempfile.TemporaryDirectory() as tmp:
-            test = os.path.join(tmp, fname)
+            test = os.path.join(tmp, os.path.basename(fname))
             with open(test, "w", encoding="utf-8") as f:
                 f.write("\n".join(out))
-            r = subprocess.run(cc_base(root, step) + ["-fsyntax-only", test],
+            r = subprocess.run(cc_base(root, step) + ["-I" + os.path.dirname(src), "-fsyntax-only", test],
                                capture_output=True, text=True)
         bad_lines = {}
         for m in re.finditer(rf"^{re.escape(test)}:(\d+):\d+: error: (.*)$", r.stderr, re.M):

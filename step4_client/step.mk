@@ -1,5 +1,5 @@
 # Step 4: what to build (see mk/step.mk for the rules).
-PROGS := watchdog d w client echo_iter echo_client poll_server last_server rsh_server
+PROGS := watchdog d w client echo_iter echo_client select_server poll_server last_server rsh_server
 COMMON := common/log.o common/io.o common/util.o common/rundir.o common/selfpipe.o
 # Step 3's supervision (registry, spawn, sup, server) and step 4's TCP side.
 watchdog_OBJS   := watchdog.o sup.o registry.o spawn.o net.o $(COMMON)
@@ -9,10 +9,12 @@ d_LDLIBS := -lm
 w_OBJS   := w.o proto.o net.o registry.o server.o $(COMMON)
 client_OBJS := client.o load.o proto.o net.o common/rtt.o common/log.o common/io.o common/util.o
 
-# The tutorial's programs (seed 000), worked examples given whole.
+# The tutorial's programs (TD n°7): exercises 4.10-4.15, poll_server and
+# echo_client given whole.
 EX_OBJS := examples/tcp.o common/log.o common/io.o common/util.o
 echo_iter_OBJS   := examples/echo_iter.o $(EX_OBJS)
 echo_client_OBJS := examples/echo_client.o common/log.o common/io.o common/util.o
+select_server_OBJS := examples/select_server.o $(EX_OBJS)
 poll_server_OBJS := examples/poll_server.o $(EX_OBJS)
 last_server_OBJS := examples/last_server.o $(EX_OBJS)
 rsh_server_OBJS  := examples/rsh_server.o $(EX_OBJS) common/selfpipe.o

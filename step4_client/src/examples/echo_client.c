@@ -1,6 +1,6 @@
 /*
- * echo_client.c - the tutorial's client (seed 000, §2), in C. A worked
- * example, given whole.
+ * echo_client.c - the tutorial's client (TD n°7, §2), in C. Given whole:
+ * read it, run it, answer question 4.b.
  *
  * It connects to HOST PORT, then alternates: read a chunk from stdin,
  * send it, receive the answer, print it. At the end of stdin it calls

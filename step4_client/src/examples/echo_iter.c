@@ -1,6 +1,6 @@
 /*
- * echo_iter.c - the tutorial's first server (seed 000, §1), in C: an
- * iterative TCP echo server. A worked example, given whole.
+ * echo_iter.c - the tutorial's first server (TD n°7, §1), in C: an
+ * iterative TCP echo server that survives its clients leaving.
  *
  * It accepts one client, sends back everything the client sends until the
  * client closes, then accepts the next one. Try it with three terminals:
@@ -11,7 +11,7 @@
  *
  * The third terminal gets no echo until the second one quits: accept()
  * and read() block, so the server is with one client at a time. And the
- * only way to stop it is a signal (Ctrl-C). poll_server.c fixes both.
+ * only way to stop it is a signal (Ctrl-C). select_server.c fixes both.
  *
  *     echo_iter [-p PORT] [-n N]      (-n: stop after N clients; 0: never)
  */
@@ -28,10 +28,53 @@
 
 #define MAXBYTES 4096
 
+/* Accept the next client: its socket, or -1 if accept() was interrupted
+ * or the connection aborted before we got it (then just try again). */
+static int
+accept_client(int lfd, char *peer, unsigned size)
+{
+	int cfd = accept(lfd, NULL, NULL);	/* blocks until a client comes */
+
+	if (cfd == -1 && (errno == EINTR || errno == ECONNABORTED))
+		return -1;
+	if (cfd == -1)
+		fatal("accept");
+	tcp_peer(cfd, peer, size);
+	log_event("connected peer=%s", peer);
+	return cfd;
+}
+
+/*
+ * Serve max_clients clients (0: forever), one after the other: send back
+ * to each everything it sends, until it leaves, then close it.
+ */
+static void
+serve_clients(int lfd, unsigned long max_clients)
+{
+	unsigned long served = 0;
+	char buf[MAXBYTES], peer[32];
+	ssize_t n;
+	int cfd;
+
+	/* TODO 4.10: the tutorial's first server serves one client and
+	 * ends. Loop: accept_client(); then read() and write_all() back until
+	 * read() returns 0 (the client closed) or -1 (it reset: ECONNRESET;
+	 * retry on EINTR); log "disconnected peer=...", close, count it. Why
+	 * must a client that resets never stop the server? */
+	(void)lfd;
+	(void)max_clients;
+	(void)served;
+	(void)buf;
+	(void)peer;
+	(void)n;
+	(void)cfd;
+	(void)accept_client;
+}
+
 int
 main(int argc, char **argv)
 {
-	unsigned long port = 2000, max_clients = 0, served = 0;
+	unsigned long port = 2000, max_clients = 0;
 	int c, lfd;
 
 	log_init("echo_iter");
@@ -45,29 +88,7 @@ main(int argc, char **argv)
 	}
 	lfd = tcp_listen((unsigned)port);
 
-	while (max_clients == 0 || served < max_clients) {
-		char buf[MAXBYTES], peer[32];
-		ssize_t n;
-		int cfd = accept(lfd, NULL, NULL);	/* blocks until a client comes */
-
-		if (cfd == -1) {
-			if (errno == EINTR || errno == ECONNABORTED)
-				continue;
-			fatal("accept");
-		}
-		tcp_peer(cfd, peer, sizeof peer);
-		log_event("connected peer=%s", peer);
-		/* read() returns 0 when the client has closed: then we do too. */
-		while ((n = read(cfd, buf, sizeof buf)) != 0) {
-			if (n == -1 && errno == EINTR)
-				continue;
-			if (n == -1 || write_all(cfd, buf, (size_t)n) == -1)
-				break;	/* reset by the client: on to the next */
-		}
-		log_event("disconnected peer=%s", peer);
-		close(cfd);
-		served++;
-	}
+	serve_clients(lfd, max_clients);
 	close(lfd);
 	return 0;
 }

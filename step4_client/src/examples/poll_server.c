@@ -1,6 +1,7 @@
 /*
- * poll_server.c - the tutorial's multiplexing server (seed 000, §3), in C,
- * with poll() instead of select(). A worked example, given whole.
+ * poll_server.c - the tutorial's multiplexing server (TD n°7, §3), in C,
+ * with poll() instead of select(): the kit's next step after
+ * select_server.c, given whole (d and w are built on the same loop).
  *
  * One loop watches the listening socket, every client, and the keyboard
  * (stdin): a new connection is accepted, a client's bytes are echoed back,
@@ -29,7 +30,7 @@
 #include "util.h"
 
 #define MAXBYTES 4096
-#define MAX_CLIENTS 1000
+#define MAX_CLIENTS 4096	/* any number: raise it and the open-file limit */
 
 /* Named slots first, then one slot per client. */
 enum { PFD_STDIN, PFD_LISTEN, PFD_FIRST_CLIENT };
@@ -82,7 +83,8 @@ main(int argc, char **argv)
 				if (fcntl(cfd, F_SETFD, FD_CLOEXEC) == -1)
 					fatal("fcntl");
 				tcp_peer(cfd, peer, sizeof peer);
-				log_event("connected peer=%s clients=%zu", peer, nclients + 1);
+				log_event("connected peer=%s fd=%d clients=%zu", peer, cfd,
+				    nclients + 1);
 				pfd[PFD_FIRST_CLIENT + nclients++] =
 				    (struct pollfd){ cfd, POLLIN, 0 };
 			}

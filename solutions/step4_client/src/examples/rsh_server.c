@@ -1,7 +1,6 @@
 /*
- * rsh_server.c - the tutorial's rsh server (seed 000, §4), in C, made
- * safe: it runs only the commands listed on its own command line. A
- * worked example, given whole.
+ * rsh_server.c - the tutorial's rsh server (TD n°7, §4), in C, made
+ * safe: it runs only the commands listed on its own command line.
  *
  * Each line a client sends names a command. If the line is exactly one of
  * the allowed command lines, the server forks; the child points its stdout
@@ -54,10 +53,20 @@ find_allowed(const char *line)
 {
 	int i;
 
+	/* TODO 4.15: return the allowed[i] (i < nallowed) that is exactly
+	 * line, else NULL. Not a prefix, not a first word: why would
+	 * "uname -s; id" or "rm -rf ~" be dangerous otherwise? */
+	/* BEGIN SOLUTION 4.15 */
 	for (i = 0; i < nallowed; i++)
 		if (strcmp(line, allowed[i]) == 0)
 			return allowed[i];
 	return NULL;
+	/* END SOLUTION */
+	/* STUB 4.15:
+	(void)i;
+	(void)line;
+	return NULL;
+	*/
 }
 
 /*
@@ -76,15 +85,19 @@ run_command(const char *cmd, int fd)
 	    word = strtok_r(NULL, " ", &save))
 		argv[argc++] = word;
 	argv[argc] = NULL;
-	fflush(NULL);
+	/* TODO 4.14: fork. The child points stdin at /dev/null (the command
+	 * must not read the client's next lines), stdout and stderr at the
+	 * socket fd (dup2), restores SIGPIPE's default, and execvp()s argv;
+	 * on any failure child_fatal(127, ...). The parent, on fork failure,
+	 * warn()s and returns. Why fork at all, why not exec in the server? */
+	/* BEGIN SOLUTION 4.14 */
+	fflush(NULL);	/* else the child would print our buffered output too */
 	pid = fork();
 	if (pid == -1) {
 		warn("fork");
 		return;
 	}
 	if (pid == 0) {
-		/* The child: stdin from /dev/null (the command cannot read
-		 * more from the client), stdout and stderr into the socket. */
 		devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		if (devnull == -1 || dup2(devnull, STDIN_FILENO) == -1 ||
 		    dup2(fd, STDOUT_FILENO) == -1 || dup2(fd, STDERR_FILENO) == -1)
@@ -95,6 +108,15 @@ run_command(const char *cmd, int fd)
 		execvp(argv[0], argv);
 		child_fatal(127, "exec %s", argv[0]);
 	}
+	/* END SOLUTION */
+	/* STUB 4.14:
+	(void)devnull;
+	(void)fd;
+	(void)argv;
+	errno = ENOSYS;
+	warn("fork");
+	return;
+	*/
 	running++;
 	log_event("started command=\"%s\" pid=%ld", cmd, (long)pid);
 }
