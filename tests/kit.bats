@@ -148,3 +148,29 @@ teardown() {
 	PATH=$BATS_TEST_TMPDIR/bin run -1 scripts/demo-live.sh
 	assert_output --partial "tmux is not installed: apt-get install tmux"
 }
+
+@test "[run] a failing process test shows the program's own error line and how it ended" {
+	make -s step1 >/dev/null
+	# The skeleton's d: exercise 1.1 is a stub, d fails with an error line.
+	BIN=$KIT_ROOT/build/step1_shm run -1 bats --formatter tap \
+		--filter 'd starts w, w answers' step1_shm/tests/step1.bats
+	assert_line --regexp '^# d -m /osps-[^ ]+ -t [0-9]+: exited with code 1$'
+	assert_line --regexp '^#     d: [a-z_]+ /osps-[^ ]+: Function not implemented$'
+}
+
+@test "[run] a crashed or deadlocked program is reported in words, within the test's own time bound" {
+	mkdir "$BATS_TEST_TMPDIR/bin"
+	printf '#!/bin/sh\necho "d: about to crash" >&2\nkill -SEGV $$\n' >"$BATS_TEST_TMPDIR/bin/d"
+	chmod +x "$BATS_TEST_TMPDIR/bin/d"
+	BIN=$BATS_TEST_TMPDIR/bin run -1 bats --formatter tap \
+		--filter 'd starts w, w answers' step1_shm/tests/step1.bats
+	assert_line --regexp '^# d -m .*: killed by SIGSEGV$'
+	assert_line '#     d: about to crash'
+	printf '#!/bin/sh\necho "d: waiting for w" >&2\nexec sleep 600\n' >"$BATS_TEST_TMPDIR/bin/d"
+	SECONDS=0
+	TIMEOUT_SCALE=0.2 BIN=$BATS_TEST_TMPDIR/bin run -1 bats --formatter tap \
+		--filter 'd starts w, w answers' step1_shm/tests/step1.bats
+	assert_line --regexp '^# d -m .*: timed out after 2 s .*raise TIMEOUT_SCALE on a slow machine$'
+	assert_line '#     d: waiting for w'
+	((SECONDS < 15)) || fail "the deadlock took $SECONDS s to be reported"
+}
