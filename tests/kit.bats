@@ -174,3 +174,12 @@ teardown() {
 	assert_line '#     d: waiting for w'
 	((SECONDS < 15)) || fail "the deadlock took $SECONDS s to be reported"
 }
+
+@test "[run] a failing unit test names the call, errno by name and the exercise not done yet" {
+	make -s step1 >/dev/null
+	make -s -f mk/step.mk STEP=step1_shm SRC=step1_shm/src OUT=build/step1_shm unit >/dev/null
+	CMOCKA_MESSAGE_OUTPUT=TAP run build/step1_shm/test_shm_area
+	assert_failure
+	assert_line "# shm_area_create(name, SIZE) returned NULL, errno ENOSYS (Function not implemented): exercise 1.1 is not done yet (its stub is still there: look for 'TODO 1.1')"
+	assert_line --partial "# expected errno ENOENT (No such file or directory), got errno ENOSYS"
+}
