@@ -48,7 +48,8 @@ help:
 	@echo '  ... IMPL=solution     any of the above on the reference solution instead'
 	@echo '  make watch STEP=N [EX=N.M]  step N'"'"'s tests again on every save: one line per test,'
 	@echo '                        the first failure in full (needs inotify-tools)'
-	@echo '  make progress         a table of your exercises: passed, failing, not started'
+	@echo '  make progress         one row per exercise: passed, failing, not started; what to do next'
+	@echo '                        (re-runs only the steps whose sources changed since their last tests)'
 	@echo '  make hint-stepN EX=N.M  the hints of one exercise, one level per call'
 	@echo '  make doctor           check this machine: compiler, test tools, limits'
 	@echo '  make demo [STEP=N]    the classroom demo (needs only cc and make)'
@@ -95,8 +96,12 @@ step$(1):
 unit-step$(1): step$(1)
 	@$$(STEP_MAKE) STEP=$(call step_dir,$(1)) SRC=$(call src_of,$(call step_dir,$(1))) OUT=$(call build_of,$(call step_dir,$(1))) unit
 
+# A whole run's results are kept for make progress, with a fingerprint of
+# the sources taken before the run.
 test-step$(1): step$(1) deps-quiet unit-step$(1)
-	@scripts/run-tests.sh $$(if $$(EX),--ex $$(EX)) $$(if $$(filter-out 0,$$(BRIEF)),--brief) $(call step_dir,$(1)) $(call build_of,$(call step_dir,$(1))) $$$${RESULTS:-$$$$(mktemp -d)}
+	@r=$$$${RESULTS:-$$$$(mktemp -d)}; key=$$$$(python3 scripts/progress.py --impl $(IMPL) --key $(call step_dir,$(1))); \
+	scripts/run-tests.sh $$(if $$(EX),--ex $$(EX)) $$(if $$(filter-out 0,$$(BRIEF)),--brief) $(call step_dir,$(1)) $(call build_of,$(call step_dir,$(1))) "$$$$r"; rc=$$$$?; \
+	$$(if $$(EX),,python3 scripts/progress.py --impl $(IMPL) --record $(call step_dir,$(1)) "$$$$r" "$$$$key";) exit $$$$rc
 
 valgrind-step$(1): step$(1) deps-quiet unit-step$(1)
 	@scripts/run-tests.sh --valgrind $$(if $$(EX),--ex $$(EX)) --label $(call step_dir,$(1)).valgrind $(call step_dir,$(1)) $(call build_of,$(call step_dir,$(1))) $$$${RESULTS:-$$$$(mktemp -d)}
