@@ -37,6 +37,9 @@ errno_name(int e)
 	CHECK_NAME(EPROTO) CHECK_NAME(EMSGSIZE) CHECK_NAME(EBADMSG)
 	CHECK_NAME(EOVERFLOW) CHECK_NAME(ETIMEDOUT) CHECK_NAME(ECONNREFUSED)
 	CHECK_NAME(ECONNRESET) CHECK_NAME(EADDRINUSE) CHECK_NAME(ENOTCONN)
+	CHECK_NAME(ENOBUFS) CHECK_NAME(ENOTSOCK) CHECK_NAME(EADDRNOTAVAIL)
+	CHECK_NAME(ENETUNREACH) CHECK_NAME(EHOSTUNREACH) CHECK_NAME(ECANCELED)
+	CHECK_NAME(EROFS) CHECK_NAME(ENOTEMPTY) CHECK_NAME(EDEADLK)
 #undef CHECK_NAME
 	case 0: return "0";
 	default: return "?";
@@ -44,8 +47,9 @@ errno_name(int e)
 }
 
 /* check_errno_words(buf, n, ex, e): "errno ENOSYS (Function not
- * implemented): exercise 1.1 is not done yet ..." into buf; with e == 0
- * only "in exercise 1.1". */
+ * implemented): exercise 1.1 is not done yet ..." or "errno EPROTO
+ * (Protocol error), in exercise 4.1" into buf; with e == 0 only "in
+ * exercise 4.1". */
 static inline const char *
 check_errno_words(char *buf, size_t n, const char *ex, int e)
 {
@@ -56,7 +60,7 @@ check_errno_words(char *buf, size_t n, const char *ex, int e)
 		    "(its stub is still there: look for 'TODO %s')",
 		    strerror(e), ex, ex);
 	else
-		snprintf(buf, n, "errno %s (%s)", errno_name(e), strerror(e));
+		snprintf(buf, n, "errno %s (%s), in exercise %s", errno_name(e), strerror(e), ex);
 	return buf;
 }
 
