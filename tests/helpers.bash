@@ -218,8 +218,12 @@ kit_report() {
 			st=$(cat "$BATS_TEST_TMPDIR/$name.status")
 		else
 			st=0
-			wait "$pid" 2>/dev/null || st=$?
-			st=$(status_words "$st")
+			wait "$pid" 2>"$BATS_TEST_TMPDIR/$name.wait" || st=$?
+			if grep -qs 'not a child' "$BATS_TEST_TMPDIR/$name.wait"; then
+				st="ended (the test collected its status)"
+			else
+				st=$(status_words "$st")
+			fi
 		fi
 		echo "$name ($(cat "$BATS_TEST_TMPDIR/$name.cmd")): $st"
 		echo "  its log (stderr):"
