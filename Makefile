@@ -33,7 +33,7 @@ endif
 
 STEP_MAKE = $(MAKE) -s --no-print-directory -f mk/step.mk
 
-.PHONY: help deps doctor progress timeline demo-live handout test test-grader clean skeletons \
+.PHONY: help deps doctor progress watch timeline demo-live handout test test-grader clean skeletons \
 	check-skeletons check-teeth test-common demo compile_commands.json bench submit
 
 help:
@@ -42,10 +42,14 @@ help:
 	@echo 'Learners:'
 	@echo '  make stepN            build your step N (N = 1..4) into build/'
 	@echo '  make test-stepN       run step N'"'"'s tests on your code; ends with "N passed, N failed"'
+	@echo '  ... EX=N.M            only exercise N.M'"'"'s tests (e.g. make test-step2 EX=2.3)'
 	@echo '  make valgrind-stepN   the same tests with every program under valgrind'
 	@echo '  make diff-stepN       your sources against the reference, as a unified diff'
 	@echo '  ... IMPL=solution     any of the above on the reference solution instead'
-	@echo '  make progress         a table of your exercises: passed, failing, not started'
+	@echo '  make watch STEP=N [EX=N.M]  step N'"'"'s tests again on every save: one line per test,'
+	@echo '                        the first failure in full (needs inotify-tools)'
+	@echo '  make progress         one row per exercise: passed, failing, not started; what to do next'
+	@echo '                        (re-runs only the steps whose sources changed since their last tests)'
 	@echo '  make hint-stepN EX=N.M  the hints of one exercise, one level per call'
 	@echo '  make doctor           check this machine: compiler, test tools, limits'
 	@echo '  make submit           the archive to hand in: your sources and ANSWERS.md, after one run of the tests'
@@ -79,6 +83,9 @@ deps:
 doctor:
 	@scripts/doctor.sh
 
+watch:
+	@IMPL=$(IMPL) scripts/watch.sh "$(STEP)" "$(EX)"
+
 progress:
 	@python3 scripts/progress.py --impl $(IMPL) $(READY_DIRS)
 
@@ -87,16 +94,25 @@ timeline:
 
 # Per-step targets. A step not delivered yet says so and exits 2.
 define step_rules
-.PHONY: step$(1) test-step$(1) valgrind-step$(1) diff-step$(1) hint-step$(1)
+.PHONY: step$(1) unit-step$(1) test-step$(1) valgrind-step$(1) diff-step$(1) hint-step$(1)
 ifneq ($(filter $(1),$(STEPS_READY)),)
 step$(1):
-	@$$(STEP_MAKE) STEP=$(call step_dir,$(1)) SRC=$(call src_of,$(call step_dir,$(1))) OUT=$(call build_of,$(call step_dir,$(1))) all unit
+	@$$(STEP_MAKE) STEP=$(call step_dir,$(1)) SRC=$(call src_of,$(call step_dir,$(1))) OUT=$(call build_of,$(call step_dir,$(1))) all
 
-test-step$(1): step$(1) deps-quiet
-	@scripts/run-tests.sh $(call step_dir,$(1)) $(call build_of,$(call step_dir,$(1))) $$$${RESULTS:-$$$$(mktemp -d)}
+# The unit tests (cmocka) are built only to be run: building the
+# programs, as make demo does, needs only cc and make.
+unit-step$(1): step$(1)
+	@$$(STEP_MAKE) STEP=$(call step_dir,$(1)) SRC=$(call src_of,$(call step_dir,$(1))) OUT=$(call build_of,$(call step_dir,$(1))) unit
 
-valgrind-step$(1): step$(1) deps-quiet
-	@scripts/run-tests.sh --valgrind --label $(call step_dir,$(1)).valgrind $(call step_dir,$(1)) $(call build_of,$(call step_dir,$(1))) $$$${RESULTS:-$$$$(mktemp -d)}
+# A whole run's results are kept for make progress, with a fingerprint of
+# the sources taken before the run.
+test-step$(1): step$(1) deps-quiet unit-step$(1)
+	@r=$$$${RESULTS:-$$$$(mktemp -d)}; key=$$$$(python3 scripts/progress.py --impl $(IMPL) --key $(call step_dir,$(1))); \
+	scripts/run-tests.sh $$(if $$(EX),--ex $$(EX)) $$(if $$(filter-out 0,$$(BRIEF)),--brief) $(call step_dir,$(1)) $(call build_of,$(call step_dir,$(1))) "$$$$r"; rc=$$$$?; \
+	$$(if $$(EX),,python3 scripts/progress.py --impl $(IMPL) --record $(call step_dir,$(1)) "$$$$r" "$$$$key";) exit $$$$rc
+
+valgrind-step$(1): step$(1) deps-quiet unit-step$(1)
+	@scripts/run-tests.sh --valgrind $$(if $$(EX),--ex $$(EX)) --label $(call step_dir,$(1)).valgrind $(call step_dir,$(1)) $(call build_of,$(call step_dir,$(1))) $$$${RESULTS:-$$$$(mktemp -d)}
 
 diff-step$(1):
 ifneq ($(HAVE_SOLUTIONS),)
@@ -108,7 +124,7 @@ endif
 hint-step$(1):
 	@python3 scripts/hint.py $(call step_dir,$(1)) "$$(EX)" $$(LEVEL)
 else
-step$(1) test-step$(1) valgrind-step$(1) diff-step$(1) hint-step$(1):
+step$(1) unit-step$(1) test-step$(1) valgrind-step$(1) diff-step$(1) hint-step$(1):
 	@echo "make: step $(1) ($(call step_dir,$(1))) is not delivered yet; steps available: $(STEPS_READY)" >&2
 	@exit 2
 endif

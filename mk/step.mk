@@ -41,18 +41,24 @@ unit: $(TESTS)
 .PHONY: all unit
 
 # Objects are written under a temporary name and renamed: two runs sharing
-# a build directory then never see a half-written file.
-$(OUT)/obj/common/%.o: common/%.c
-	@mkdir -p $(@D)
-	$(Q)$(call say,CC,$<)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@.$$$$.tmp && mv -f $@.$$$$.tmp $@
+# a build directory then never see a half-written file. The dependency file
+# (which headers the object includes) is named after the object, not the
+# temporary, so that editing a header rebuilds what includes it; editing
+# these rules rebuilds everything.
+compile = $(Q)$(call say,CC,$<)$(CC) $(CPPFLAGS) $(1) $(CFLAGS) -MF $@.$$$$.dtmp -MT $@ \
+	-c $< -o $@.$$$$.tmp && mv -f $@.$$$$.dtmp $(@:.o=.d) && mv -f $@.$$$$.tmp $@
 
-$(OUT)/obj/tests/%.o: $(STEP)/tests/unit/%.c
+$(OUT)/obj/common/%.o: common/%.c mk/step.mk
 	@mkdir -p $(@D)
-	$(Q)$(call say,CC,$<)$(CC) $(CPPFLAGS) $(CMOCKA_CFLAGS) $(CFLAGS) -c $< -o $@.$$$$.tmp && mv -f $@.$$$$.tmp $@
+	$(call compile)
 
-$(OUT)/obj/%.o: $(SRC)/%.c
+$(OUT)/obj/tests/%.o: $(STEP)/tests/unit/%.c mk/step.mk
 	@mkdir -p $(@D)
-	$(Q)$(call say,CC,$<)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@.$$$$.tmp && mv -f $@.$$$$.tmp $@
+	$(call compile,$(CMOCKA_CFLAGS))
+
+$(OUT)/obj/%.o: $(SRC)/%.c mk/step.mk
+	@mkdir -p $(@D)
+	$(call compile)
 
 # One link rule per program: its objects come from <prog>_OBJS.
 define link_prog
@@ -66,4 +72,5 @@ endef
 $(foreach p,$(PROGS),$(eval $(call link_prog,$(p))))
 $(foreach t,$(UNIT_TESTS),$(eval $(call link_test,$(t))))
 
--include $(shell find $(OUT)/obj -name '*.d' 2>/dev/null)
+# (Older builds left dependency files named after temporaries: skipped.)
+-include $(shell find $(OUT)/obj -name '*.d' ! -name '*.o.*.d' 2>/dev/null)

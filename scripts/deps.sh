@@ -8,6 +8,8 @@
 # Building the programs and `make demo` need only cc and make; the tests
 # need the packages below (gnuplot for `make timeline`, tmux for
 # `make demo-live`, gdb for the debugging set-up, which they test).
+# Optional packages (inotify-tools for `make watch`) are installed along
+# as root but never required.
 set -u
 
 # package : how to tell it is installed
@@ -27,11 +29,21 @@ checks=(
 	"tmux:command -v tmux"
 )
 
-missing=()
+optional=(
+	"inotify-tools:command -v inotifywait"
+)
+
+missing=() extra=()
 for c in "${checks[@]}"; do
 	pkg=${c%%:*}
 	bash -c "${c#*:}" >/dev/null 2>&1 || missing+=("$pkg")
 done
+for c in "${optional[@]}"; do
+	bash -c "${c#*:}" >/dev/null 2>&1 || extra+=("${c%%:*}")
+done
+# As root, the optional ones come along; otherwise they only matter to
+# make doctor.
+[[ ${1:-} != --check && $(id -u) -eq 0 ]] && missing+=("${extra[@]}")
 ((${#missing[@]} == 0)) && exit 0
 
 cmd="apt-get install -y ${missing[*]}"

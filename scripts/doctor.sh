@@ -117,7 +117,8 @@ fi
 echo "Optional:"
 for c in "tmux:make demo-live" "gnuplot:the timeline picture of a demo run" \
 	"nc:talking to the servers by hand (netcat-openbsd)" "bear:make compile_commands.json" \
-	"parallel:BATS_JOBS=N (parallel process tests)"; do
+	"parallel:BATS_JOBS=N (parallel process tests)" \
+	"inotifywait:make watch, tests again on every save (inotify-tools)"; do
 	if command -v "${c%%:*}" >/dev/null; then
 		ok "${c%%:*}"
 	else

@@ -88,7 +88,11 @@ def main(argv):
         print("\nFailed tests:")
         for t in failed:
             print(f"  FAIL {t.suite}: {t.name}")
-            for d in t.diag[:12]:
+            # The start says what failed; the end of a process test's
+            # report holds the program's last log lines, its error.
+            diag = t.diag if len(t.diag) <= 16 else \
+                t.diag[:8] + [f"# ... ({len(t.diag) - 16} lines left out)"] + t.diag[-8:]
+            for d in diag:
                 print(f"       {d}")
     npass = sum(t.status == "pass" for t in tests)
     nskip = sum(t.status == "skip" for t in tests)

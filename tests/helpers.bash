@@ -14,7 +14,10 @@
 # Guarantees: every program a test starts runs in its own session with fd 3
 # (bats' result channel) closed; every wait is bounded; teardown stops what
 # the test started, by pid, and fails the test if any process, /dev/shm
-# segment or run-directory entry of the test is left behind.
+# segment or run-directory entry of the test is left behind. When a test
+# fails, teardown prints every program it ran: how each one ended, in words
+# ("exited with code 1", "killed by SIGSEGV", "timed out after 10 s"), and
+# the end of its log.
 
 bats_require_minimum_version 1.5.0
 
@@ -33,6 +36,33 @@ kit_setup() {
 	SHM_NAME="/osps-t$BATS_ROOT_PID-$BATS_SUITE_TEST_NUMBER"
 	RUN_DIR="$BATS_TEST_TMPDIR/run"
 	KIT_PIDS=()
+	KIT_NAMES=()
+	KIT_REPORT="$BATS_TEST_TMPDIR/kit-report"
+	: >"$KIT_REPORT"
+}
+
+# status_words STATUS [SECONDS LIMIT]: how a program ended, in words, from
+# its exit status as the shell sees it (128+N: killed by signal N). A run
+# that lasted its whole time limit LIMIT was stopped by it: timed out.
+status_words() {
+	local rc=$1 took=${2:-0} limit=${3:-}
+	if [[ -n $limit ]] && { ((rc == 124)) || awk -v t="$took" -v l="$limit" 'BEGIN { exit !(t >= l) }'; }; then
+		echo "timed out after $limit s (it never finished: a deadlock, or a wait that never ends?) — raise TIMEOUT_SCALE on a slow machine"
+	elif ((rc > 128 && rc < 160)); then
+		echo "killed by SIG$(kill -l "$((rc - 128))" 2>/dev/null || echo "NAL $((rc - 128))")"
+	else
+		echo "exited with code $rc"
+	fi
+}
+
+# kit_tail: the last 40 lines of stdin, indented, for a failure report.
+kit_tail() {
+	local text n
+	text=$(cat)
+	[[ -n $text ]] || { echo "    (nothing)"; return 0; }
+	n=$(wc -l <<<"$text")
+	((n > 40)) && echo "    ... ($((n - 40)) earlier lines left out)"
+	tail -n 40 <<<"$text" | sed 's/^/    /'
 }
 
 # kit_scale SECONDS: SECONDS stretched by TIMEOUT_SCALE.
@@ -84,8 +114,10 @@ start_prog() {
 		2>"$BATS_TEST_TMPDIR/$name.log" &
 	local pid=$!
 	echo "$pid" >"$BATS_TEST_TMPDIR/$name.pid"
+	echo "${*}" >"$BATS_TEST_TMPDIR/$name.cmd"
 	printf -v "${name}_PID" '%s' "$pid"
 	KIT_PIDS+=("$pid")
+	KIT_NAMES+=("$name")
 }
 
 # kit_exec PROG ARGS...: run $BIN/PROG in the foreground with fd 3 closed
@@ -99,13 +131,32 @@ kit_exec() {
 
 # run_prog [run flags] PROG ARGS...: bats' run on kit_exec, e.g.
 #     run_prog -2 --separate-stderr d -x
+# How the program ended and what it said go to the test's failure report.
 run_prog() {
-	local flags=()
+	local flags=() t0 took limit rc=0
 	while [[ $1 == -* || $1 == '!' ]]; do
 		flags+=("$1")
 		shift
 	done
-	run "${flags[@]}" kit_exec "$@"
+	limit=$(kit_scale "${RUN_TIMEOUT:-10}")
+	t0=$EPOCHREALTIME
+	run "${flags[@]}" kit_exec "$@" || rc=$?
+	took=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { print b - a }')
+	{
+		echo "$*: $(status_words "$status" "$took" "$limit")"
+		if [[ " ${flags[*]} " == *" --separate-stderr "* ]]; then
+			echo "  its log (stderr):"
+			kit_tail <<<"$stderr"
+			if [[ -n $output ]]; then
+				echo "  its output (stdout):"
+				kit_tail <<<"$output"
+			fi
+		else
+			echo "  its output and log (stdout and stderr):"
+			kit_tail <<<"$output"
+		fi
+	} >>"$KIT_REPORT"
+	return "$rc"
 }
 
 # log_of NAME: the log file of a program started as NAME.
@@ -121,8 +172,8 @@ wait_log() {
 		grep -Eqs -- "$2" "$file" && return 0
 		sleep 0.05
 	done
-	echo "# no line matching /$2/ in $1's log after ${limit}s:" >&2
-	sed 's/^/#   /' "$file" >&2
+	# The log itself is in the failure report teardown prints.
+	echo "# timed out after ${limit} s waiting for a line matching /$2/ in $1's log — raise TIMEOUT_SCALE on a slow machine" >&2
 	return 1
 }
 
@@ -147,11 +198,42 @@ wait_exit() {
 		sleep 0.05
 	done
 	if is_running "$pid"; then
-		echo "# $1 (pid $pid) still running after ${limit}s" >&2
+		echo "# $1 (pid $pid) timed out: still running after ${limit} s — raise TIMEOUT_SCALE on a slow machine" >&2
 		return 1
 	fi
 	status=0
 	wait "$pid" || status=$?
+	status_words "$status" >"$BATS_TEST_TMPDIR/$1.status"
+}
+
+# kit_report: what every program of a failed test did: how it ended, in
+# words, and the end of its log (teardown prints it before stopping them).
+kit_report() {
+	local i name pid st
+	for ((i = 0; i < ${#KIT_NAMES[@]}; i++)); do
+		name=${KIT_NAMES[i]} pid=${KIT_PIDS[i]}
+		if is_running "$pid"; then
+			st="still running when the test ended (teardown stops it)"
+		elif [[ -f $BATS_TEST_TMPDIR/$name.status ]]; then
+			st=$(cat "$BATS_TEST_TMPDIR/$name.status")
+		else
+			st=0
+			wait "$pid" 2>"$BATS_TEST_TMPDIR/$name.wait" || st=$?
+			if grep -qs 'not a child' "$BATS_TEST_TMPDIR/$name.wait"; then
+				st="ended (the test collected its status)"
+			else
+				st=$(status_words "$st")
+			fi
+		fi
+		echo "$name ($(cat "$BATS_TEST_TMPDIR/$name.cmd")): $st"
+		echo "  its log (stderr):"
+		kit_tail <"$(log_of "$name")"
+		if [[ -s $BATS_TEST_TMPDIR/$name.out ]]; then
+			echo "  its output (stdout):"
+			kit_tail <"$BATS_TEST_TMPDIR/$name.out"
+		fi
+	done
+	cat "$KIT_REPORT" 2>/dev/null
 }
 
 # zombies_of PID: the children of PID that are zombies ("pid name" lines).
@@ -196,6 +278,10 @@ kill_started() {
 # left a process, a shared memory segment or a run-directory entry behind.
 kit_teardown() {
 	local problems=() left f
+	if [[ ${BATS_TEST_COMPLETED:-} != 1 ]] && [[ -n ${KIT_REPORT:-} ]]; then
+		echo "--- the programs this test ran, how they ended, the end of their logs:"
+		kit_report
+	fi >&2
 	kill_started
 	left=$(tagged_pids)
 	if [[ -n $left ]]; then

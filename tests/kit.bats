@@ -15,6 +15,8 @@ setup() {
 teardown() {
 	# A demo-live session a failed test left behind.
 	[[ -f $BATS_TEST_TMPDIR/session ]] && tmux kill-session -t "$(cat "$BATS_TEST_TMPDIR/session")" 2>/dev/null
+	# A make watch a failed test left behind (its own session).
+	[[ -f $BATS_TEST_TMPDIR/watch.pid ]] && kill -KILL -- "-$(cat "$BATS_TEST_TMPDIR/watch.pid")" 2>/dev/null
 	rm -rf build/hints
 	[[ -d $HINTS_SAVED ]] && mv "$HINTS_SAVED" build/hints
 	return 0
@@ -34,15 +36,18 @@ teardown() {
 	assert_line --regexp "sudo apt-get install bats-assert bats-file bats-support$"
 }
 
-@test "[run] make doctor notices valgrind missing from PATH" {
+@test "[run] make doctor notices valgrind missing from PATH, and inotifywait as optional" {
 	mkdir "$BATS_TEST_TMPDIR/bin"
 	for f in /usr/local/bin/* /usr/bin/* /bin/*; do
 		n=${f##*/}
-		[[ $n == valgrind* || -e $BATS_TEST_TMPDIR/bin/$n ]] || ln -s "$f" "$BATS_TEST_TMPDIR/bin/$n"
+		[[ $n == valgrind* || $n == inotifywait || -e $BATS_TEST_TMPDIR/bin/$n ]] || ln -s "$f" "$BATS_TEST_TMPDIR/bin/$n"
 	done
 	PATH=$BATS_TEST_TMPDIR/bin run -1 scripts/doctor.sh
 	assert_line --partial "✗ valgrind is missing"
 	assert_line --partial "fix: apt-get install valgrind"
+	# inotify-tools is optional: named, not counted as a problem.
+	assert_line --partial "- inotifywait is not installed (optional: make watch"
+	assert_line --partial "1 problem(s)."
 }
 
 @test "[run] make progress on the pristine skeleton: nothing passed, next is the first exercise" {
@@ -67,6 +72,38 @@ teardown() {
 	run -0 python3 scripts/progress.py step1_shm
 	assert_line --regexp '^step1_shm +1\.2 +d\.c +0/[0-9]+ +✗ failing$'
 	assert_line --regexp '^step1_shm +1\.1 .*· not started$'
+	assert_line "(tests run for step1_shm (first run))"
+	# Nothing changed: the last results, at once.
+	SECONDS=0
+	run -0 python3 scripts/progress.py step1_shm
+	((SECONDS < 10)) || fail "make progress took $SECONDS s with nothing changed"
+	assert_line --regexp '^step1_shm +1\.2 +d\.c +0/[0-9]+ +✗ failing$'
+	assert_line "(last results reused for step1_shm (nothing changed since))"
+	# A save changes the fingerprint: the step would be tested again.
+	key=$(python3 scripts/progress.py --key step1_shm)
+	echo '/* saved */' >>step1_shm/src/w.c
+	run -0 python3 scripts/progress.py --key step1_shm
+	refute_output "$key"
+}
+
+@test "[run] make progress: one row per exercise, the true total, and the next one to do" {
+	run -0 python3 scripts/progress.py step1_shm step2_fifo step3_watchdog step4_client
+	n=$(cat step?_*/exercises.json | grep -o '"id": "[0-9.]*"' | sort -u | wc -l)
+	assert_equal "$(grep -cE '^step[1-4]_[a-z]+ +[1-4]\.[0-9]+ ' <<<"$output")" "$n"
+	assert_equal "$(grep -cE '^step2_fifo +2\.3 ' <<<"$output")" 1
+	assert_line --regexp '^step2_fifo +2\.2 +d\.c,w\.c +- +· not started$'
+	assert_line "0 of $n exercises passed."
+	assert_line --partial "Next: exercise 1.1 in step1_shm/src/shm_area.c"
+	assert_line --partial "'make test-step1 EX=1.1' to check it"
+}
+
+@test "[run] make test-stepN records its results: make progress reuses them" {
+	cp -r step1_shm common mk scripts tests solutions Makefile "$BATS_TEST_TMPDIR/"
+	cd "$BATS_TEST_TMPDIR"
+	run -0 make -s test-step1 IMPL=solution
+	run -0 python3 scripts/progress.py --impl solution step1_shm
+	assert_line "(last results reused for step1_shm (nothing changed since))"
+	assert_line "5 of 5 exercises passed."
 }
 
 @test "[run] make hint-step1 EX=1.1 shows one more level per call, then says it was the last" {
@@ -147,4 +184,90 @@ teardown() {
 	done
 	PATH=$BATS_TEST_TMPDIR/bin run -1 scripts/demo-live.sh
 	assert_output --partial "tmux is not installed: apt-get install tmux"
+}
+
+@test "[run] a failing process test shows the program's own error line and how it ended" {
+	make -s step1 >/dev/null
+	# The skeleton's d: exercise 1.1 is a stub, d fails with an error line.
+	BIN=$KIT_ROOT/build/step1_shm run -1 bats --formatter tap \
+		--filter 'd starts w, w answers' step1_shm/tests/step1.bats
+	assert_line --regexp '^# d -m /osps-[^ ]+ -t [0-9]+: exited with code 1$'
+	assert_line --regexp '^#     d: [a-z_]+ /osps-[^ ]+: Function not implemented$'
+}
+
+@test "[run] a crashed or deadlocked program is reported in words, within the test's own time bound" {
+	mkdir "$BATS_TEST_TMPDIR/bin"
+	printf '#!/bin/sh\necho "d: about to crash" >&2\nkill -SEGV $$\n' >"$BATS_TEST_TMPDIR/bin/d"
+	chmod +x "$BATS_TEST_TMPDIR/bin/d"
+	BIN=$BATS_TEST_TMPDIR/bin run -1 bats --formatter tap \
+		--filter 'd starts w, w answers' step1_shm/tests/step1.bats
+	assert_line --regexp '^# d -m .*: killed by SIGSEGV$'
+	assert_line '#     d: about to crash'
+	printf '#!/bin/sh\necho "d: waiting for w" >&2\nexec sleep 600\n' >"$BATS_TEST_TMPDIR/bin/d"
+	SECONDS=0
+	TIMEOUT_SCALE=0.2 BIN=$BATS_TEST_TMPDIR/bin run -1 bats --formatter tap \
+		--filter 'd starts w, w answers' step1_shm/tests/step1.bats
+	assert_line --regexp '^# d -m .*: timed out after 2 s .*raise TIMEOUT_SCALE on a slow machine$'
+	assert_line '#     d: waiting for w'
+	((SECONDS < 15)) || fail "the deadlock took $SECONDS s to be reported"
+}
+
+@test "[run] a failing unit test names the call, errno by name and the exercise not done yet" {
+	make -s step1 >/dev/null
+	make -s -f mk/step.mk STEP=step1_shm SRC=step1_shm/src OUT=build/step1_shm unit >/dev/null
+	CMOCKA_MESSAGE_OUTPUT=TAP run build/step1_shm/test_shm_area
+	assert_failure
+	assert_line "# shm_area_create(name, SIZE) returned NULL, errno ENOSYS (Function not implemented): exercise 1.1 is not done yet (its stub is still there: look for 'TODO 1.1')"
+	assert_line --partial "# expected errno ENOENT (No such file or directory), got errno ENOSYS"
+}
+
+@test "[run] make test-stepN EX=N.M runs that exercise's unit and process tests only" {
+	run -0 make -s test-step1 IMPL=solution EX=1.3
+	assert_line "ok 1 - [1.3] test_open_missing_fails_enoent"
+	assert_line --regexp '^ok [0-9]+ \[1\.3\] w started alone'
+	refute_line --regexp '^(not )?ok .*\[1\.[^3]\]'
+	assert_line --regexp '^[1-9][0-9]* passed, 0 failed$'
+	run -2 make -s test-step1 EX=1.9
+	assert_output --partial "step1_shm has no exercise '1.9'; its exercises: 1.1 1.2 1.3 1.4 1.5"
+}
+
+@test "[run] make watch re-runs an exercise's tests on every save: one line per test, the first failure in full" {
+	command -v inotifywait >/dev/null || skip "inotify-tools is not installed"
+	cp -r step1_shm common mk scripts tests Makefile "$BATS_TEST_TMPDIR/"
+	cd "$BATS_TEST_TMPDIR"
+	(for fd in /proc/self/fd/*; do fd=${fd##*/}; ((fd > 2)) && eval "exec $fd>&-"; done
+	 exec setsid make -s watch STEP=1 EX=1.3) >watch.out 2>&1 </dev/null &
+	echo $! >"$BATS_TEST_TMPDIR/watch.pid"
+	for ((i = 0; i < 600; i++)); do grep -q 'waiting for a change' watch.out && break; sleep 0.1; done
+	echo '/* saved */' >>step1_shm/src/shm_area.c
+	for ((i = 0; i < 600; i++)); do (($(grep -c 'waiting for a change' watch.out) == 2)) && break; sleep 0.1; done
+	kill -TERM -- "-$(cat "$BATS_TEST_TMPDIR/watch.pid")"
+	run -0 cat watch.out
+	assert_equal "$(grep -c '^== .* make test-step1 EX=1.3$' watch.out)" 2
+	assert_line "  FAIL  [1.3] test_open_missing_fails_enoent"
+	assert_line --regexp '^  FAIL  \[1\.3\] w started alone'
+	refute_line --regexp '\[1\.[^3]\]'
+	assert_line "First failure, in full: [1.3] test_open_missing_fails_enoent"
+	assert_line --partial "got errno ENOSYS (Function not implemented): exercise 1.3 is not done yet"
+	assert_line "0 passed, 4 failed"
+}
+
+@test "[run] make demo builds only the programs it runs: it works without cmocka" {
+	cp -r common mk scripts tests solutions Makefile step1_shm step2_fifo step3_watchdog step4_client "$BATS_TEST_TMPDIR/"
+	cd "$BATS_TEST_TMPDIR"
+	# The compiler's own include directories, mirrored without cmocka's
+	# headers: a machine where `make test` has not installed anything yet.
+	flags="-nostdinc"
+	for d in $(cc -xc -E -v - </dev/null 2>&1 | sed -n '/^#include <...>/,/^End/{/^ /p}'); do
+		m=$BATS_TEST_TMPDIR/inc$RANDOM
+		mkdir "$m"
+		for f in "$d"/*; do [[ ${f##*/} == cmocka* ]] || ln -s "$f" "$m/"; done
+		flags+=" -isystem $m"
+	done
+	export CC="cc $flags"
+	run ! make -s unit-step1 IMPL=solution
+	assert_output --partial "cmocka.h: No such file or directory"
+	run -0 make -s demo STEP=1 NO_COLOR=1
+	run -0 make -s demo NO_COLOR=1
+	refute_output --partial "cmocka"
 }

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "fifo.h"
+#include "tests/check.h"	/* assertions that speak: errno names, exercises */
 
 /* A test named "[2.1] name", run in a fresh directory. */
 #define EX_TEST(ex, f) { "[" ex "] " #f, f, make_dir, remove_dir, NULL }
@@ -61,7 +62,7 @@ test_creates_fifo_0600(void **state)
 	mode_t old = umask(0);	/* the mode must not depend on the umask */
 
 	(void)state;
-	assert_int_equal(fifo_create(path, why, sizeof why), 0);
+	assert_call_equal("2.1", fifo_create(path, why, sizeof why), 0);
 	umask(old);
 	must_lstat(path, &st);
 	assert_true(S_ISFIFO(st.st_mode));
@@ -81,8 +82,8 @@ test_refuses_regular_file_untouched(void **state)
 	fputs("precious", f);
 	fclose(f);
 	errno = 0;
-	assert_int_equal(fifo_create(path, why, sizeof why), -1);
-	assert_int_equal(errno, EEXIST);
+	assert_call_equal("2.1", fifo_create(path, why, sizeof why), -1);
+	assert_errno("2.1", EEXIST);
 	assert_string_equal(why, "is a regular file, not a FIFO");
 	must_lstat(path, &st);
 	assert_true(S_ISREG(st.st_mode));
@@ -102,8 +103,8 @@ test_refuses_dangling_symlink_not_followed(void **state)
 	/* Following it would create the FIFO wherever the link points. */
 	assert_int_equal(symlink(other, path), 0);
 	errno = 0;
-	assert_int_equal(fifo_create(path, why, sizeof why), -1);
-	assert_int_equal(errno, EEXIST);
+	assert_call_equal("2.1", fifo_create(path, why, sizeof why), -1);
+	assert_errno("2.1", EEXIST);
 	assert_string_equal(why, "is a symbolic link, not a FIFO");
 	assert_int_equal(lstat(other, &st), -1);
 	must_lstat(path, &st);
@@ -120,8 +121,8 @@ test_refuses_symlink_to_a_fifo(void **state)
 	assert_int_equal(mkfifo(other, 0600), 0);
 	assert_int_equal(symlink(other, path), 0);
 	errno = 0;
-	assert_int_equal(fifo_create(path, why, sizeof why), -1);
-	assert_int_equal(errno, EEXIST);
+	assert_call_equal("2.1", fifo_create(path, why, sizeof why), -1);
+	assert_errno("2.1", EEXIST);
 	assert_string_equal(why, "is a symbolic link, not a FIFO");
 	must_lstat(path, &st);
 	assert_true(S_ISLNK(st.st_mode));
@@ -137,7 +138,7 @@ test_replaces_stale_fifo(void **state)
 	 * old one from the new (inode numbers are reused at once). */
 	assert_int_equal(mkfifo(path, 0644), 0);
 	assert_int_equal(chmod(path, 0644), 0);
-	assert_int_equal(fifo_create(path, why, sizeof why), 1);
+	assert_call_equal("2.1", fifo_create(path, why, sizeof why), 1);
 	must_lstat(path, &st);
 	assert_true(S_ISFIFO(st.st_mode));
 	assert_int_equal(st.st_mode & 07777, 0600);
@@ -154,8 +155,8 @@ test_refuses_fifo_in_use(void **state)
 	reader = open(path, O_RDONLY | O_NONBLOCK);
 	assert_int_not_equal(reader, -1);
 	errno = 0;
-	assert_int_equal(fifo_create(path, why, sizeof why), -1);
-	assert_int_equal(errno, EBUSY);
+	assert_call_equal("2.1", fifo_create(path, why, sizeof why), -1);
+	assert_errno("2.1", EBUSY);
 	assert_string_equal(why, "is in use by another d");
 	close(reader);
 	must_lstat(path, &st);
@@ -170,8 +171,8 @@ test_missing_directory_says_why(void **state)
 	(void)state;
 	snprintf(deep, sizeof deep, "%s/no-such-dir/dwtube1", dir);
 	errno = 0;
-	assert_int_equal(fifo_create(deep, why, sizeof why), -1);
-	assert_int_equal(errno, ENOENT);
+	assert_call_equal("2.1", fifo_create(deep, why, sizeof why), -1);
+	assert_errno("2.1", ENOENT);
 	assert_string_equal(why, "cannot be created: No such file or directory");
 }
 

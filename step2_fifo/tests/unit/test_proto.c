@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "proto.h"
+#include "tests/check.h"	/* assertions that speak: errno names, exercises */
 
 #define EX_TEST(ex, f) { "[" ex "] " #f, f, NULL, NULL, NULL }
 
@@ -30,8 +31,8 @@ assert_recv_fails(struct line_reader *lr, int err)
 	enum proto_msg m;
 
 	errno = 0;
-	assert_int_equal(proto_recv(lr, &m), -1);
-	assert_int_equal(errno, err);
+	assert_call_equal("2.3", proto_recv(lr, &m), -1);
+	assert_errno("2.3", err);
 }
 
 static void
@@ -40,9 +41,9 @@ test_parse_the_two_words(void **state)
 	enum proto_msg m = PROTO_PONG;
 
 	(void)state;
-	assert_int_equal(proto_parse("ping", &m), 0);
+	assert_call_equal("2.3", proto_parse("ping", &m), 0);
 	assert_int_equal(m, PROTO_PING);
-	assert_int_equal(proto_parse("pong", &m), 0);
+	assert_call_equal("2.3", proto_parse("pong", &m), 0);
 	assert_int_equal(m, PROTO_PONG);
 }
 
@@ -57,8 +58,8 @@ test_parse_refuses_anything_else(void **state)
 	(void)state;
 	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		errno = 0;
-		assert_int_equal(proto_parse(bad[i], &m), -1);
-		assert_int_equal(errno, EBADMSG);
+		assert_call_equal("2.3", proto_parse(bad[i], &m), -1);
+		assert_errno("2.3", EBADMSG);
 	}
 }
 
@@ -68,17 +69,17 @@ test_format_lines(void **state)
 	char buf[PROTO_LINE_MAX];
 
 	(void)state;
-	assert_int_equal(proto_format(PROTO_PING, buf, sizeof buf), 5);
+	assert_call_equal("2.3", proto_format(PROTO_PING, buf, sizeof buf), 5);
 	assert_string_equal(buf, "ping\n");
-	assert_int_equal(proto_format(PROTO_PONG, buf, sizeof buf), 5);
+	assert_call_equal("2.3", proto_format(PROTO_PONG, buf, sizeof buf), 5);
 	assert_string_equal(buf, "pong\n");
 	/* "ping\n" and its NUL need 6 bytes. */
 	errno = 0;
-	assert_int_equal(proto_format(PROTO_PING, buf, 5), -1);
-	assert_int_equal(errno, ENOBUFS);
+	assert_call_equal("2.3", proto_format(PROTO_PING, buf, 5), -1);
+	assert_errno("2.3", ENOBUFS);
 	errno = 0;
-	assert_int_equal(proto_format((enum proto_msg)42, buf, sizeof buf), -1);
-	assert_int_equal(errno, EINVAL);
+	assert_call_equal("2.3", proto_format((enum proto_msg)42, buf, sizeof buf), -1);
+	assert_errno("2.3", EINVAL);
 	assert_string_equal(proto_word(PROTO_PONG), "pong");
 }
 
@@ -90,7 +91,7 @@ test_send_writes_one_line(void **state)
 
 	(void)state;
 	assert_int_equal(pipe(p), 0);
-	assert_int_equal(proto_send(p[1], PROTO_PONG), 0);
+	assert_call_equal("2.3", proto_send(p[1], PROTO_PONG), 0);
 	/* Read it back with the real read(): the mock would want a queue. */
 	close(p[1]);
 	assert_int_equal(__real_read(p[0], buf, sizeof buf), 5);
@@ -108,8 +109,8 @@ test_send_to_a_closed_pipe_is_epipe(void **state)
 	assert_int_equal(pipe(p), 0);
 	close(p[0]);
 	errno = 0;
-	assert_int_equal(proto_send(p[1], PROTO_PING), -1);
-	assert_int_equal(errno, EPIPE);
+	assert_call_equal("2.3", proto_send(p[1], PROTO_PING), -1);
+	assert_errno("2.3", EPIPE);
 	close(p[1]);
 }
 
@@ -125,14 +126,14 @@ test_recv_message_split_across_reads(void **state)
 	will_read("pi");
 	will_read("n");
 	will_read("g\n");
-	assert_int_equal(proto_recv(&lr, &m), 1);
+	assert_call_equal("2.3", proto_recv(&lr, &m), 1);
 	assert_int_equal(m, PROTO_PING);
 	/* A non-blocking one: EAGAIN in between, the piece stays buffered. */
 	will_read("po");
 	will_fail_read(EAGAIN);
 	assert_recv_fails(&lr, EAGAIN);
 	will_read("ng\n");
-	assert_int_equal(proto_recv(&lr, &m), 1);
+	assert_call_equal("2.3", proto_recv(&lr, &m), 1);
 	assert_int_equal(m, PROTO_PONG);
 }
 
@@ -145,11 +146,11 @@ test_recv_two_messages_in_one_read(void **state)
 	(void)state;
 	lr_init(&lr, 7);
 	will_read("ping\npong\n");
-	assert_int_equal(proto_recv(&lr, &m), 1);
+	assert_call_equal("2.3", proto_recv(&lr, &m), 1);
 	assert_int_equal(m, PROTO_PING);
 	assert_true(lr_pending(&lr));
 	/* The second comes from the buffer: no read() is queued for it. */
-	assert_int_equal(proto_recv(&lr, &m), 1);
+	assert_call_equal("2.3", proto_recv(&lr, &m), 1);
 	assert_int_equal(m, PROTO_PONG);
 	assert_false(lr_pending(&lr));
 	will_fail_read(EAGAIN);
@@ -189,7 +190,7 @@ test_recv_unknown_word(void **state)
 	will_read("pang\nping\r\n");
 	assert_recv_fails(&lr, EBADMSG);
 	/* The bad line is consumed; "\r\n" ends a line too. */
-	assert_int_equal(proto_recv(&lr, &m), 1);
+	assert_call_equal("2.3", proto_recv(&lr, &m), 1);
 	assert_int_equal(m, PROTO_PING);
 }
 
@@ -215,9 +216,9 @@ test_recv_eof_between_messages(void **state)
 	lr_init(&lr, 7);
 	will_read("pong\n");
 	will_read("");
-	assert_int_equal(proto_recv(&lr, &m), 1);
+	assert_call_equal("2.3", proto_recv(&lr, &m), 1);
 	assert_int_equal(m, PROTO_PONG);
-	assert_int_equal(proto_recv(&lr, &m), 0);
+	assert_call_equal("2.3", proto_recv(&lr, &m), 0);
 }
 
 static void

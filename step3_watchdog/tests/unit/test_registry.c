@@ -23,6 +23,7 @@
 
 #include "registry.h"
 #include "server.h"
+#include "tests/check.h"	/* assertions that speak: errno names, exercises */
 
 #define EX_TEST(ex, f) { "[" ex "] " #f, f, make_reg, drop_reg, NULL }
 
@@ -129,7 +130,7 @@ test_ref_for_the_published_server(void **state)
 
 	(void)state;
 	reg_publish(reg, 1, getpid());
-	assert_int_equal(reg_ref_open(reg, 1, getpid(),
+	assert_call_equal("3.3", reg_ref_open(reg, 1, getpid(),
 	    atomic_load(&reg->slot[1].gen), &r), 0);
 	assert_int_equal(r.pid, getpid());
 	if (r.pidfd != -1)	/* -1: no pidfds here (valgrind) */
@@ -152,8 +153,8 @@ test_ref_refused_once_gone(void **state)
 	/* The pid is alive, but the slot no longer vouches for it: it may
 	 * be reaped, then reused by anyone. */
 	errno = 0;
-	assert_int_equal(reg_ref_open(reg, 1, getpid(), gen, &r), -1);
-	assert_int_equal(errno, ESRCH);
+	assert_call_equal("3.3", reg_ref_open(reg, 1, getpid(), gen, &r), -1);
+	assert_errno("3.3", ESRCH);
 }
 
 static void
@@ -167,8 +168,8 @@ test_ref_refused_for_an_old_generation(void **state)
 	gen = atomic_load(&reg->slot[1].gen);
 	reg_publish(reg, 1, getpid());	/* restarted since */
 	errno = 0;
-	assert_int_equal(reg_ref_open(reg, 1, getpid(), gen, &r), -1);
-	assert_int_equal(errno, ESRCH);
+	assert_call_equal("3.3", reg_ref_open(reg, 1, getpid(), gen, &r), -1);
+	assert_errno("3.3", ESRCH);
 }
 
 static void
@@ -179,9 +180,9 @@ test_ref_refused_for_another_pid(void **state)
 	(void)state;
 	reg_publish(reg, 1, getpid());
 	errno = 0;
-	assert_int_equal(reg_ref_open(reg, 1, getppid(),
+	assert_call_equal("3.3", reg_ref_open(reg, 1, getppid(),
 	    atomic_load(&reg->slot[1].gen), &r), -1);
-	assert_int_equal(errno, ESRCH);
+	assert_errno("3.3", ESRCH);
 }
 
 static void
@@ -199,7 +200,7 @@ test_signal_never_reaches_a_reaped_server(void **state)
 		_exit(0);
 	}
 	reg_publish(reg, 1, pid);
-	assert_int_equal(reg_ref_open(reg, 1, pid,
+	assert_call_equal("3.3", reg_ref_open(reg, 1, pid,
 	    atomic_load(&reg->slot[1].gen), &r), 0);
 	assert_int_equal(reg_ref_signal(reg, &r, SIGKILL), 0);
 	/* The parent's protocol: GONE first, then reap. */
@@ -208,7 +209,7 @@ test_signal_never_reaches_a_reaped_server(void **state)
 	/* Whatever gets that pid next, the handle does not reach it. */
 	errno = 0;
 	assert_int_equal(reg_ref_signal(reg, &r, SIGKILL), -1);
-	assert_int_equal(errno, ESRCH);
+	assert_errno("3.3", ESRCH);
 	reg_ref_close(&r);
 }
 
@@ -220,8 +221,8 @@ test_heartbeat_counts_then_wakes_the_watchdog(void **state)
 
 	(void)state;
 	ev.pid = reg->watchdog;
-	assert_int_equal(server_heartbeat(&sv, &ev), 1);
-	assert_int_equal(server_heartbeat(&sv, &ev), 1);
+	assert_call_equal("3.1", server_heartbeat(&sv, &ev), 1);
+	assert_call_equal("3.1", server_heartbeat(&sv, &ev), 1);
 	assert_int_equal(atomic_load(&reg->slot[1].beats), 2);
 	assert_int_equal(sv.answered, 2);
 	assert_true(got_usr2 >= 1);	/* two SIGUSR2 may make one */
@@ -234,7 +235,7 @@ test_heartbeat_from_a_stranger_is_ignored(void **state)
 	struct sig_event ev = { SIGUSR1, 1 };	/* init is not our watchdog */
 
 	(void)state;
-	assert_int_equal(server_heartbeat(&sv, &ev), 0);
+	assert_call_equal("3.1", server_heartbeat(&sv, &ev), 0);
 	assert_int_equal(atomic_load(&reg->slot[1].beats), 0);
 	assert_int_equal(got_usr2, 0);
 }

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "sup.h"
+#include "tests/check.h"	/* assertions that speak: errno names, exercises */
 
 #define EX_TEST(ex, f) { "[" ex "] " #f, f, NULL, NULL, NULL }
 
@@ -52,7 +53,7 @@ test_grace_no_heartbeat_before_ready(void **state)
 	sup_started(&c, 42, 100.0, &pol);
 	assert_int_equal(c.state, CHILD_STARTING);
 	assert_false(sup_ping_due(&c, 104.9));
-	assert_int_equal(sup_check(&c, 104.9), SUP_OK);	/* slow, not frozen */
+	assert_call_equal("3.4", sup_check(&c, 104.9), SUP_OK);	/* slow, not frozen */
 	assert_true(sup_next_event(&c) == 105.0);
 }
 
@@ -64,7 +65,7 @@ test_grace_over_is_not_ready(void **state)
 	(void)state;
 	sup_init(&c);
 	sup_started(&c, 42, 100.0, &pol);
-	assert_int_equal(sup_check(&c, 105.0), SUP_NOT_READY);
+	assert_call_equal("3.4", sup_check(&c, 105.0), SUP_NOT_READY);
 }
 
 static void
@@ -91,9 +92,9 @@ test_reply_in_time(void **state)
 	sup_ping_sent(&c, 102.0, &pol);
 	assert_false(sup_ping_due(&c, 102.5));	/* one heartbeat out at a time */
 	assert_true(sup_next_event(&c) == 105.0);	/* the deadline */
-	assert_int_equal(sup_beat(&c, 1, 102.25, &pol, &rtt), 1);
+	assert_call_equal("3.4", sup_beat(&c, 1, 102.25, &pol, &rtt), 1);
 	assert_true(rtt > 0.249 && rtt < 0.251);
-	assert_int_equal(sup_check(&c, 110.0), SUP_OK);
+	assert_call_equal("3.4", sup_check(&c, 110.0), SUP_OK);
 	/* Next one a period after the last was sent, not after the reply. */
 	assert_true(sup_next_event(&c) == 103.0);
 	assert_true(sup_ping_due(&c, 103.0));
@@ -108,9 +109,9 @@ test_no_reply_is_a_miss_at_the_deadline(void **state)
 	(void)state;
 	up_child(&c);
 	sup_ping_sent(&c, 102.0, &pol);
-	assert_int_equal(sup_beat(&c, 0, 104.99, &pol, &rtt), 0);
-	assert_int_equal(sup_check(&c, 104.99), SUP_OK);
-	assert_int_equal(sup_check(&c, 105.0), SUP_MISS);
+	assert_call_equal("3.4", sup_beat(&c, 0, 104.99, &pol, &rtt), 0);
+	assert_call_equal("3.4", sup_check(&c, 104.99), SUP_OK);
+	assert_call_equal("3.4", sup_check(&c, 105.0), SUP_MISS);
 }
 
 static void
@@ -124,8 +125,8 @@ test_counter_is_the_reply_not_the_signal(void **state)
 	/* A reply whose SIGUSR2 merged with another one: the watchdog
 	 * wakes at the deadline, reads the counter first, and finds it. */
 	sup_ping_sent(&c, 102.0, &pol);
-	assert_int_equal(sup_beat(&c, 1, 105.0, &pol, &rtt), 1);
-	assert_int_equal(sup_check(&c, 105.0), SUP_OK);
+	assert_call_equal("3.4", sup_beat(&c, 1, 105.0, &pol, &rtt), 1);
+	assert_call_equal("3.4", sup_check(&c, 105.0), SUP_OK);
 	/* A late reply still schedules the next ping at once. */
 	assert_true(sup_ping_due(&c, 105.0));
 }
@@ -138,11 +139,11 @@ test_counter_moving_with_no_ping_out_is_not_a_reply(void **state)
 
 	(void)state;
 	up_child(&c);
-	assert_int_equal(sup_beat(&c, 1, 101.5, &pol, &rtt), 0);
+	assert_call_equal("3.4", sup_beat(&c, 1, 101.5, &pol, &rtt), 0);
 	sup_ping_sent(&c, 102.0, &pol);
 	/* The old count again: nothing new. */
-	assert_int_equal(sup_beat(&c, 1, 102.5, &pol, &rtt), 0);
-	assert_int_equal(sup_beat(&c, 2, 102.6, &pol, &rtt), 1);
+	assert_call_equal("3.4", sup_beat(&c, 1, 102.5, &pol, &rtt), 0);
+	assert_call_equal("3.4", sup_beat(&c, 2, 102.6, &pol, &rtt), 1);
 }
 
 static void
@@ -157,10 +158,10 @@ test_two_replies_one_wakeup(void **state)
 	sup_ping_sent(&a, 102.0, &pol);
 	sup_ping_sent(&b, 102.0, &pol);
 	/* One SIGUSR2 for two replies: both counters are read. */
-	assert_int_equal(sup_beat(&a, 1, 102.1, &pol, &rtt), 1);
-	assert_int_equal(sup_beat(&b, 1, 102.1, &pol, &rtt), 1);
-	assert_int_equal(sup_check(&a, 106.0), SUP_OK);
-	assert_int_equal(sup_check(&b, 106.0), SUP_OK);
+	assert_call_equal("3.4", sup_beat(&a, 1, 102.1, &pol, &rtt), 1);
+	assert_call_equal("3.4", sup_beat(&b, 1, 102.1, &pol, &rtt), 1);
+	assert_call_equal("3.4", sup_check(&a, 106.0), SUP_OK);
+	assert_call_equal("3.4", sup_check(&b, 106.0), SUP_OK);
 }
 
 static void
@@ -181,7 +182,7 @@ test_freeze_detected_within_p_plus_t(void **state)
 		if (sup_check(&c, now) == SUP_MISS)
 			break;
 	}
-	assert_int_equal(sup_check(&c, now), SUP_MISS);
+	assert_call_equal("3.4", sup_check(&c, now), SUP_MISS);
 	assert_true(now - frozen <= pol.period + pol.timeout + 0.011);
 }
 
@@ -251,10 +252,10 @@ test_window_gives_up_above_intensity(void **state)
 	struct sup_window w = { 0 };
 
 	(void)state;
-	assert_int_equal(sup_window_add(&w, 100.0, &pol), 0);
-	assert_int_equal(sup_window_add(&w, 101.0, &pol), 0);
-	assert_int_equal(sup_window_add(&w, 102.0, &pol), 0);	/* 3: allowed */
-	assert_int_equal(sup_window_add(&w, 103.0, &pol), 1);	/* 4 > 3 */
+	assert_call_equal("3.6", sup_window_add(&w, 100.0, &pol), 0);
+	assert_call_equal("3.6", sup_window_add(&w, 101.0, &pol), 0);
+	assert_call_equal("3.6", sup_window_add(&w, 102.0, &pol), 0);	/* 3: allowed */
+	assert_call_equal("3.6", sup_window_add(&w, 103.0, &pol), 1);	/* 4 > 3 */
 }
 
 static void
@@ -263,14 +264,14 @@ test_window_forgets_old_restarts(void **state)
 	struct sup_window w = { 0 };
 
 	(void)state;
-	assert_int_equal(sup_window_add(&w, 100.0, &pol), 0);
-	assert_int_equal(sup_window_add(&w, 101.0, &pol), 0);
-	assert_int_equal(sup_window_add(&w, 102.0, &pol), 0);
+	assert_call_equal("3.6", sup_window_add(&w, 100.0, &pol), 0);
+	assert_call_equal("3.6", sup_window_add(&w, 101.0, &pol), 0);
+	assert_call_equal("3.6", sup_window_add(&w, 102.0, &pol), 0);
 	/* 100 and 101 are more than 10 s old at 111.5: 2 in the window. */
-	assert_int_equal(sup_window_add(&w, 111.5, &pol), 0);
+	assert_call_equal("3.6", sup_window_add(&w, 111.5, &pol), 0);
 	assert_int_equal(w.n, 2);
-	assert_int_equal(sup_window_add(&w, 111.6, &pol), 0);
-	assert_int_equal(sup_window_add(&w, 111.7, &pol), 1);
+	assert_call_equal("3.6", sup_window_add(&w, 111.6, &pol), 0);
+	assert_call_equal("3.6", sup_window_add(&w, 111.7, &pol), 1);
 }
 
 static void
@@ -281,7 +282,7 @@ test_window_intensity_zero_gives_up_at_once(void **state)
 
 	(void)state;
 	p.intensity = 0;
-	assert_int_equal(sup_window_add(&w, 100.0, &p), 1);
+	assert_call_equal("3.6", sup_window_add(&w, 100.0, &p), 1);
 }
 
 static void

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "proto.h"
+#include "tests/check.h"	/* assertions that speak: errno names, exercises */
 
 #define EX_TEST(ex, f) { "[" ex "] " #f, f, NULL, NULL, NULL }
 
@@ -180,11 +181,11 @@ test_job_round_trip(void **state)
 	n = proto_format_job(line, sizeof line, &job);
 	assert_string_equal(line, "requetetype1 12345 0123456789abcdef\n");
 	line[n - 1] = '\0';
-	assert_int_equal(proto_parse_job(line, &back), 0);
+	assert_call_equal("4.1", proto_parse_job(line, &back), 0);
 	assert_int_equal(back.type, REQ_TYPE1);
 	assert_int_equal(back.id, 12345);
 	assert_string_equal(back.token, TOKEN);
-	assert_int_equal(proto_parse_job("requetetype2 1 fedcba9876543210", &back), 0);
+	assert_call_equal("4.1", proto_parse_job("requetetype2 1 fedcba9876543210", &back), 0);
 	assert_int_equal(back.type, REQ_TYPE2);
 	assert_int_equal(back.id, 1);
 	assert_string_equal(back.token, "fedcba9876543210");
@@ -209,12 +210,12 @@ test_bad_jobs_refused(void **state)
 
 	(void)state;
 	/* A parser that refuses everything is no parser. */
-	assert_int_equal(proto_parse_job("requetetype1 1 0123456789abcdef", &job), 0);
+	assert_call_equal("4.1", proto_parse_job("requetetype1 1 0123456789abcdef", &job), 0);
 	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		errno = 0;
 		if (proto_parse_job(bad[i], &job) != -1)
 			fail_msg("accepted \"%s\"", bad[i]);
-		assert_int_equal(errno, EPROTO);
+		assert_errno("4.1", EPROTO);
 	}
 }
 

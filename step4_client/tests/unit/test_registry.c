@@ -23,6 +23,7 @@
 
 #include "registry.h"
 #include "server.h"
+#include "tests/check.h"	/* assertions that speak: errno names, exercises */
 
 #define EX_TEST(ex, f) { "[" ex "] " #f, f, make_reg, drop_reg, NULL }
 

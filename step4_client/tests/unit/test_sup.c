@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "sup.h"
+#include "tests/check.h"	/* assertions that speak: errno names, exercises */
 
 #define EX_TEST(ex, f) { "[" ex "] " #f, f, NULL, NULL, NULL }
 
