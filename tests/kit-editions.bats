@@ -1,0 +1,172 @@
+#!/usr/bin/env bats
+# The French edition (X.fr.md beside each X.md) keeps up with the English
+# one (scripts/check-editions.py), the learner's tools follow the locale
+# (make hint, make progress, make doctor), and make handout ships both
+# editions, French first with HANDOUT_LANG=fr (or LANG=fr).
+
+bats_require_minimum_version 1.5.0
+
+setup() {
+	bats_load_library bats-support
+	bats_load_library bats-assert
+	cd "$KIT_ROOT" || return 1
+	export HINTS_SAVED=$BATS_TEST_TMPDIR/hints
+	[[ -d build/hints ]] && mv build/hints "$HINTS_SAVED"
+	unset OSPS_LANG LC_ALL LC_MESSAGES
+	export LANG=C.UTF-8
+	return 0
+}
+teardown() {
+	rm -rf build/hints
+	[[ -d $HINTS_SAVED ]] && mv "$HINTS_SAVED" build/hints
+	return 0
+}
+
+# pair: a tiny kit in $BATS_TEST_TMPDIR/kit with one step, its English
+# texts and a faithful French edition of each; $K names it.
+pair() {
+	K=$BATS_TEST_TMPDIR/kit
+	mkdir -p "$K/step1_x" "$K/solutions/step1_x"
+	cat >"$K/README.md" <<'EOF'
+# The kit
+
+[Version française](README.fr.md)
+
+Start with [step 1](step1_x/README.md), then run `make test-step1`.
+<!-- kit-only -->
+## For instructors
+
+See [the answers](solutions/step1_x/ANSWERS.md).
+<!-- /kit-only -->
+EOF
+	cat >"$K/step1_x/README.md" <<'EOF'
+# Step 1: shared memory
+
+[Version française](README.fr.md)
+
+## Exercises
+
+```sh
+make step1 && make test-step1
+```
+
+### Hints
+
+#### 1.1
+
+1. Call `shm_open`.
+
+#### 1.2
+
+1. Then `mmap`.
+
+## Questions
+
+- **1.a** Why a segment?
+- **1.b** Who unlinks it?
+EOF
+	cat >"$K/step1_x/hints.md" <<'EOF'
+# Step 1: the next hints
+
+[Version française](hints.fr.md)
+
+#### 1.1
+
+2. `O_CREAT | O_EXCL`.
+3. Check every return code.
+
+#### 1.2
+
+2. `MAP_SHARED`.
+EOF
+	cat >"$K/solutions/step1_x/ANSWERS.md" <<'EOF'
+# Step 1: answers
+
+[Version française](ANSWERS.fr.md)
+
+## 1.a Why a segment
+
+Because.
+
+## 1.b Who unlinks
+
+`d`.
+EOF
+	local f
+	for f in README.md step1_x/README.md step1_x/hints.md solutions/step1_x/ANSWERS.md; do
+		sed -e 's/\[Version française\](\([a-zA-Z]*\)\.fr\.md)/[English](\1.md)/' \
+			-e 's/^# Step 1/# Étape 1/; s/Start with/Commencez par/; s/Why a segment/Pourquoi un segment/' \
+			-e 's/Call /Appelez /; s/Then /Puis /; s/## Questions/## Questions/; s/Because/Parce que/' \
+			-e 's|(step1_x/README.md)|(step1_x/README.fr.md)|' \
+			"$K/$f" >"$K/${f%.md}.fr.md"
+	done
+}
+
+@test "[run] the editions check passes on two faithful editions, and reports each missing one" {
+	pair
+	run -0 scripts/check-editions.py --root "$K"
+	assert_output "ok editions: 4 documents"
+	run -0 scripts/check-editions.py --root "$K" --started
+	rm "$K/step1_x/hints.fr.md"
+	echo '# x' >"$K/step1_x/NOTES.fr.md"
+	run -1 scripts/check-editions.py --root "$K"
+	assert_line "step1_x/hints.fr.md: missing (the French edition of step1_x/hints.md)"
+	assert_line "step1_x/NOTES.fr.md: no English edition step1_x/NOTES.md beside it"
+	rm "$K"/*.fr.md "$K"/*/*.fr.md "$K"/*/*/*.fr.md
+	run -1 scripts/check-editions.py --root "$K" --started
+}
+
+@test "[run] the editions check catches each kind of drift" {
+	pair
+	local fr=$K/step1_x/README.fr.md
+	# Sections: one heading level changed, one exercise id changed.
+	sed -i 's/^### Hints/## Indices/' "$fr"
+	run -1 scripts/check-editions.py --root "$K"
+	assert_line "step1_x/README.fr.md: sections differ from README.md: heading 3 is '### ...' in English, '## ...' in French (6 headings in English, 6 in French)"
+	pair
+	sed -i 's/^#### 1\.2$/#### 1.3/' "$fr"
+	run -1 scripts/check-editions.py --root "$K"
+	assert_line --partial "heading 5 is '#### 1.2 ...' in English, '#### 1.3 ...' in French"
+	# Question labels.
+	pair
+	sed -i 's/\*\*1\.b\*\*/**1.c**/' "$fr"
+	run -1 scripts/check-editions.py --root "$K"
+	assert_line "step1_x/README.fr.md: question labels 1.a 1.c; README.md has 1.a 1.b"
+	# Code blocks, byte for byte.
+	pair
+	sed -i 's/^make step1 && make test-step1$/make step1 \&\&  make test-step1/' "$fr"
+	run -1 scripts/check-editions.py --root "$K"
+	assert_line --partial "step1_x/README.fr.md: code block 1 differs from README.md's"
+	# Inline make commands.
+	pair
+	sed -i 's/`make test-step1`/`make test-step2`/' "$K/README.fr.md"
+	run -1 scripts/check-editions.py --root "$K"
+	assert_line "README.fr.md: make commands differ from README.md: only in English: 'make test-step1'; only in French: 'make test-step2'"
+	# Links: README.md and README.fr.md are one target; another is not.
+	pair
+	sed -i 's|(solutions/step1_x/ANSWERS.md)|(solutions/step1_x/ANSWER.md)|' "$K/README.fr.md"
+	run -1 scripts/check-editions.py --root "$K"
+	assert_line --partial "README.fr.md: links differ from README.md: only in English: 'solutions/step1_x/ANSWERS.md'"
+	# The link to the other edition, at the top.
+	pair
+	sed -i '/\[English\]/d' "$K/solutions/step1_x/ANSWERS.fr.md"
+	run -1 scripts/check-editions.py --root "$K"
+	assert_line "solutions/step1_x/ANSWERS.fr.md: no link to ANSWERS.md in its first 5 lines"
+	# kit-only markers.
+	pair
+	sed -i '/kit-only/d' "$K/README.fr.md"
+	run -1 scripts/check-editions.py --root "$K"
+	assert_line --partial "README.fr.md: kit-only/handout-only markers differ from README.md's"
+	# Hint levels: one level missing in French.
+	pair
+	sed -i '/^3\. /d' "$K/step1_x/hints.fr.md"
+	run -1 scripts/check-editions.py --root "$K"
+	assert_line "step1_x: exercise 1.1 has 3 hint level(s) in English (README.md + hints.md), 2 in French (README.fr.md + hints.fr.md)"
+}
+
+@test "[run] the kit's French edition is complete and keeps up with the English one" {
+	scripts/check-editions.py --started ||
+		skip "no French edition in the kit yet (no *.fr.md): this check starts with the first one"
+	run -0 scripts/check-editions.py
+	assert_line --regexp '^ok editions: [0-9]+ documents$'
+}
