@@ -170,3 +170,62 @@ EOF
 	run -0 scripts/check-editions.py
 	assert_line --regexp '^ok editions: [0-9]+ documents$'
 }
+
+# kit_tools: the learner's tools in the tiny kit of pair, to run them on
+# its French texts.
+kit_tools() {
+	mkdir -p "$K/scripts"
+	cp scripts/hint.py scripts/lang.py "$K/scripts/"
+}
+
+@test "[run] make hint follows the locale: French with OSPS_LANG=fr or LANG=fr_FR.UTF-8, English with OSPS_LANG=en" {
+	pair
+	kit_tools
+	OSPS_LANG=fr run -0 python3 "$K/scripts/hint.py" step1_x 1.1 all
+	assert_line "Indice 1 sur 3 pour 1.1 : Appelez \`shm_open\`."
+	assert_line "Indice 3 sur 3 pour 1.1 : Check every return code."
+	assert_line --partial "C'était le dernier indice."
+	LANG=fr_FR.UTF-8 run -0 python3 "$K/scripts/hint.py" step1_x 1.2 1
+	assert_line "Indice 1 sur 2 pour 1.2 : Puis \`mmap\`."
+	assert_line "Essayez, puis relancez 'make hint-step1 EX=1.2' pour l'indice 2."
+	LANG=fr_FR.UTF-8 OSPS_LANG=en run -0 python3 "$K/scripts/hint.py" step1_x 1.2 1
+	assert_line "Hint 1 of 2 for 1.2: Then \`mmap\`."
+	LC_ALL=C LANG=fr_FR.UTF-8 run -0 python3 "$K/scripts/hint.py" step1_x 1.2 1
+	assert_line "Hint 1 of 2 for 1.2: Then \`mmap\`."
+	# No French hints for a step: English, said in one line.
+	rm "$K/step1_x/hints.fr.md"
+	OSPS_LANG=fr run -0 --separate-stderr python3 "$K/scripts/hint.py" step1_x 1.2 1
+	assert_line "Hint 1 of 2 for 1.2: Then \`mmap\`."
+	[[ $stderr == "(les indices de step1_x n'ont pas encore d'édition française : les voici en anglais)" ]] ||
+		fail "notice: $stderr"
+	# Through make, in the kit.
+	LANG=fr_FR.UTF-8 run -0 make -s hint-step1 EX=1.1 LEVEL=1
+	assert_line --regexp '^(Indice 1 sur [0-9]+ pour 1\.1 : |Hint 1 of [0-9]+ for 1\.1: )'
+}
+
+@test "[run] make progress speaks French with OSPS_LANG=fr or LANG=fr_FR.UTF-8, commands unchanged" {
+	OSPS_LANG=fr run -0 python3 scripts/progress.py step1_shm
+	assert_line --regexp '^étape +exercice +fichier +tests +état$'
+	assert_line --regexp '^step1_shm +1\.1 +shm_area\.c +- +· pas commencé$'
+	assert_line "Exercices réussis : 0 sur 5."
+	assert_line "Prochain exercice : 1.1, dans step1_shm/src/shm_area.c (cherchez 'TODO 1.1') ; 'make test-step1 EX=1.1' pour le vérifier, 'make hint-step1 EX=1.1' si vous bloquez."
+	LANG=fr_FR.UTF-8 run -0 python3 scripts/progress.py --impl solution step1_shm
+	assert_line --regexp '^step1_shm +1\.1 +shm_area\.c +[0-9]+/[0-9]+ +✓ réussi$'
+	assert_line "Tout passe. Bravo !"
+	OSPS_LANG=en LANG=fr_FR.UTF-8 run -0 python3 scripts/progress.py step1_shm
+	assert_line "0 of 5 exercises passed."
+}
+
+@test "[run] make doctor speaks French with OSPS_LANG=fr or LANG=fr_FR.UTF-8, commands unchanged" {
+	OSPS_LANG=fr run -0 scripts/doctor.sh
+	assert_line "Compilation :"
+	assert_line --partial "Tout est prêt : make step1 && make test-step1"
+	mkdir "$BATS_TEST_TMPDIR/empty"
+	LANG=fr_FR.UTF-8 BATS_LIB_PATH=$BATS_TEST_TMPDIR/empty run -1 scripts/doctor.sh
+	assert_line --partial "✗ bats-assert manque (cherché dans $BATS_TEST_TMPDIR/empty)"
+	assert_line --partial "pour corriger : apt-get install bats-assert"
+	assert_line --partial "3 problème(s). Installez d'un coup ce qui manque :"
+	assert_line --regexp "sudo apt-get install bats-assert bats-file bats-support$"
+	OSPS_LANG=en LANG=fr_FR.UTF-8 run -0 scripts/doctor.sh
+	assert_line --partial "All set: make step1 && make test-step1"
+}
