@@ -229,3 +229,76 @@ kit_tools() {
 	OSPS_LANG=en LANG=fr_FR.UTF-8 run -0 scripts/doctor.sh
 	assert_line --partial "All set: make step1 && make test-step1"
 }
+
+# kit_with_french: a copy of the kit's files (no git) in $BATS_TEST_TMPDIR/k,
+# with a French edition (a stand-in: the English text retitled) of the top
+# README and of step 1's README and hints; $C names it.
+kit_with_french() {
+	C=$BATS_TEST_TMPDIR/k
+	mkdir -p "$C"
+	git ls-files -z | tar -cf - --null -T - | tar -xf - -C "$C" || return 1
+	local f b
+	for f in README.md step1_shm/README.md step1_shm/hints.md; do
+		b=$(basename "$f" .md)
+		sed -e "1a\\
+\\
+[English]($b.md)" -e '1s/^# .*/# Édition française/' \
+			-e 's|(step1_shm/README\.md)|(step1_shm/README.fr.md)|g' \
+			-e 's/^1\. /1. En français : /' "$C/$f" >"$C/${f%.md}.fr.md"
+		sed -i "1a\\
+\\
+[Version française]($b.fr.md)" "$C/$f"
+	done
+}
+
+@test "[run] make handout ships both editions, the French one cut along its kit-only markers" {
+	kit_with_french
+	run -0 --separate-stderr env -u HANDOUT_LANG make -C "$C" -s handout 3>&-
+	mkdir "$BATS_TEST_TMPDIR/h" && tar -xzf "$C/build/osps-kit.tar.gz" -C "$BATS_TEST_TMPDIR/h"
+	local h=$BATS_TEST_TMPDIR/h/osps-kit
+	run -0 head -3 "$h/README.md"
+	assert_line "[Version française](README.fr.md)"
+	run -0 head -3 "$h/README.fr.md"
+	assert_line "# Édition française"
+	assert_line "[English](README.md)"
+	[[ -f $h/step1_shm/hints.fr.md && ! -e $h/README.en.md ]] || fail "$(ls "$h" "$h/step1_shm")"
+	grep -q 'For instructors' "$C/README.fr.md" || fail "the stand-in lost its kit-only part"
+	run -1 grep -lE 'kit-only|## For instructors' "$h/README.fr.md" "$h/step1_shm/README.fr.md"
+	run -0 grep -c 'README.fr.md' "$h/.handout-files"
+	# make hint reads the French edition in the handout.
+	OSPS_LANG=fr run -0 make -C "$h" -s hint-step1 EX=1.1 LEVEL=2
+	assert_line --regexp '^Indice 1 sur [0-9]+ pour 1\.1 : En français : '
+	assert_line --regexp '^Indice 2 sur [0-9]+ pour 1\.1 : '
+}
+
+@test "[run] make handout LANG=fr: README.md is the French edition, README.en.md the English one, links and hints follow" {
+	kit_with_french
+	run -0 make -C "$C" -s handout LANG=fr 3>&-
+	assert_line "handout: French first: README.md is the French edition, README.en.md the English one"
+	assert_line --regexp '^handout: warning: no French edition of .*step2_fifo/README\.md.*: English only$'
+	mkdir "$BATS_TEST_TMPDIR/h" && tar -xzf "$C/build/osps-kit.tar.gz" -C "$BATS_TEST_TMPDIR/h"
+	local h=$BATS_TEST_TMPDIR/h/osps-kit
+	run -0 head -3 "$h/README.md"
+	assert_line "# Édition française"
+	assert_line "[English](README.en.md)"
+	run -0 head -3 "$h/README.en.md"
+	assert_line "[Version française](README.md)"
+	[[ ! -e $h/README.fr.md && -f $h/step1_shm/hints.en.md && -f $h/step2_fifo/README.md ]] || fail "$(ls "$h" "$h/step1_shm")"
+	# Every relative link between markdown files lands on a file.
+	local f t
+	for f in "$h"/README.md "$h"/README.en.md "$h"/step1_shm/*.md; do
+		for t in $(grep -oE '\]\([^)#[:space:]]+\.md' "$f" | sed 's/^](//' | grep -v '^http'); do
+			[[ -f $(dirname "$f")/$t ]] || fail "$f links to $t, which is not in the handout"
+		done
+	done
+	grep -q '(step1_shm/README.md)' "$h/README.md" || fail "the French README does not link to step 1's French README"
+	grep -q '(step1_shm/README.en.md)' "$h/README.en.md" || fail "the English README does not link to step 1's English README"
+	run -0 grep -E '^[0-9a-f]+  README.en.md$' "$h/.handout-files"
+	# make hint: French by default there when asked, English with OSPS_LANG=en.
+	OSPS_LANG=fr run -0 make -C "$h" -s hint-step1 EX=1.1 LEVEL=1
+	assert_line --regexp '^Indice 1 sur [0-9]+ pour 1\.1 : En français : '
+	OSPS_LANG=en run -0 make -C "$h" -s hint-step1 EX=1.1 LEVEL=1
+	assert_line --regexp '^Hint 1 of [0-9]+ for 1\.1: [^E]'
+	run -2 make -C "$C" -s handout HANDOUT_LANG=de
+	assert_output --partial "HANDOUT_LANG=de: the editions are en (the default) and fr"
+}
