@@ -22,8 +22,9 @@ Two editions differ in their words only. They must have:
     Y.fr.md counts as one to Y.md), in any order;
   - the same <!-- kit-only --> / <!-- handout-only --> markers in the
     same sections (scripts/handout-md.py cuts along them);
-  - the same hint levels for each exercise: README + hints.md in English,
-    README.fr.md + hints.fr.md in French (scripts/hint.py reads them).
+  - the same hint levels for each exercise ("#### N.M" then a numbered
+    list) in README.md and README.fr.md, and in hints.md and hints.fr.md
+    (scripts/hint.py reads them in that order).
 Prints one line per problem; "ok editions: N documents" when none.
 """
 import collections
@@ -72,7 +73,8 @@ class Text:
             m = re.match(r"^\s*(`{3,}|~{3,})", line)
             if block is not None:
                 block.append(line)
-                if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence):
+                if m and line.strip() == m.group(1) and m.group(1)[0] == fence[0] \
+                        and len(m.group(1)) >= len(fence):     # a closing fence has no info
                     self.blocks.append("\n".join(block))
                     block = None
                 continue
@@ -86,6 +88,7 @@ class Text:
             for mk in re.findall(r"<!-- (/?kit-only|handout-only)", line):
                 self.markers.append((mk, len(self.headings)))
             prose.append(line)
+        self.prose = prose
         text = "\n".join(prose)
         self.labels = re.findall(rf"\*\*({LABEL})\*\*", text)
         self.makes = collections.Counter(re.findall(r"`(make [^`]+)`", text))
@@ -133,6 +136,10 @@ def compare(doc, en, fr):
         if a != b:
             out.append(f"{fdoc}: {what} differ from {name}: only in English: {counted(a - b) or 'none'}; "
                        f"only in French: {counted(b - a) or 'none'}")
+    a, b = hint_levels(en), hint_levels(fr)
+    for ex in sorted(set(a) | set(b)):
+        if a.get(ex) != b.get(ex):
+            out.append(f"{fdoc}: exercise {ex} has {b.get(ex, 0)} hint level(s) here, {a.get(ex, 0)} in {name}")
     if en.markers != fr.markers:
         out.append(f"{fdoc}: kit-only/handout-only markers differ from {name}'s "
                    f"(English: {len(en.markers)}, French: {len(fr.markers)}, or in other sections)")
@@ -140,13 +147,10 @@ def compare(doc, en, fr):
 
 
 def hint_levels(text):
-    """{exercise: number of numbered hint items} under the "#### N.M" headings."""
-    levels, ex, fence = {}, None, False
-    for line in text.lines:
-        if re.match(r"^\s*(```|~~~)", line):
-            fence = not fence
-        if fence:
-            continue
+    """{exercise: number of numbered hint items} under the "#### N.M"
+    headings, as scripts/hint.py counts them."""
+    levels, ex = {}, None
+    for line in text.prose:
         if line.startswith("#"):
             m = re.match(rf"^#### ({LABEL})\s*$", line)
             ex = m.group(1) if m else None
@@ -156,21 +160,6 @@ def hint_levels(text):
         if ex and re.match(r"^\s*\d+\.\s+", line):
             levels[ex] += 1
     return levels
-
-
-def check_hints(root, step, texts):
-    """Each exercise has the same hint levels in both languages."""
-    out, per = [], {}
-    for lang in ("en", "fr"):
-        total = collections.Counter()
-        for doc in (f"{step}/README.md", f"{step}/hints.md"):
-            total.update(hint_levels(texts[(doc, lang)]))
-        per[lang] = total
-    for ex in sorted(set(per["en"]) | set(per["fr"])):
-        if per["en"][ex] != per["fr"][ex]:
-            out.append(f"{step}: exercise {ex} has {per['en'][ex]} hint level(s) in English "
-                       f"(README.md + hints.md), {per['fr'][ex]} in French (README.fr.md + hints.fr.md)")
-    return out
 
 
 def main(argv):
@@ -183,22 +172,18 @@ def main(argv):
         sys.stderr.write(__doc__)
         return 2
     docs = documents(root)
-    problems, texts = [], {}
+    problems = []
     for doc in docs:
         fdoc = french(doc)
         if not os.path.exists(os.path.join(root, fdoc)):
             problems.append(f"{fdoc}: missing (the French edition of {doc})")
             continue
         en, fr = Text(os.path.join(root, doc)), Text(os.path.join(root, fdoc))
-        texts[(doc, "en")], texts[(doc, "fr")] = en, fr
         problems += compare(doc, en, fr)
     for path in glob.glob(os.path.join(root, "**", "*.fr.md"), recursive=True):
         fdoc = os.path.relpath(path, root)
         if fdoc.split(os.sep)[0] not in ("build", "tests") and fdoc[:-len(".fr.md")] + ".md" not in docs:
             problems.append(f"{fdoc}: no English edition {fdoc[:-len('.fr.md')]}.md beside it")
-    for step in sorted({d.split("/")[0] for d in docs if d.startswith("step")}):
-        if all((f"{step}/{d}", lang) in texts for d in ("README.md", "hints.md") for lang in ("en", "fr")):
-            problems += check_hints(root, step, texts)
     for p in problems:
         print(p)
     if problems:

@@ -161,7 +161,14 @@ EOF
 	pair
 	sed -i '/^3\. /d' "$K/step1_x/hints.fr.md"
 	run -1 scripts/check-editions.py --root "$K"
-	assert_line "step1_x: exercise 1.1 has 3 hint level(s) in English (README.md + hints.md), 2 in French (README.fr.md + hints.fr.md)"
+	assert_line "step1_x/hints.fr.md: exercise 1.1 has 1 hint level(s) here, 2 in hints.md"
+	# ... or a level moved from hints.fr.md into README.fr.md.
+	pair
+	sed -i '/^2\. `MAP_SHARED`/d' "$K/step1_x/hints.fr.md"
+	sed -i 's/^1\. Puis `mmap`\./&\n2. `MAP_SHARED`./' "$K/step1_x/README.fr.md"
+	run -1 scripts/check-editions.py --root "$K"
+	assert_line "step1_x/README.fr.md: exercise 1.2 has 2 hint level(s) here, 1 in README.md"
+	assert_line "step1_x/hints.fr.md: exercise 1.2 has 0 hint level(s) here, 1 in hints.md"
 }
 
 @test "[run] the kit's French edition is complete and keeps up with the English one" {
