@@ -309,3 +309,13 @@ kit_with_french() {
 	run -2 make -C "$C" -s handout HANDOUT_LANG=de
 	assert_output --partial "HANDOUT_LANG=de: the editions are en (the default) and fr"
 }
+
+@test "[run] make handout LANG=fr refuses a kit with no French edition at all, in one line" {
+	C=$BATS_TEST_TMPDIR/k
+	mkdir -p "$C"
+	git ls-files -z | tar -cf - --null -T - | tar -xf - -C "$C"
+	find "$C" -name '*.fr.md' -delete
+	run -2 make -C "$C" -s handout LANG=fr 3>&-
+	assert_line "handout: HANDOUT_LANG=fr, but the kit has no French edition (no *.fr.md)"
+	[[ ! -e $C/build/osps-kit.tar.gz ]] || fail "a tarball was written"
+}
