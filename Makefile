@@ -71,6 +71,7 @@ else
 	@echo '  make check-teeth      prove that every exercise'"'"'s stub makes a test fail'
 	@echo '  make bench [QUICK=1]  the reference against raw baselines: a table and bench/results.json'
 	@echo '  make handout          the students'"'"' tarball (no solutions), checked by building it'
+	@echo '  make handout LANG=fr  the same, French edition first (README.md in French)'
 	@echo '  make test-grader      the grader'"'"'s own tests (grading: grader/README.md)'
 	@echo '  make clean            remove build/'
 endif
@@ -158,8 +159,10 @@ demo:
 demo-live:
 	@scripts/demo-live.sh
 
+# make handout LANG=fr (or HANDOUT_LANG=fr): French is the handout's
+# default edition. LANG counts only on the command line, not from the locale.
 handout:
-	@scripts/handout.sh
+	@HANDOUT_LANG=$(or $(HANDOUT_LANG),$(if $(filter command line,$(origin LANG)),$(LANG)),en) scripts/handout.sh
 
 # The grader's own tests, printed as TAP; under make test (RESULTS set)
 # also saved in $RESULTS/grader.tap for the summary.

@@ -11,8 +11,17 @@
 # what it leaves out by it). The tarball is then checked the way a
 # student would use it: unpacked in a temporary directory, `make step1`
 # must build and `make test-step1` must run and fail (skeleton stubs).
+#
+# Both editions ship: X.md (English) and X.fr.md (French). With
+# HANDOUT_LANG=fr (`make handout LANG=fr` sets it), French is the default:
+# X.md is the French edition and X.en.md the English one, links fixed.
 set -u
 cd "$(dirname "$0")/.." || exit 1
+case ${HANDOUT_LANG:-en} in
+fr*) first=fr ;;
+en*) first=en ;;
+*) echo "handout: HANDOUT_LANG=$HANDOUT_LANG: the editions are en (the default) and fr" >&2; exit 2 ;;
+esac
 out=build/osps-kit.tar.gz
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/osps-handout.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
@@ -23,12 +32,22 @@ if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
 	git ls-files
 else
 	find . -type f ! -path './build/*' | sed 's|^\./||'
-fi | grep -Ev '^(solutions|grader|\.ci|\.github)/|^grader$|^bench/results\.json$|^tests/(kit|demo)[^/]*\.bats$|^scripts/(skel\.py|skeletons\.sh|check-teeth\.sh|check-texts\.py|kit-test\.sh|handout\.sh|handout-md\.py)$' \
+fi | grep -Ev '^(solutions|grader|\.ci|\.github)/|^grader$|^bench/results\.json$|^tests/(kit|demo)[^/]*\.bats$|^scripts/(skel\.py|skeletons\.sh|check-teeth\.sh|check-texts\.py|check-editions\.py|kit-test\.sh|handout\.sh|handout-md\.py)$' \
 	>"$tmp/files"
 
 mkdir -p "$tmp/osps-kit" build
 tar -cf - -T "$tmp/files" | tar -xf - -C "$tmp/osps-kit" || exit 1
 grep -E '\.md$' "$tmp/files" | sed "s|^|$tmp/osps-kit/|" | xargs -r python3 scripts/handout-md.py || exit 1
+if [[ $first == fr ]]; then
+	if ! grep -q '\.fr\.md$' "$tmp/files"; then
+		echo "handout: HANDOUT_LANG=fr, but the kit has no French edition (no *.fr.md)" >&2
+		exit 1
+	fi
+	left=$(python3 scripts/handout-md.py --french-first "$tmp/osps-kit") || exit 1
+	[[ -n $left ]] && echo "handout: warning: no French edition of $left: English only"
+	(cd "$tmp/osps-kit" && find . -type f | sed 's|^\./||' | sort) >"$tmp/files"
+	echo "handout: French first: README.md is the French edition, README.en.md the English one"
+fi
 (cd "$tmp/osps-kit" && sha256sum -- $(cat "$tmp/files")) >"$tmp/osps-kit/.handout-files" || exit 1
 if grep -rlE --include='*.[ch]' 'BEGIN SOLUTION|END SOLUTION' "$tmp/osps-kit" >"$tmp/leaks"; then
 	echo "handout: solution markers found in: $(tr '\n' ' ' <"$tmp/leaks")" >&2

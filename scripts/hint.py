@@ -7,12 +7,36 @@ heading and in the same format.
 Usage: hint.py STEP_DIR EX [LEVEL]
   Each call shows the next level (remembered in build/hints/); LEVEL=N
   shows levels 1 to N, LEVEL=all every level, LEVEL=0 starts over.
+  In French (README.fr.md + hints.fr.md) when OSPS_LANG=fr or the locale
+  is French (LANG=fr_FR.UTF-8...), see lang.py; in English, with a notice,
+  when the step has no French edition.
 """
 import os
 import re
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+from lang import edition, language   # noqa: E402
+
+SAY = {
+    "en": {"none": "hint: no hints for exercise {ex!r} in {readme}; exercises with hints: {known}",
+           "nothing": "none",
+           "over": "Hints for {ex} start over: the next call shows hint 1.",
+           "hint": "Hint {i} of {n} for {ex}: {text}\n",
+           "again": "Try it, then run 'make hint-step{n} EX={ex}' again for hint {next}.",
+           "last": "That was the last hint. Still stuck? Read the test named [{ex}] that fails: "
+                   "it says what is expected."},
+    "fr": {"none": "hint : pas d'indice pour l'exercice {ex!r} dans {readme} ; "
+                   "exercices avec indices : {known}",
+           "nothing": "aucun",
+           "over": "Les indices de {ex} reprennent du début : le prochain appel montre l'indice 1.",
+           "hint": "Indice {i} sur {n} pour {ex} : {text}\n",
+           "again": "Essayez, puis relancez 'make hint-step{n} EX={ex}' pour l'indice {next}.",
+           "last": "C'était le dernier indice. Toujours bloqué ? Lisez le test nommé [{ex}] "
+                   "qui échoue : il dit ce qui est attendu."},
+}
 
 
 def hints(path, ex):
@@ -41,14 +65,20 @@ def main(argv):
         return 2
     step, ex = argv[1], argv[2]
     wanted = argv[3] if len(argv) == 4 else ""
-    readme = os.path.join(ROOT, step, "README.md")
+    lang = language()
+    readme, more = (edition(os.path.join(ROOT, step, f), lang) for f in ("README.md", "hints.md"))
+    if not (os.path.exists(readme) and os.path.exists(more)):
+        sys.stderr.write(f"(les indices de {step} n'ont pas encore d'édition française : les voici en anglais)\n")
+        lang = "en"
+        readme, more = (edition(os.path.join(ROOT, step, f), lang) for f in ("README.md", "hints.md"))
+    say = SAY[lang]
     levels = hints(readme, ex)
     if levels:
-        levels += hints(os.path.join(ROOT, step, "hints.md"), ex)
+        levels += hints(more, ex)
     if not levels:
         known = sorted(set(re.findall(r"^#### (\d+\.\d+)", open(readme, encoding="utf-8").read(), re.M)))
-        sys.stderr.write(f"hint: no hints for exercise {ex!r} in {step}/README.md; "
-                         f"exercises with hints: {', '.join(known) or 'none'}\n")
+        sys.stderr.write(say["none"].format(ex=ex, readme=os.path.relpath(readme, ROOT),
+                                            known=", ".join(known) or say["nothing"]) + "\n")
         return 2
     state = os.path.join(ROOT, "build", "hints", ex)
     try:
@@ -66,15 +96,14 @@ def main(argv):
     with open(state, "w") as f:
         f.write(str(upto))
     if upto == 0:
-        print(f"Hints for {ex} start over: the next call shows hint 1.")
+        print(say["over"].format(ex=ex))
         return 0
     for i in range(upto):
-        print(f"Hint {i + 1} of {len(levels)} for {ex}: {levels[i]}\n")
+        print(say["hint"].format(i=i + 1, n=len(levels), ex=ex, text=levels[i]))
     if upto < len(levels):
-        print(f"Try it, then run 'make hint-step{step[4]} EX={ex}' again for hint {upto + 1}.")
+        print(say["again"].format(n=step[4], ex=ex, next=upto + 1))
     else:
-        print("That was the last hint. Still stuck? Read the test named "
-              f"[{ex}] that fails: it says what is expected.")
+        print(say["last"].format(ex=ex))
     return 0
 
 

@@ -6,6 +6,7 @@
 # of it, also saved in build/test-summary.txt; the phases' wall times go
 # to build/test-times.tsv (`make bench` reports them).
 set -u
+export OSPS_LANG=en  # the kit's tests read the tools' English messages
 cd "$(dirname "$0")/.." || exit 1
 RESULTS=$(mktemp -d "${TMPDIR:-/tmp}/osps-results.XXXXXX") || exit 1
 export RESULTS

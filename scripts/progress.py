@@ -16,6 +16,7 @@ everything they depend on (sources, tests, build rules): while it is
 unchanged they are reused, else the step is built and tested again.
 `make test-stepN` records its results the same way (--key before the run,
 --record after it). Exit status 0 (it only informs), 2 on bad usage.
+In French when OSPS_LANG=fr or the locale is French (see lang.py).
 """
 import glob
 import hashlib
@@ -30,6 +31,29 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 import tapsum   # noqa: E402  (the kit's TAP reader)
+from lang import language   # noqa: E402
+
+# What make progress says, in each language.
+SAY = {
+    "en": {"passed": "passed", "failing": "failing", "not started": "not started",
+           "no build": "does not build", "header": ("step", "exercise", "file", "tests", "state"),
+           "running": "(running {step}'s tests: {why}...)", "changed": "sources changed",
+           "first": "first run", "total": "{done} of {n} exercises passed.",
+           "reran": "tests run for {x}", "reused": "last results reused for {x} (nothing changed since)",
+           "untouched": "not run for {x} (untouched skeleton)", "or": " or ", "sep": "; ",
+           "next": "Next: exercise {ex} in {where} (look for 'TODO {ex}'); "
+                   "'make test-step{n} EX={ex}' to check it, 'make hint-step{n} EX={ex}' if stuck.",
+           "all": "Everything passes. Well done!"},
+    "fr": {"passed": "réussi", "failing": "en échec", "not started": "pas commencé",
+           "no build": "ne compile pas", "header": ("étape", "exercice", "fichier", "tests", "état"),
+           "running": "(tests de {step} en cours : {why}...)", "changed": "sources modifiées",
+           "first": "premier passage", "total": "Exercices réussis : {done} sur {n}.",
+           "reran": "tests lancés pour {x}", "reused": "derniers résultats repris pour {x} (rien n'a changé depuis)",
+           "untouched": "non lancés pour {x} (squelette intact)", "or": " ou ", "sep": " ; ",
+           "next": "Prochain exercice : {ex}, dans {where} (cherchez 'TODO {ex}') ; "
+                   "'make test-step{n} EX={ex}' pour le vérifier, 'make hint-step{n} EX={ex}' si vous bloquez.",
+           "all": "Tout passe. Bravo !"},
+}
 
 
 def exercises(step):
@@ -178,8 +202,9 @@ def main(argv):
         return 2
     color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     paint = (lambda c, s: f"\033[{c}m{s}\033[0m") if color else (lambda c, s: s)
-    marks = {"passed": paint("32", "✓ passed"), "failing": paint("31", "✗ failing"),
-             "not started": paint("2", "· not started"), "no build": paint("31", "✗ does not build")}
+    say = SAY[language()]
+    marks = {"passed": paint("32", "✓ " + say["passed"]), "failing": paint("31", "✗ " + say["failing"]),
+             "not started": paint("2", "· " + say["not started"]), "no build": paint("31", "✗ " + say["no build"])}
     rows, next_ex, reran, reused, untouched = [], None, [], [], []
     with tempfile.TemporaryDirectory(prefix="osps-progress.") as tmp:
         for step in args:
@@ -197,8 +222,8 @@ def main(argv):
                 key = fingerprint(step, impl)
                 saved = load(step, impl, key)
                 if saved is None:
-                    why = "sources changed" if os.path.exists(cache_path(step, impl)) else "first run"
-                    print(f"(running {step}'s tests: {why}...)", file=sys.stderr, flush=True)
+                    why = say["changed"] if os.path.exists(cache_path(step, impl)) else say["first"]
+                    print(say["running"].format(step=step, why=why), file=sys.stderr, flush=True)
                     built, found = run_tests(step, impl, tmp)
                     saved = record(step, impl, key, built, found)
                     reran.append(f"{step} ({why})")
@@ -211,26 +236,20 @@ def main(argv):
                 rows.append((step, ex, files, state, count))
                 if state != "passed" and next_ex is None:
                     next_ex = (step, ex, files)
-    print(f"{'step':<16} {'exercise':<9} {'file':<14} {'tests':>6}  state")
+    print("{:<16} {:<9} {:<14} {:>6}  {}".format(*say["header"]))
     for step, ex, files, state, count in rows:
         print(f"{step:<16} {ex:<9} {files:<14} {count:>6}  {marks[state]}")
     done = sum(r[3] == "passed" for r in rows)
-    print(f"\n{done} of {len(rows)} exercises passed.")
-    said = []
-    if reran:
-        said.append("tests run for " + ", ".join(reran))
-    if reused:
-        said.append("last results reused for " + ", ".join(reused) + " (nothing changed since)")
-    if untouched:
-        said.append("not run for " + ", ".join(untouched) + " (untouched skeleton)")
-    print("(" + "; ".join(said) + ")")
+    print("\n" + say["total"].format(done=done, n=len(rows)))
+    said = [say[k].format(x=", ".join(v)) for k, v in (("reran", reran), ("reused", reused),
+                                                       ("untouched", untouched)) if v]
+    print("(" + say["sep"].join(said) + ")")
     if next_ex:
         step, ex, files = next_ex
-        where = " or ".join(f"{step}/src/{f}" for f in files.split(","))
-        print(f"Next: exercise {ex} in {where} (look for 'TODO {ex}'); "
-              f"'make test-step{step[4]} EX={ex}' to check it, 'make hint-step{step[4]} EX={ex}' if stuck.")
+        where = say["or"].join(f"{step}/src/{f}" for f in files.split(","))
+        print(say["next"].format(ex=ex, where=where, n=step[4]))
         return 0
-    print("Everything passes. Well done!")
+    print(say["all"])
     return 0
 
 
