@@ -559,7 +559,8 @@ class Rubric(unittest.TestCase):
                                         {"name": "[run] z", "status": "skip"}]}],
                   "build": {"warnings": ["w1", "w2"]}, "leftovers": [{}], "valgrind": None}
             s = scoring.score_step(rb, STEP1, sr)
-            self.assertEqual(s["max"], 12)                   # (3 + 3) x 2, the skip left out
+            # A skip counts in the maximum and earns nothing: (3 + 3 + 4) x 2.
+            self.assertEqual(s["max"], 20)
             self.assertEqual(s["score"], 0)                  # 3 - 2 warnings - 2 leftover, x 2
             self.assertEqual(scoring.Rubric(os.path.join(F.GRADER, "rubric.ini")).weight(STEP1), 1)
         finally:
@@ -621,3 +622,66 @@ class KitDiscovery(unittest.TestCase):
                         self.assertNotEqual(kitmod.exercise_of(n), "?", f"{s.name}: {n!r} names no exercise")
         finally:
             shutil.rmtree(tmp)
+
+
+class HostileGit(unittest.TestCase):
+    """A git submission is read as objects: its filters, hooks, core.*
+    settings, includes, alternates and links are never run nor followed,
+    even by --dry-run."""
+
+    def test_nothing_of_the_repository_runs_or_is_obeyed(self):
+        tmp = tempfile.mkdtemp(prefix="osps-grader-test-")
+        try:
+            mark = os.path.join(tmp, "MARK")
+            other = os.path.join(tmp, "other")
+            repo = os.path.join(tmp, "eve")
+            src = os.path.join(repo, "step1_shm", "src")
+            os.makedirs(src)
+            env = dict(os.environ, GIT_AUTHOR_NAME="e", GIT_AUTHOR_EMAIL="e@x", GIT_COMMITTER_NAME="e",
+                       GIT_COMMITTER_EMAIL="e@x", GIT_CONFIG_GLOBAL="/dev/null", GIT_CONFIG_NOSYSTEM="1")
+            git = lambda *a, cwd=repo: subprocess.run(["git", "-C", cwd, *a], check=True,
+                                                      capture_output=True, env=env)
+            # Another repository whose objects an alternates file would lend.
+            os.makedirs(other)
+            git("init", "-q", cwd=other)
+            with open(os.path.join(other, "secret.c"), "w") as f:
+                f.write("int secret;\n")
+            git("add", "-A", cwd=other)
+            git("commit", "-qm", "x", cwd=other)
+            git("init", "-q")
+            with open(os.path.join(src, "d.c"), "w") as f:
+                f.write("int committed;\n")
+            with open(os.path.join(repo, ".gitattributes"), "w") as f:
+                f.write("* filter=evil diff=evil\n*.c export-subst\n")
+            os.symlink("/etc/passwd", os.path.join(src, "w.c"))
+            git("add", "-A")
+            git("commit", "-qm", "work")
+            touch = f"touch {mark}"
+            with open(os.path.join(repo, ".git", "config"), "a") as f:
+                f.write(f'[filter "evil"]\n\tclean = {touch}\n\tsmudge = {touch}\n\trequired = true\n'
+                        f'[diff "evil"]\n\ttextconv = {touch}\n[core]\n\tfsmonitor = {touch}\n'
+                        f'\tpager = {touch}\n\tsshCommand = {touch}\n[include]\n\tpath = /etc/shadow\n'
+                        f'[log]\n\tshowSignature = true\n[gpg]\n\tprogram = {touch}\n')
+            for hook in ("post-checkout", "pre-commit", "reference-transaction", "post-index-change"):
+                path = os.path.join(repo, ".git", "hooks", hook)
+                with open(path, "w") as f:
+                    f.write(f"#!/bin/sh\n{touch}\n")
+                os.chmod(path, 0o755)
+            with open(os.path.join(repo, ".git", "objects", "info", "alternates"), "w") as f:
+                f.write(os.path.join(other, ".git", "objects") + "\n")
+            s = intake.read_submission(repo, [STEP1])
+            self.assertIsNone(s.error)
+            self.assertEqual(s.files["step1_shm"]["d.c"], b"int committed;\n")
+            self.assertNotIn("w.c", s.files["step1_shm"])
+            self.assertIn("symbolic link", dict(s.ignored)["step1_shm/src/w.c"])
+            p, _ = grade(["--dry-run", "--steps", "1", repo])
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertFalse(os.path.exists(mark), "a command of the submission ran")
+            # A .git that is a file (a worktree pointing elsewhere) is not followed.
+            wt = os.path.join(tmp, "mallory")
+            os.makedirs(wt)
+            with open(os.path.join(wt, ".git"), "w") as f:
+                f.write(f"gitdir: {os.path.join(other, '.git')}\n")
+            self.assertIn("not a directory", intake.read_submission(wt, [STEP1]).error)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
