@@ -181,7 +181,7 @@ class SubmissionRun:
         out = os.path.join(self.work, "build", step.dir)
         self.box.own(out, private=False)
         files = self.sub.files.get(step.dir, {})
-        sr["findings"] = [f.as_dict() for f in checks.scan_sources(step, files, self.ctx.kit_copy)]
+        sr["findings"] = [f.as_dict() for f in self.static_checks(step, files, src)]
         build = self.build(step, src, out)
         sr["build"] = build
         self.box.seal(out)
@@ -249,6 +249,16 @@ class SubmissionRun:
         return {"kind": suite.kind, "name": suite.name, "source": suite.source,
                 "tests": [t.as_dict() for t in fail_all(suite.expected(), suite.name, note)],
                 "anomalies": [], "exit": None, "stopped": None, "elapsed": 0, "stray": []}
+
+    def static_checks(self, step, files, src):
+        """checks.scan_sources on what the compiler sees of the learner's
+        files, preprocessed in the sandbox (the compiler reads whatever
+        they include)."""
+        if not files:
+            return []
+        script = checks.preprocess_script(step, files, src, self.ctx.kit_copy)
+        res = self.run(["sh", "-c", script], f"{step.dir}.cpp", self.o.build_timeout)
+        return checks.scan_sources(step, files, self.ctx.kit_copy, src, res.stdout)
 
     def build(self, step, src, out):
         argv = ["make", "-k", "-s", "--no-print-directory", "-f", "mk/step.mk",

@@ -568,25 +568,71 @@ class Rubric(unittest.TestCase):
 
 
 class StaticChecks(unittest.TestCase):
-    def test_sources_and_objects(self):
+    """What the compiler sees, however it is spelled: digraphs, an #if 0
+    around a comment, macros defined in a header, includes from outside."""
+
+    def scan(self, files):
         tmp = tempfile.mkdtemp(prefix="osps-grader-test-")
         try:
-            files = {"shm_area.h": b"#define assert_true(x) 1\n#include \"/etc/passwd\"\n"
-                                   b"#pragma GCC diagnostic ignored \"-Wall\"\n#define MY_OWN 3\n",
-                     "d.c": b"#include <sys/mman.h>\n#include \"../../x.h\"\n"}
-            found = [(f.kind, f.file, f.message) for f in checks.scan_sources(STEP1, files, F.KIT)]
-            self.assertTrue(any(k == "untrusted" and "assert_true" in m for k, _, m in found))
-            self.assertTrue(any(k == "untrusted" and "/etc/passwd" in m for k, _, m in found))
-            self.assertTrue(any(k == "untrusted" and "../../x.h" in m for k, _, m in found))
-            self.assertTrue(any(k == "warning" for k, _, _ in found))
-            self.assertFalse(any("MY_OWN" in m for _, _, m in found))
+            src = os.path.join(tmp, "src")
+            os.makedirs(src)
+            for n in STEP1.src_files:
+                shutil.copy(os.path.join(F.KIT, "step1_shm", "src", n), src)
+            for n, data in files.items():
+                with open(os.path.join(src, n), "wb") as f:
+                    f.write(data)
+            script = checks.preprocess_script(STEP1, files, src, F.KIT)
+            out = subprocess.run(["sh", "-c", script], cwd=F.KIT, capture_output=True, text=True).stdout
+            return [(f.kind, f.file, f.message) for f in checks.scan_sources(STEP1, files, F.KIT, src, out)]
+        finally:
+            shutil.rmtree(tmp)
+
+    def test_sources(self):
+        found = self.scan({"shm_area.h": b"#define assert_true(x) 1\n#include \"/etc/hostname\"\n"
+                                         b"#pragma GCC diagnostic ignored \"-Wall\"\n#define MY_OWN 3\n",
+                           "d.c": b"#include <sys/mman.h>\n#include \"../../../../etc/hostname\"\n"})
+        self.assertTrue(any(k == "untrusted" and "assert_true" in m for k, _, m in found), found)
+        self.assertTrue(any(k == "untrusted" and "/etc/hostname" in m and f.endswith("shm_area.h")
+                            for k, f, m in found), found)
+        self.assertTrue(any(k == "untrusted" and "etc/hostname" in m and f.endswith("d.c")
+                            for k, f, m in found), found)
+        self.assertTrue(any(k == "warning" for k, _, _ in found))
+        self.assertFalse(any("MY_OWN" in m for _, _, m in found))
+
+    def test_hidden_spellings(self):
+        """A digraph, an #include between #if 0 "/*" ... "*/" lines (a text
+        scan takes it for a comment), a %:define of the assertions."""
+        header = open(os.path.join(F.KIT, "step1_shm", "src", "shm_area.h"), "rb").read()
+        i = header.rindex(b"#endif")
+        tricks = (b'#if 0\n"/*"\n#endif\n#include "/etc/hostname"\n#if 0\n"*/"\n#endif\n'
+                  b"%:define assert_int_equal(a, b) ((void)0)\n"
+                  b"%:pragma GCC diagnostic ignored \"-Wunused\"\n")
+        found = self.scan({"shm_area.h": header[:i] + tricks + header[i:],
+                           "d.c": b"%:include \"/etc/hostname\"\nint main(void) { return 0; }\n"})
+        msgs = [(f, m) for k, f, m in found if k == "untrusted"]
+        self.assertTrue(any("assert_int_equal" in m for _, m in msgs), found)
+        self.assertTrue(any("/etc/hostname" in m and f.endswith("shm_area.h") for f, m in msgs), found)
+        self.assertTrue(any("/etc/hostname" in m and f.endswith("d.c") for f, m in msgs), found)
+        self.assertTrue(any(k == "warning" for k, _, _ in found), found)
+        # The reference itself raises nothing.
+        ref = os.path.join(tempfile.mkdtemp(prefix="osps-grader-test-"), "src")
+        F.reference_src("step1_shm", ref)
+        files = {n: open(os.path.join(ref, n), "rb").read() for n in os.listdir(ref)}
+        shutil.rmtree(os.path.dirname(ref))
+        self.assertEqual(self.scan(files), [])
+
+    def test_objects(self):
+        tmp = tempfile.mkdtemp(prefix="osps-grader-test-")
+        try:
             src = os.path.join(tmp, "shm_area.c")
             with open(src, "w") as f:
                 f.write("#include <stdio.h>\nint printf(const char *f, ...) { (void)f; return 0; }\n"
-                        "__attribute__((constructor)) static void early(void) {}\n")
+                        "__attribute__((constructor)) static void early(void) {}\n"
+                        "int fork(void) { return 0; }\n")
             subprocess.run(["cc", "-c", src, "-o", src[:-2] + ".o"], check=True)
             found = [f.message for f in checks.scan_objects(STEP1, {"shm_area.c": src[:-2] + ".o"})]
             self.assertTrue(any("printf" in m for m in found), found)
+            self.assertTrue(any("fork" in m for m in found), found)
             self.assertTrue(any("before main" in m for m in found), found)
         finally:
             shutil.rmtree(tmp)
