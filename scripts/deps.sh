@@ -7,7 +7,7 @@
 #        scripts/deps.sh --check   only say what is missing (exit 1 if any)
 # Building the programs and `make demo` need only cc and make; the tests
 # need the packages below (gnuplot for `make timeline` and tmux for
-# `make demo-live`, which they test).
+# `make demo-live`, which they test; bubblewrap for the grader's sandbox).
 set -u
 
 # package : how to tell it is installed
@@ -24,6 +24,7 @@ checks=(
 	"procps:command -v ps"
 	"gnuplot-nox:command -v gnuplot"
 	"tmux:command -v tmux"
+	"bubblewrap:command -v bwrap"
 )
 
 missing=()

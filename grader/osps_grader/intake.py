@@ -525,9 +525,14 @@ class Roster:
 
 
 def unique_ids(subs):
+    """Make the ids unique ("-2", "-3"...). Any printable character is
+    kept ("+1+1", "a,b", "=cmd", "élève"): the grader's paths never use
+    an id as is (runner.work_name), and only "/", control characters and
+    a leading "." (a path, a hidden or parent directory) are replaced."""
     seen = {}
     for s in subs:
-        base = re.sub(r"[^A-Za-z0-9._@+-]", "_", s.id) or "student"
+        base = re.sub(r"[/\x00-\x1f\x7f]", "_", s.id.strip())
+        base = re.sub(r"^\.", "_", base) or "student"
         sid, k = base, 1
         while sid in seen:
             k += 1

@@ -31,6 +31,7 @@ import fcntl
 import json
 import os
 import resource
+import select
 import signal
 import sys
 import time
@@ -228,8 +229,9 @@ REPORT_FD, OUT_FD, ERR_FD = 3, 5, 6
 def parse(argv):
     opts = {"uid": None, "gid": None, "cgroups": [], "limits": [], "report": None,
             "kill_only": False, "inner": False, "sandboxed": False, "keep": [],
-            "ignore": [], "fd_map": []}
-    flags = {"--kill-only": "kill_only", "--inner": "inner", "--sandboxed": "sandboxed"}
+            "ignore": [], "fd_map": [], "keep_root": False, "chdir": None}
+    flags = {"--kill-only": "kill_only", "--inner": "inner", "--sandboxed": "sandboxed",
+             "--keep-root": "keep_root"}
     i = 1
     while i < len(argv) and argv[i] != "--":
         a = argv[i]
@@ -253,6 +255,8 @@ def parse(argv):
         elif a == "--fd-map":
             src, _, dst = v.partition(":")
             opts["fd_map"].append((int(src), int(dst)))
+        elif a == "--chdir":
+            opts["chdir"] = v
         elif a == "--ignore":
             opts["ignore"].append(v)
         elif a == "--rlimit":
@@ -288,11 +292,16 @@ def oom_kills(cgroups):
     return n
 
 
-def read_inner_report(fd):
+def read_inner_report(fd, timeout=None):
     """The inner jail's report (JSON on a pipe), or None if it never came
     (the inner jail was killed: something in the sandbox did it)."""
     chunks = []
+    end = time.monotonic() + timeout if timeout else None
     while True:
+        if end is not None:
+            ready, _, _ = select.select([fd], [], [], max(0.0, end - time.monotonic()))
+            if not ready:
+                break
         try:
             data = os.read(fd, 65536)
         except InterruptedError:
@@ -335,8 +344,8 @@ def outer_main(o, report):
         if child == 0:
             if rfd is not None:
                 os.close(rfd)
-            run_child(o["argv"], o["uid"], o["gid"], o["cgroups"], o["limits"], o["sandboxed"],
-                      o["fd_map"])
+            run_child(o["argv"], None if o["keep_root"] else o["uid"], o["gid"], o["cgroups"],
+                      o["limits"], o["sandboxed"], o["fd_map"])
         if o["sandboxed"]:
             os.close(REPORT_FD)
             # The report arrives when the command inside has ended (or
@@ -356,8 +365,20 @@ def outer_main(o, report):
     for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(s, signal.SIG_IGN)
     if rfd is not None:
-        os.close(rfd)
+        # Stopped: the supervisor inside still says what filled up and
+        # what was left, if it can within a few seconds.
+        for pid in leftovers(me, None, []):
+            if "/.osps/jail.py" in cmdline(pid):
+                try:
+                    os.kill(pid, signal.SIGTERM)
+                except OSError:
+                    pass
+        inner = read_inner_report(rfd, timeout=5)
     found = kill_everything(me, o["uid"], o["cgroups"])
+    if o["sandboxed"]:
+        # What the jail sees of a sandbox is bwrap being torn down (an
+        # empty command line); the sandbox's own leftovers come from inside.
+        found = {pid: row for pid, row in found.items() if row[4]}
     if report["status"] is None and child:
         report["status"] = REAPED.get(child)
     st = report["status"]
@@ -410,6 +431,15 @@ def inner_main(o):
             os.dup2(ERR_FD, 2)
             for fd in o["keep"]:
                 os.set_inheritable(fd, True)
+            if o["uid"] is not None:
+                # bwrap ran as root: the command runs as the slot's uid,
+                # with no capability, and cannot get any back.
+                os.setgroups([])
+                os.setgid(o["gid"])
+                os.setuid(o["uid"])
+            prctl(PR_SET_NO_NEW_PRIVS, 1)
+            if o["chdir"]:
+                os.chdir(o["chdir"])
             signal.signal(signal.SIGPIPE, signal.SIG_DFL)
             for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 signal.signal(s, signal.SIG_DFL)
@@ -430,10 +460,13 @@ def inner_main(o):
     for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(s, signal.SIG_IGN)
     me = os.getpid()
-    table = proc_table()
-    report["leftovers"] = [
-        {"pid": pid, "ppid": row[0], "sid": row[1], "state": row[2], "cmd": cmdline(pid)}
-        for pid, row in sorted(table.items()) if pid not in (1, me) and row[2] not in "ZX"]
+    report["leftovers"] = still_running(me)
+    if report["leftovers"]:
+        # A process that is exiting as the command ends is not left over.
+        time.sleep(0.1)
+        reap()
+        again = {p["pid"] for p in still_running(me)}
+        report["leftovers"] = [p for p in report["leftovers"] if p["pid"] in again]
     for _ in range(200):
         try:
             os.kill(-1, signal.SIGKILL)     # every process of the sandbox but us and init
@@ -450,6 +483,19 @@ def inner_main(o):
         except OSError:
             break
     return 0
+
+
+def still_running(me):
+    """The processes of the sandbox but its init and its supervisor."""
+    table = proc_table()
+    out = []
+    for pid, row in sorted(table.items()):
+        if pid in (1, me) or row[2] in "ZX":
+            continue
+        cmd = cmdline(pid)
+        if cmd:             # an empty command line: a process being torn down
+            out.append({"pid": pid, "ppid": row[0], "sid": row[1], "state": row[2], "cmd": cmd})
+    return out
 
 
 PRIVATE_DIRS = ("/dev/shm", "/tmp", "/var/tmp", "/run", "/dev/mqueue")

@@ -318,7 +318,9 @@ class SubmissionRun:
             os.close(sw)
             verdict_r, vw = os.pipe()
             fds = ((high_fd(sr), 7), (high_fd(vw), 8))
-            env.update(LD_PRELOAD=tools.shim_path(), OSPS_SECRET_FD="7", OSPS_VERDICT_FD="8")
+            env.update(OSPS_SECRET_FD="7", OSPS_VERDICT_FD="8")
+            # Preloaded in the test program only (env, inside the sandbox).
+            argv = ["env", f"LD_PRELOAD={tools.shim_path()}"] + argv
         try:
             res = self.run(argv, label, self.o.unit_timeout * self.o.timeout_scale *
                            (10 if valgrind_dir else 1), cwd=self.env["TMPDIR"],

@@ -31,6 +31,8 @@ from osps_grader import kit as kitmod  # noqa: E402
 
 GRADE = os.path.join(F.GRADER, "grade")
 ROOT = os.geteuid() == 0
+# Where the sandboxes' uids start looking (the grader takes the first
+# range no other run holds, and prints it).
 UID_BASE = 60100
 STEP1 = kitmod.Kit(F.KIT).steps[1].load()
 RACE_TEST = next(n for s in STEP1.suites if s.kind == "bats" for n in s.expected() if "race mode" in n)
@@ -59,7 +61,13 @@ def grade(args, timeout=600):
     return p, time.monotonic() - start
 
 
-def sandbox_processes():
+def uids_of(stdout):
+    """The first sandbox uid a run used (its first line says)."""
+    m = re.search(r"own uid \((\d+)\.\.\)", stdout)
+    return int(m.group(1)) if m else UID_BASE
+
+
+def sandbox_processes(base=UID_BASE):
     """Live processes of the sandboxes' uids (root mode)."""
     out = []
     for name in os.listdir("/proc"):
@@ -70,7 +78,7 @@ def sandbox_processes():
                     state = f.read().rsplit(")", 1)[1].split()[0]
             except (OSError, IndexError):
                 continue
-            if UID_BASE <= uid < UID_BASE + 50 and state != "Z":
+            if base <= uid < base + 50 and state != "Z":
                 out.append(int(name))
     return out
 
@@ -107,6 +115,16 @@ class ClassRun(unittest.TestCase):
             ("diskfill", lambda: F.make(subs, "diskfill", patch=F.on_race(F.FILL))),
             ("crash", lambda: F.make(subs, "crash", patch=F.both(
                 F.on_race("\traise(SIGSEGV);\n"), F.on_w(F.W_CRASH)))),
+            # The kit's path and the other submissions are out of reach.
+            ("probe", lambda: F.make(subs, "probe", patch=F.on_main(F.probe_code(F.KIT, cls.work)))),
+            # The untouched skeleton, forging the unit tests' results (then
+            # _exit(0)) and bats' (through /proc, then kill(-1)).
+            ("skelforge", lambda: F.make(subs, "skelforge", base="skeleton", patch=F.both(
+                F.cmocka_forge_patch(STEP1), F.on_race(F.bats_forge_code(STEP1))))),
+            # Other runs' shared memory names taken in advance; three
+            # processes of 200 MiB.
+            ("squat", lambda: F.make(subs, "squat", patch=F.both(F.on_main(F.SQUAT, "squatter"),
+                                                                 F.on_race(F.MEMHOG)))),
         ]
         if ROOT:
             # Only a sandbox of its own uid can survive these two.
@@ -116,12 +134,14 @@ class ClassRun(unittest.TestCase):
                 ("deleter", lambda: F.make(subs, "deleter", patch=F.on_race(
                     F.deleter_code([cls.work, cls.out, os.path.join(cls.work, "kit")])))),
             ]
-        order.append(("ref2", lambda: F.make(subs, "ref2")))
+        # A second reference, its id full of characters special somewhere.
+        order.append(("=cmd+1,é", lambda: F.make(subs, "=cmd+1,é")))
         paths = [make() for _, make in order]
         cls.names = [n for n, _ in order]
         rubric = small_rubric(os.path.join(cls.tmp, "rubric.ini"), cpu=3, processes=64,
-                              disk=64, file_size=16)
+                              disk=64, file_size=16, memory_total=256)
         os.makedirs(cls.out)
+        cls.run_lock_before = set(os.listdir("/run/lock")) if os.path.isdir("/run/lock") else set()
         cls.shm_before = set(os.listdir("/dev/shm"))
         cls.proc, cls.elapsed = grade(
             ["-j", "3", "--steps", "1", "--rubric", rubric, "--work", cls.work, "--keep",
@@ -135,7 +155,7 @@ class ClassRun(unittest.TestCase):
                 cls.d[n] = json.load(f)
         # Left for the checks below; the work directories go afterwards.
         cls.kit_copy_intact = os.path.exists(os.path.join(cls.work, "kit", "Makefile"))
-        cls.procs_after = sandbox_processes() if ROOT else []
+        cls.procs_after = sandbox_processes(uids_of(cls.proc.stdout)) if ROOT else []
 
     @classmethod
     def tearDownClass(cls):
@@ -151,7 +171,7 @@ class ClassRun(unittest.TestCase):
         self.assertLess(self.elapsed, 300, "the class took too long")
 
     def test_reference_gets_full_marks_twice(self):
-        for n in ("ref", "ref2"):
+        for n in ("ref", "=cmd+1,é"):
             score, maximum = self.total(n)
             self.assertGreater(maximum, 0)
             self.assertEqual(score, maximum, f"{n}: {sorted(failing(self.d[n]))}")
@@ -266,18 +286,61 @@ class ClassRun(unittest.TestCase):
     @unittest.skipUnless(ROOT, "needs root: a uid per sandbox")
     def test_a_submission_that_deletes_files_harms_nobody(self):
         self.assertTrue(self.kit_copy_intact)
-        self.assertEqual(self.total("ref2")[0], self.total("ref2")[1])
+        self.assertEqual(self.total("=cmd+1,é")[0], self.total("=cmd+1,é")[1])
         self.assertTrue(os.path.exists(os.path.join(self.out, "students", "ref", "report.md")))
 
     def test_nothing_is_left_behind(self):
         self.assertEqual(self.procs_after, [])
         new = set(os.listdir("/dev/shm")) - self.shm_before
-        self.assertEqual({n for n in new if n.startswith(("osps-left", "osps-fill", "osps-unit"))}, set())
+        self.assertEqual({n for n in new if n.startswith(("osps-left", "osps-fill", "osps-unit", "osps-t"))},
+                         set())
+        if os.path.isdir("/run/lock"):
+            self.assertEqual({n for n in set(os.listdir("/run/lock")) - self.run_lock_before
+                              if n.startswith("osps-fill")}, set())
         if ROOT:
             for d in ("/tmp", "/dev/shm", "/var/tmp"):
                 owned = [n for n in os.listdir(d)
                          if UID_BASE <= os.lstat(os.path.join(d, n)).st_uid < UID_BASE + 50]
                 self.assertEqual(owned, [], d)
+
+    def test_the_kit_and_the_other_submissions_are_out_of_reach(self):
+        score, maximum = self.total("probe")
+        self.assertEqual(score, maximum, sorted(failing(self.d["probe"])))
+
+    def test_forged_results_give_at_most_the_skeletons_score_and_a_review(self):
+        self.assertLessEqual(self.total("skelforge")[0], self.total("skel")[0])
+        integrity = " ".join(self.d["skelforge"]["integrity"])
+        self.assertIn("test_shm_area", integrity)
+        self.assertIn("step1.bats", integrity)
+        summary = next(s for s in self.summary["students"] if s["id"] == "skelforge")
+        self.assertTrue(summary["integrity"])
+
+    def test_a_killed_suite_fails_and_is_flagged(self):
+        bats = next(s for s in self.d["skelforge"]["steps"]["step1_shm"]["suites"] if s["kind"] == "bats")
+        self.assertTrue(any("ended abnormally" in a for a in bats["anomalies"]), bats["anomalies"])
+        self.assertTrue(all(t["status"] == "fail" for t in bats["tests"]))
+
+    def test_memory_total_is_enforced_and_reported(self):
+        if not any("memory" in p for p in self.cgroup_controllers()):
+            self.skipTest("no memory cgroup on this machine")
+        suites = self.d["squat"]["steps"]["step1_shm"]["suites"]
+        self.assertTrue(any("memory limit" in l for s in suites for l in s.get("limits", [])),
+                        [s.get("limits") for s in suites])
+        report = open(os.path.join(self.out, "students", "squat", "report.md")).read()
+        self.assertIn("memory limit", report)
+
+    def cgroup_controllers(self):
+        if not ROOT:
+            return []
+        if os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
+            return open("/sys/fs/cgroup/cgroup.controllers").read().split()
+        return [c for c in os.listdir("/sys/fs/cgroup") if os.path.exists(f"/sys/fs/cgroup/{c}/cgroup.procs")]
+
+    def test_private_directories_are_size_limited_and_reported(self):
+        suites = self.d["diskfill"]["steps"]["step1_shm"]["suites"]
+        limits = [l for s in suites for l in s.get("limits", [])]
+        self.assertTrue(any("disk limit: /dev/shm was full" in l or "disk limit: /run was full" in l
+                            for l in limits), limits)
 
     def test_outputs(self):
         with open(os.path.join(self.out, "grades.csv")) as f:
@@ -304,31 +367,82 @@ class ClassRun(unittest.TestCase):
 
 class Retry(unittest.TestCase):
     """A test that fails once, then passes, is run again when the class is
-    done and counts as passed, with a note. Graded in a class of its own:
-    among the adversarial fixtures of ClassRun, the load could give its
-    suite an anomaly (a time limit), which rightly rules a retry out."""
+    done and counts as passed, with a note. Two such submissions at -j 2:
+    one is first graded in the second slot, and every retry runs in the
+    first (its build directory must still be its own). Their ids hold
+    characters special in a regular expression, a path or a spreadsheet.
+    Graded in a class of their own: among the adversarial fixtures of
+    ClassRun, the load could give a suite an anomaly (a time limit),
+    which rightly rules a retry out."""
 
     def test_a_test_that_fails_once_is_retried_when_the_class_is_done(self):
         tmp = tempfile.mkdtemp(prefix="osps-grader-test-")
         try:
             os.chmod(tmp, 0o711)        # the sandboxes' uids reach --work below
-            path = F.make(os.path.join(tmp, "subs"), "flaky", patch=F.on_main(F.FLAKY))
+            ids = ["+1+1", "a,b"]
+            paths = [F.make(os.path.join(tmp, "subs"), n, patch=F.on_main(F.FLAKY)) for n in ids]
             rubric = small_rubric(os.path.join(tmp, "rubric.ini"), cpu=3, processes=64,
                                   disk=64, file_size=16)
             out = os.path.join(tmp, "out")
-            proc, _ = grade(["-j", "1", "--steps", "1", "--rubric", rubric,
+            proc, _ = grade(["-j", "2", "--steps", "1", "--rubric", rubric,
                              "--work", os.path.join(tmp, "work"), "-o", out,
                              "--test-timeout", "20", "--unit-timeout", "6",
-                             "--submission-timeout", "120", "--uid-base", str(UID_BASE), path])
+                             "--submission-timeout", "120", "--uid-base", str(UID_BASE)] + paths)
             self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
-            with open(os.path.join(out, "students", "flaky", "details.json")) as f:
-                d = json.load(f)
-            self.assertEqual(d["total"], d["max"])
-            with open(os.path.join(out, "students", "flaky", "report.md")) as f:
-                self.assertIn("Passed only when run again", f.read())
-            self.assertIn("retried 1 failed test(s) of flaky", proc.stdout)
+            for n in ids:
+                with open(os.path.join(out, "students", n, "details.json")) as f:
+                    d = json.load(f)
+                self.assertEqual(d["total"], d["max"], (n, sorted(failing(d))))
+                with open(os.path.join(out, "students", n, "report.md")) as f:
+                    self.assertIn("Passed only when run again", f.read())
+                self.assertIn(f"retried 1 failed test(s) of {n}", proc.stdout)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+class Refusal(unittest.TestCase):
+    """Where the sandbox cannot be made, the grader refuses in one line,
+    unless --weak-isolation accepts less, which every report then says."""
+
+    def test_no_sandbox_no_grading_unless_asked(self):
+        tmp = tempfile.mkdtemp(prefix="osps-grader-test-")
+        os.chmod(tmp, 0o711)
+        try:
+            sub = F.make(tmp, "ref")
+            env = dict(os.environ, OSPS_GRADER_BWRAP=os.path.join(tmp, "no-bwrap"))
+            p = subprocess.run([GRADE, "--steps", "1", "-o", os.path.join(tmp, "out"), sub],
+                               capture_output=True, text=True, env=env, timeout=120)
+            self.assertEqual(p.returncode, 1)
+            lines = p.stderr.strip().splitlines()
+            self.assertEqual(len(lines), 1, p.stderr)
+            self.assertIn("cannot make the sandbox", lines[0])
+            self.assertIn("--weak-isolation", lines[0])
+            out = os.path.join(tmp, "out2")
+            p = subprocess.run([GRADE, "--steps", "1", "-j", "1", "--weak-isolation", "-o", out,
+                                "--test-timeout", "10", "--uid-base", str(UID_BASE), sub],
+                               capture_output=True, text=True, env=env, timeout=300)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertIn("WEAK ISOLATION", p.stdout)
+            with open(os.path.join(out, "students", "ref", "report.md")) as f:
+                self.assertIn("WEAK ISOLATION", f.read())
+            with open(os.path.join(out, "students", "ref", "details.json")) as f:
+                d = json.load(f)
+            self.assertEqual(d["total"], d["max"], sorted(failing(d)))
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    @unittest.skipUnless(ROOT, "needs root: uids of their own")
+    def test_two_runs_never_share_a_uid(self):
+        from osps_grader import sandbox
+        a = sandbox.free_uid(UID_BASE, 3)
+        b = sandbox.free_uid(UID_BASE, 3)
+        try:
+            self.assertTrue(a + 3 <= b or b + 3 <= a, (a, b))
+        finally:
+            sandbox.release_uids()
+        self.assertFalse(any(n.startswith(".osps-grader-uid-") for n in os.listdir(tempfile.gettempdir())
+                             if os.stat(os.path.join(tempfile.gettempdir(), n)).st_uid == os.getuid()
+                             and str(a) in n))
 
 
 class TwoSteps(unittest.TestCase):
