@@ -334,7 +334,7 @@ class SubmissionRun:
                                             suite.name, expected)
         else:
             results, anomalies = check_stream(self.ctx.kit.tapsum, res.stdout, suite.name, expected)
-        anomalies += self.abnormal_end(res, "the test program")
+        anomalies += self.abnormal_end(res, "the test program", split=shim)
         if res.flood:
             anomalies.append("more output than the grader reads (4 MiB): the rest was dropped")
         err = self.stderr_tail(label)
@@ -354,7 +354,7 @@ class SubmissionRun:
                     r.logs = {"stderr of the test program": err[-6:]}
         return res, results, anomalies
 
-    def abnormal_end(self, res, what):
+    def abnormal_end(self, res, what, split=False):
         """Anomalies of a run that did not end as its harness ends: the
         sandbox's supervisor killed from inside, or (bats) the harness
         killed or ended with a status it never uses."""
@@ -363,6 +363,11 @@ class SubmissionRun:
             return out
         if res.supervisor_killed:
             out.append("the sandbox's supervisor was killed from inside: the run cannot be trusted")
+        if split and res.signal:
+            # Each test runs in a child: the program itself, which runs no
+            # test, is killed only by something aimed at it.
+            out.append(f"the test program was killed by {signame(res.signal)} between its tests: "
+                       "no result of this suite is trusted")
         if what == "bats" and (res.signal or res.exit not in (0, 1)):
             how = f"killed by {signame(res.signal)}" if res.signal else f"exit status {res.exit}"
             out.append(f"bats ended abnormally ({how}): something in the sandbox stopped the "

@@ -470,7 +470,8 @@ class TwoSteps(unittest.TestCase):
             with open(os.path.join(sub, "step2_twin", "src", "d.c"), "a") as f:
                 f.write("\nint broken(void) { return }\n")
             out = os.path.join(tmp, "out")
-            p, _ = grade(["--kit", kit, "-j", "1", "-o", out, "--test-timeout", "10", sub])
+            p, _ = grade(["--kit", kit, "-j", "1", "-o", out, "--test-timeout", "10",
+                          "--uid-base", str(UID_BASE), sub])
             self.assertEqual(p.returncode, 0, p.stderr)
             with open(os.path.join(out, "students", "alice", "details.json")) as f:
                 d = json.load(f)
@@ -496,7 +497,7 @@ class Valgrind(unittest.TestCase):
             sub = F.make(tmp, "leaky", patch=F.on_create(F.LEAK))
             out = os.path.join(tmp, "out")
             p, _ = grade(["--steps", "1", "-j", "1", "--valgrind", "unit", "-o", out,
-                          "--test-timeout", "10", sub])
+                          "--test-timeout", "10", "--uid-base", str(UID_BASE), sub])
             self.assertEqual(p.returncode, 0, p.stderr)
             with open(os.path.join(out, "students", "leaky", "details.json")) as f:
                 sr = json.load(f)["steps"]["step1_shm"]
@@ -522,7 +523,8 @@ class Gradescope(unittest.TestCase):
             with open(os.path.join(root, "submission_metadata.json"), "w") as f:
                 json.dump({"users": [{"email": "ada@example.edu", "name": "Ada", "sid": "s42"}]}, f)
             env = dict(os.environ, GRADESCOPE_ROOT=root)
-            p = subprocess.run([GRADE, "--gradescope", "--steps", "1", "--test-timeout", "10"],
+            p = subprocess.run([GRADE, "--gradescope", "--steps", "1", "--test-timeout", "10",
+                                "--uid-base", str(UID_BASE)],
                                capture_output=True, text=True, env=env, timeout=300)
             self.assertEqual(p.returncode, 0, p.stderr)
             with open(os.path.join(root, "results", "results.json")) as f:
