@@ -312,7 +312,8 @@ class Grader:
             cgroups.remove()
             sandbox.release_uids()
             self.unattributed = []
-            if boxes_list[0].uid is None and not boxes_list[0].exclusive:
+            if boxes_list[0].uid is None and not boxes_list[0].exclusive \
+                    and not boxes_list[0].tools.sandboxed:
                 # As one user with -j > 1, what the submissions left in
                 # /dev/shm could not be told apart: swept now, for the class.
                 b = boxes_list[0]

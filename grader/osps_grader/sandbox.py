@@ -475,6 +475,10 @@ class Sandbox:
         Otherwise: entries of our uid created since `since` that are not in
         `claimed` (a snapshot), approximate when submissions run at once."""
         found = []
+        if self.uid is None and self.tools is not None and self.tools.sandboxed:
+            # Sandboxed as ourselves: the submission never saw the shared
+            # places; what is there is someone else's.
+            return []
         if self.uid is not None:
             entries = owned_entries(SHARED_TMP, self.uid)
         elif not self.exclusive:
