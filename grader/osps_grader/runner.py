@@ -104,10 +104,10 @@ class SubmissionRun:
     def src_dir(self, step):
         """The step's sources: the skeleton, with the learner's files over it."""
         d = os.path.join(self.work, "src", step.dir)
-        os.makedirs(d)
-        skel = os.path.join(self.ctx.kit_copy, step.dir, "src")
-        for name in step.src_files:
-            shutil.copy2(os.path.join(skel, name), os.path.join(d, name))
+        os.makedirs(os.path.dirname(d), exist_ok=True)
+        # The whole skeleton (its subdirectories too: step 4's examples/
+        # are given programs, built and tested like the rest).
+        shutil.copytree(os.path.join(self.ctx.kit_copy, step.dir, "src"), d, symlinks=False)
         for name, data in self.sub.files.get(step.dir, {}).items():
             with open(os.path.join(d, name), "wb") as f:
                 f.write(data)
