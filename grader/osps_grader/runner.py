@@ -362,7 +362,8 @@ class SubmissionRun:
         if res.stopped:
             return out
         if res.supervisor_killed:
-            out.append("the sandbox's supervisor was killed from inside: the run cannot be trusted")
+            out.append("the sandbox's supervisor never reported (killed from inside, or the "
+                       "sandbox could not start): the run cannot be trusted")
         if split and res.signal:
             # Each test runs in a child: the program itself, which runs no
             # test, is killed only by something aimed at it.
