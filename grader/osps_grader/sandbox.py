@@ -780,6 +780,8 @@ def make_sandboxes(n, limits, uid_base=None, switch_user=True, private=None, wea
     isolation = "bwrap (mount, pid, ipc, net, uts namespaces)"
     if why:
         if not weak_ok:
+            cgroups.remove()
+            release_uids()
             raise SandboxError(f"cannot make the sandbox: {why}: {HOW_TO_ALLOW}")
         tools.sandboxed = False
         isolation = (f"WEAK ISOLATION (--weak-isolation): no sandbox ({why}); the submissions "

@@ -426,6 +426,7 @@ class Refusal(unittest.TestCase):
             self.assertEqual(len(lines), 1, p.stderr)
             self.assertIn("cannot make the sandbox", lines[0])
             self.assertIn("--weak-isolation", lines[0])
+
             out = os.path.join(tmp, "out2")
             p = subprocess.run([GRADE, "--steps", "1", "-j", "1", "--weak-isolation", "-o", out,
                                 "--test-timeout", "10", "--uid-base", str(UID_BASE), sub],
