@@ -138,11 +138,36 @@ def protected_names(step, kit_root):
     return protected, test_includes
 
 
+CMOCKA_CFLAGS = []
+
+
 def cpp_flags(src):
     """The preprocessor flags of the kit's build (mk/step.mk), run from the kit."""
-    cmocka = subprocess.run(["pkg-config", "--cflags", "cmocka"], capture_output=True,
-                            text=True).stdout.split()
-    return ["-std=c11", f"-I{src}", "-Icommon", "-D_POSIX_C_SOURCE=200809L"] + cmocka
+    if not CMOCKA_CFLAGS:
+        CMOCKA_CFLAGS.append(subprocess.run(["pkg-config", "--cflags", "cmocka"], capture_output=True,
+                                            text=True).stdout.split())
+    return ["-std=c11", f"-I{src}", "-Icommon", "-D_POSIX_C_SOURCE=200809L"] + CMOCKA_CFLAGS[0]
+
+
+def reaches_tests(name, test_includes):
+    """A learner file the unit tests' own source reads: a header, or a .c
+    file a test includes."""
+    return name.endswith(".h") or name in test_includes
+
+
+def changed(step, files, kit_root):
+    """The learner's files that differ from the skeleton's (an untouched
+    file is the kit's own: nothing to check)."""
+    out = []
+    for name, data in files.items():
+        try:
+            with open(os.path.join(kit_root, step.dir, "src", name), "rb") as f:
+                if f.read() == data:
+                    continue
+        except OSError:
+            pass
+        out.append(name)
+    return out
 
 
 def preprocess_script(step, files, src, kit_root):
@@ -159,13 +184,13 @@ def preprocess_script(step, files, src, kit_root):
     keep = (r"""awk '/^# [0-9]+ "/ { sys = ($3 ~ /^"(\/usr\/|<)/); """
             r"""if (!sys && ($4 == "" || $4 == 1 || $4 == 2)) print substr($0, 1, 300); next } """
             r"""/^#(define|undef|pragma) / { if (!sys) print substr($0, 1, 300) }'""")
-    for name in sorted(files):
-        for label, d, flags in (("learner", src, cpp_flags(src)),
-                                ("kit", os.path.join(kit_root, step.dir, "src"),
-                                 cpp_flags(os.path.join(kit_root, step.dir, "src")))):
+    _, test_includes = protected_names(step, kit_root)
+    skel = os.path.join(kit_root, step.dir, "src")
+    for name in sorted(changed(step, files, kit_root)):
+        for label, d, flags in (("learner", src, cpp_flags(src)), ("kit", skel, cpp_flags(skel))):
             f = os.path.join(d, name)
-            if label == "kit" and not os.path.exists(f):
-                continue
+            if label == "kit" and not (os.path.exists(f) and reaches_tests(name, test_includes)):
+                continue    # the kit's version: only to compare the macros
             cmd = " ".join(shlex.quote(a) for a in ["cc", *flags, "-E", "-dD", "-x", "c", f])
             lines.append(f"echo {shlex.quote('@@osps ' + label + ' ' + name)}")
             lines.append(f'{cmd} 2>"$err" | {keep}')
@@ -222,7 +247,7 @@ def scan_sources(step, files, kit_root, src, preprocessed):
     seen = parse_preprocessed(preprocessed)
     allowed_dirs = (os.path.realpath(src) + "/", os.path.join(kit_root, "common") + "/",
                     os.path.join(kit_root, step.dir, "src") + "/")
-    for name in sorted(files):
+    for name in sorted(changed(step, files, kit_root)):
         rel = f"{step.dir}/src/{name}"
         mine = os.path.join(src, name)
         got = seen.get(("learner", name))
@@ -238,12 +263,12 @@ def scan_sources(step, files, kit_root, src, preprocessed):
                                         f"includes {path}: a file outside the kit and the submission"))
         kit = seen.get(("kit", name), {"defines": []})
         kit_defs = {d for f, d in kit["defines"] if f and not f.startswith("<")}
-        reaches_tests = name.endswith(".h") or name in test_includes
+        reaching = reaches_tests(name, test_includes)
         for f, d in got["defines"]:
             if f is None or not f.startswith(os.path.realpath(src) + "/") and f != mine:
                 continue        # the system's and the kit's own headers
             m = re.match(r"^#(define|undef) ([A-Za-z_]\w*)", d)
-            if not m or not reaches_tests:
+            if not m or not reaching:
                 continue
             same_in_kit = any(re.match(rf"^#{m.group(1)} {m.group(2)}\b", k) for k in kit_defs)
             if m.group(2) in protected and not same_in_kit:

@@ -254,7 +254,7 @@ class SubmissionRun:
         """checks.scan_sources on what the compiler sees of the learner's
         files, preprocessed in the sandbox (the compiler reads whatever
         they include)."""
-        if not files:
+        if not checks.changed(step, files, self.ctx.kit_copy):
             return []
         script = checks.preprocess_script(step, files, src, self.ctx.kit_copy)
         res = self.run(["sh", "-c", script], f"{step.dir}.cpp", self.o.build_timeout)
