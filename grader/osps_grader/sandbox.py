@@ -320,7 +320,7 @@ class Sandbox:
             cmd += ["--fd-map", f"{src}:{dst}"]
         if self.tools is None or not self.tools.sandboxed:
             return cmd + ["--", *argv]
-        inner = [self.tools.python, "-I", self.tools.inner_jail, "--inner"]
+        inner = [self.tools.python, "-I", "-S", self.tools.inner_jail, "--inner"]
         if cwd:
             inner += ["--chdir", cwd]   # as the slot's uid: its directories are private
         if self.uid is not None:
