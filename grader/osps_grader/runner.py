@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import signal
+import stat
 import time
 
 from . import checks
@@ -524,7 +525,8 @@ class SubmissionRun:
             else:
                 self.bats_suite(step, suite, out, valgrind_dir=logs)
             for name in sorted(os.listdir(logs)):
-                if name.startswith("vg.") and name.endswith(".log"):
+                if name.startswith("vg.") and name.endswith(".log") and \
+                        stat.S_ISREG(os.lstat(os.path.join(logs, name)).st_mode):
                     status, pname, details = self.ctx.kit.vgcheck.check(os.path.join(logs, name))
                     procs.append({"suite": suite.name, "process": pname, "status": status,
                                   "details": details[:12]})
@@ -537,9 +539,20 @@ def ere_escape(text):
     return re.sub(r"([\\.\[\](){}*+?|^$])", r"\\\1", text)
 
 
+def open_regular(path):
+    """path opened for reading if it is a regular file, never through a
+    link: the submission writes in the directories the grader reads its
+    logs from (a link to /etc/shadow must not land in a report)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(f"{path}: not a regular file")
+    return os.fdopen(fd, "rb")
+
+
 def tail_lines(path, n, limit=65536):
     try:
-        with open(path, "rb") as f:
+        with open_regular(path) as f:
             f.seek(0, os.SEEK_END)
             size = f.tell()
             f.seek(max(0, size - limit))

@@ -857,3 +857,26 @@ class HostileGit(unittest.TestCase):
             self.assertIn("not a directory", intake.read_submission(wt, [STEP1]).error)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+class LogsAreNotFollowed(unittest.TestCase):
+    """The grader reads the tests' logs from directories the submission
+    writes: a link there (to /etc/shadow) or a FIFO is never read."""
+
+    def test_links_and_fifos_in_the_logs(self):
+        from osps_grader import runner
+        tmp = tempfile.mkdtemp(prefix="osps-grader-test-")
+        try:
+            secret = os.path.join(tmp, "secret")
+            with open(secret, "w") as f:
+                f.write("the instructor's secret\n")
+            os.makedirs(os.path.join(tmp, "t"))
+            os.symlink(secret, os.path.join(tmp, "t", "d.log"))
+            os.mkfifo(os.path.join(tmp, "t", "w.log"))
+            with open(os.path.join(tmp, "t", "x.log"), "w") as f:
+                f.write("   1.0 x[12] a real line\n")
+            self.assertEqual(runner.tail_lines(os.path.join(tmp, "t", "d.log"), 5), [])
+            logs = runner.test_logs(os.path.join(tmp, "t"))
+            self.assertEqual(list(logs), ["x[12]"])
+        finally:
+            shutil.rmtree(tmp)
