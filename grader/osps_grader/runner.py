@@ -156,6 +156,7 @@ class SubmissionRun:
 
     def grade(self):
         self.setup()
+        self.result["isolation"] = "sandbox" if self.box.sandboxed else "jail only"
         for step in self.ctx.steps:
             self.result["steps"][step.dir] = self.grade_step(step)
         self.result["elapsed"] = round(time.monotonic() - self.start, 2)
@@ -321,7 +322,7 @@ class SubmissionRun:
             fds = ((high_fd(sr), 7), (high_fd(vw), 8))
             env.update(OSPS_SECRET_FD="7", OSPS_VERDICT_FD="8")
             # Preloaded in the test program only (env, inside the sandbox).
-            argv = ["env", f"LD_PRELOAD={tools.shim_path()}"] + argv
+            argv = ["env", f"LD_PRELOAD={self.box.shim_path()}"] + argv
         try:
             res = self.run(argv, label, self.o.unit_timeout * self.o.timeout_scale *
                            (10 if valgrind_dir else 1), cwd=self.env["TMPDIR"],

@@ -256,6 +256,18 @@ class Sandbox:
         # or no other submission running at the same time.
         self.exclusive = uid is not None
         self.interrupted = False    # the grader is being stopped (Ctrl-C)
+        # To measure what the sandbox costs, in one run under one load:
+        # OSPS_GRADER_UNSANDBOXED_SLOTS=1 grades slot 1's submissions with
+        # the jail only (README: timing).
+        self.unsandboxed = str(slot) in os.environ.get("OSPS_GRADER_UNSANDBOXED_SLOTS", "").split(",")
+
+    @property
+    def sandboxed(self):
+        return self.tools is not None and self.tools.sandboxed and not self.unsandboxed
+
+    def shim_path(self):
+        """The unit test shim, as the command sees it."""
+        return self.tools.unit_shim if self.sandboxed else self.tools.unit_shim_host
 
     # -- files ------------------------------------------------------------
 
@@ -301,7 +313,7 @@ class Sandbox:
 
     def jail_cmd(self, argv, report, valgrind=False, mounts=(), cwd=None, fd_map=()):
         cmd = [sys.executable, "-I", JAIL, "--report", report]
-        sandboxed = self.tools is not None and self.tools.sandboxed
+        sandboxed = self.sandboxed
         if self.uid is not None:
             cmd += ["--uid", str(self.uid), "--gid", str(self.uid)]
             cmd += ["--rlimit", f"nproc={self.limits.processes}"]
@@ -318,7 +330,7 @@ class Sandbox:
             cmd += ["--rlimit", f"{name}={value}"]
         for src, dst in fd_map:
             cmd += ["--fd-map", f"{src}:{dst}"]
-        if self.tools is None or not self.tools.sandboxed:
+        if not sandboxed:
             return cmd + ["--", *argv]
         inner = [self.tools.python, "-I", "-S", self.tools.inner_jail, "--inner"]
         if cwd:
@@ -475,7 +487,7 @@ class Sandbox:
         Otherwise: entries of our uid created since `since` that are not in
         `claimed` (a snapshot), approximate when submissions run at once."""
         found = []
-        if self.uid is None and self.tools is not None and self.tools.sandboxed:
+        if self.uid is None and self.sandboxed:
             # Sandboxed as ourselves: the submission never saw the shared
             # places; what is there is someone else's.
             return []
@@ -683,9 +695,6 @@ class Tools:
         if p.returncode != 0:
             raise SandboxError(f"cannot build {src}: {(p.stderr.strip().splitlines() or ['?'])[-1]}")
         os.chmod(self.unit_shim_host, 0o555)
-
-    def shim_path(self):
-        return self.unit_shim if self.sandboxed else self.unit_shim_host
 
     def system_mounts(self):
         """The system, read-only: /usr and /etc, and /bin, /lib... as the
