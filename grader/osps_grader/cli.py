@@ -58,6 +58,9 @@ def parse_args(argv):
                    help="only show what each submission gives and what is ignored")
     p.add_argument("--no-user-switch", action="store_true",
                    help="as root, run submissions as root too (weaker isolation)")
+    p.add_argument("--weak-isolation", action="store_true",
+                   help="grade even where the sandbox (bwrap: namespaces) cannot be made, "
+                        "with resource limits and uids only; said on every report")
     p.add_argument("--uid-base", type=int, default=60100,
                    help="as root, the first uid of the sandboxes (default: %(default)s)")
     p.add_argument("--gradescope", action="store_true",
@@ -101,7 +104,8 @@ def make_options(a, rubric):
     o.retry_max_tests = rubric.grading["retry_max_tests"]
     o.limits = sandbox.Limits(cpu=lim["cpu"], memory=int(lim["memory"]),
                               file_size=int(lim["file_size"]), processes=int(lim["processes"]),
-                              open_files=int(lim["open_files"]), disk=int(lim["disk"]))
+                              open_files=int(lim["open_files"]), disk=int(lim["disk"]),
+                              memory_total=int(lim["memory_total"]))
     return o
 
 
@@ -241,8 +245,12 @@ class Grader:
             return self.dry_run(subs)
         os.makedirs(out, exist_ok=True)
         jobs = min(a.jobs, max(len(subs), 1))
-        boxes_list, cgroups = sandbox.make_sandboxes(jobs, self.o.limits, a.uid_base,
-                                                     switch_user=not a.no_user_switch)
+        boxes_list, cgroups, isolation = sandbox.make_sandboxes(
+            jobs, self.o.limits, a.uid_base, switch_user=not a.no_user_switch,
+            private=self.work_root, weak_ok=a.weak_isolation)
+        if not boxes_list[0].tools.sandboxed:
+            for s in subs:
+                s.notes.append(isolation)
         for b in boxes_list:
             b.exclusive = b.exclusive or jobs == 1
         boxes = queue.Queue()
@@ -252,7 +260,7 @@ class Grader:
             mode = (f"each submission as its own uid ({boxes_list[0].uid}..)" if boxes_list[0].uid
                     else "as the current user (see grader/README.md: isolation)")
             say(f"grade: {len(subs)} submission(s), steps {', '.join(self.step_dirs)}, -j {jobs}, "
-                f"{mode}{', cgroups' if boxes_list[0].cgroup else ''}"
+                f"{isolation}, {mode}{', cgroups' if boxes_list[0].cgroup else ''}"
                 f"{', valgrind (' + self.o.valgrind + ')' if self.o.valgrind else ''}; results in {out}")
         start = time.monotonic()
         self.run_start = time.time()
@@ -302,8 +310,10 @@ class Grader:
             for b in boxes_list:
                 b.kill_all()
             cgroups.remove()
+            sandbox.release_uids()
             self.unattributed = []
-            if boxes_list[0].uid is None and not boxes_list[0].exclusive:
+            if boxes_list[0].uid is None and not boxes_list[0].exclusive \
+                    and not boxes_list[0].tools.sandboxed:
                 # As one user with -j > 1, what the submissions left in
                 # /dev/shm could not be told apart: swept now, for the class.
                 b = boxes_list[0]
@@ -403,8 +413,11 @@ def gradescope(a):
         subs, _ = g.read_all([source])
         subs[0].id = intake.re.sub(r"[^A-Za-z0-9._@+-]", "_", sid)
         os.makedirs(out, exist_ok=True)
-        boxes_list, cgroups = sandbox.make_sandboxes(1, g.o.limits, a.uid_base,
-                                                     switch_user=not a.no_user_switch)
+        boxes_list, cgroups, isolation = sandbox.make_sandboxes(
+            1, g.o.limits, a.uid_base, switch_user=not a.no_user_switch,
+            private=g.work_root, weak_ok=a.weak_isolation)
+        if not boxes_list[0].tools.sandboxed:
+            subs[0].notes.append(isolation)
         boxes_list[0].exclusive = True
         q = queue.Queue()
         q.put(boxes_list[0])
@@ -419,6 +432,7 @@ def gradescope(a):
         finally:
             boxes_list[0].kill_all()
             cgroups.remove()
+            sandbox.release_uids()
         g.write_student(out, r, subs[0])
         res = outputs.gradescope_json(r, g.steps)
         with open(os.path.join(out, "students", r["id"], "report.md"), encoding="utf-8") as f:
@@ -500,6 +514,9 @@ def main(argv=None):
             return 1 if any(r.get("error") for r in results) else 0
         finally:
             g.cleanup()
+    except sandbox.SandboxError as e:
+        say(f"grade: {e}", file=sys.stderr)
+        return 1
     except (KitError, scoring.RubricError, ValueError, OSError) as e:
         say(f"grade: {e}", file=sys.stderr)
         return 2
