@@ -17,7 +17,7 @@ import shutil
 import signal
 import time
 
-from . import checks
+from . import checks, feedback
 from .results import TestResult, check_stream, fail_all, stray_output
 
 WARNING = re.compile(r"^(.*?):(\d+):(?:(\d+):)? warning: (.*)$")
@@ -443,7 +443,7 @@ class SubmissionRun:
                 if name.startswith("vg.") and name.endswith(".log"):
                     status, pname, details = self.ctx.kit.vgcheck.check(os.path.join(logs, name))
                     procs.append({"suite": suite.name, "process": pname, "status": status,
-                                  "details": details[:12]})
+                                  "details": feedback.valgrind_details(details)})
             shutil.rmtree(logs, ignore_errors=True)
         return {"processes": procs, "failed": sum(p["status"] == "fail" for p in procs)}
 
