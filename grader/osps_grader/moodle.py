@@ -43,6 +43,7 @@ class Entry:
         self.source = None
         self.problem = ""
         self.row = None         # the roster row, once matched
+        self.flat = []          # [(path, the file's own name)]: the flat layout
 
     @property
     def label(self):
@@ -124,11 +125,29 @@ def entries(path, work):
                 e.files += [os.path.join(dp, f) for f in sorted(fn)
                             if not os.path.islink(os.path.join(dp, f))]
             e.folder = full
-        elif os.path.isfile(full) and not os.path.islink(full):
-            e.files.append(full)            # flat layout: the file itself
+        elif os.path.isfile(full) and not os.path.islink(full) and m["rest"]:
+            # The flat layout: the file itself, its own name after the prefix.
+            e.flat.append((full, m["rest"]))
+            e.files.append(full)
     for e in found.values():
+        if e.flat and not hasattr(e, "folder"):
+            e.folder = unflatten(e, os.path.join(work, "moodle-flat", e.pid))
         choose(e)
     return sorted(found.values(), key=lambda e: (e.name.casefold(), e.pid))
+
+
+def unflatten(e, dest):
+    """The flat layout's files of one student, under their own names in a
+    folder of their own (copies: the download is left as it is)."""
+    shutil.rmtree(dest, ignore_errors=True)
+    os.makedirs(dest)
+    e.files = []
+    for path, name in e.flat:
+        if "/" in name or name in (".", ".."):
+            continue
+        shutil.copyfile(path, os.path.join(dest, name))
+        e.files.append(os.path.join(dest, name))
+    return dest
 
 
 def choose(e):
@@ -141,14 +160,11 @@ def choose(e):
     elif len(archives) > 1:
         e.problem = ("several archives uploaded (" + ", ".join(os.path.basename(a) for a in archives)
                      + "): which one to grade is the instructor's choice")
-    elif code and hasattr(e, "folder"):
-        e.source = e.folder
     elif code:
-        e.source = code[0] if len(code) == 1 else None
-        if e.source is None:
-            e.problem = "several loose files in the old flat layout: unpack them into a folder"
+        e.source = e.folder
     elif e.files:
-        e.problem = ("nothing gradable: no archive and no C source among "
+        e.problem = ("nothing gradable: no archive the grader reads (.zip, .tar.gz, .tgz, "
+                     ".tar) and no C source among "
                      + ", ".join(os.path.basename(f) for f in e.files[:5]))
     else:
         e.problem = "nothing gradable: no file submitted"

@@ -190,6 +190,19 @@ class Layout(unittest.TestCase):
             self.assertIn("rapport.pdf", es["4201"].problem)
         self.assertFalse(moodle.is_layout(os.path.join(self.tmp, "parts", "TP_chloe.zip")))
 
+    def test_the_older_flat_layout(self):
+        flat = os.path.join(self.tmp, "flat")
+        write(os.path.join(flat, "Chloé Lefèvre_4183_assignsubmission_file_d.c"), "int d;\n")
+        write(os.path.join(flat, "Chloé Lefèvre_4183_assignsubmission_file_w.c"), "int w;\n")
+        shutil.copy(os.path.join(self.tmp, "parts", "TP_chloe.zip"),
+                    os.path.join(flat, "Jean Dupont_4190_assignsubmission_file_TP.zip"))
+        es = {e.pid: e for e in moodle.entries(flat, tempfile.mkdtemp(dir=self.tmp))}
+        self.assertEqual(os.path.basename(es["4190"].source), "TP.zip")
+        step = F.kitmod.Kit(F.KIT).steps[1].load()
+        sub = intake.read_submission(es["4183"].source, [step])
+        self.assertEqual(sorted(sub.files["step1_shm"]), ["d.c", "w.c"])
+        self.assertTrue(os.path.exists(os.path.join(flat, "Chloé Lefèvre_4183_assignsubmission_file_d.c")))
+
     def test_matched_by_name_then_by_participant_id(self):
         es = moodle.entries(self.zip, tempfile.mkdtemp(dir=self.tmp))
         unmatched = moodle.match(es, R.Roster(self.roster))
@@ -285,6 +298,9 @@ class Feedback(unittest.TestCase):
             r = {"late_commits": 2, "commit": sub.commit}
             self.assertIn("2 commit(s) after the deadline were not graded", feedback.notes(r)[0])
             self.assertIn("D", outputs.flags(dict(r, steps={})))
+            report = outputs.report_md(dict(r, id="dave", steps={}, total=0, max=0), [], {})
+            self.assertIn("2 later commit(s), after the deadline, were not graded", report)
+            self.assertIn(sub.commit["hash"][:12], report)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
