@@ -50,6 +50,18 @@ class Entry:
         return f"{self.name}_{self.pid}"
 
 
+def member_name(info):
+    """A zip member's name as written: a zip without the UTF-8 flag (as
+    some Moodles write them) is read as cp437 by Python; its UTF-8 bytes
+    are decoded again, so that "Chloé" is not "Chlo├⌐"."""
+    if info.flag_bits & 0x800:
+        return info.filename
+    try:
+        return info.filename.encode("cp437").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return info.filename
+
+
 def is_layout(path):
     """True for a download-all folder or zip (its entries named as
     Moodle names them)."""
@@ -58,7 +70,7 @@ def is_layout(path):
             names = os.listdir(path)
         elif zipfile.is_zipfile(path):
             with zipfile.ZipFile(path) as z:
-                names = [n.split("/", 1)[0] for n in z.namelist()[:200]]
+                names = [member_name(i).split("/", 1)[0] for i in z.infolist()[:200]]
         else:
             return False
     except OSError:
@@ -75,7 +87,7 @@ def safe_extract(zpath, dest):
         if len(infos) > MAX_MEMBERS:
             raise ValueError(f"{zpath}: more than {MAX_MEMBERS} entries")
         for info in infos:
-            name = info.filename.replace("\\", "/")
+            name = member_name(info).replace("\\", "/")
             parts = [p for p in name.split("/") if p not in ("", ".")]
             if name.startswith("/") or ".." in parts or not parts:
                 raise ValueError(f"{zpath}: unsafe path {info.filename!r}")

@@ -217,6 +217,23 @@ class Layout(unittest.TestCase):
         moodle.match(es, R.Roster(ws))
         self.assertEqual({e.pid: e.row["key"] for e in es if e.row}, {"4183": "S1", "4200": "S2"})
 
+    def test_utf8_names_without_the_zip_flag(self):
+        # Python always flags non-ASCII names: write an ASCII name of the
+        # same length, then put the UTF-8 bytes in its place.
+        p = os.path.join(self.tmp, "noflag.zip")
+        raw = "Chloé Lefèvre_4183_assignsubmission_file_/d.c".encode()
+        ascii_name = b"Q" * (len(raw) - 4) + b"/d.c"
+        with zipfile.ZipFile(p, "w") as z:
+            z.writestr(ascii_name.decode(), b"int d;\n")
+        with open(p, "rb") as f:
+            data = f.read().replace(ascii_name, raw)
+        with open(p, "wb") as f:
+            f.write(data)
+        with zipfile.ZipFile(p) as z:
+            self.assertFalse(z.infolist()[0].flag_bits & 0x800)
+        es = moodle.entries(p, tempfile.mkdtemp(dir=self.tmp))
+        self.assertEqual([e.name for e in es], ["Chloé Lefèvre"])
+
     def test_hostile_zip_is_refused_and_nothing_escapes(self):
         for name, data, attr in (("../evil.c", b"x", 0), ("/abs.c", b"x", 0),
                                  ("A_1_assignsubmission_file_/l", b"/etc/passwd", 0o120777 << 16)):
