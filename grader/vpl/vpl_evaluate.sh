@@ -8,6 +8,9 @@
 # grader grades those files with the kit's own tests and prints VPL's
 # "Comment :=>>" lines, then "Grade :=>> N" (N out of the grader's total).
 STEPS="${OSPS_STEPS:-}"
+# More options for grader/grade, e.g. a rubric of the kit's: "--rubric RUBRIC"
+# (see `grader/grade --help`; VPL's jail runs this as an unprivileged user).
+FLAGS=""
 cat > vpl_execution <<EXEC
 #!/bin/bash
 # Written by vpl_evaluate.sh: unpack the kit outside the student's files,
@@ -19,6 +22,6 @@ if ! tar -xzf osps-kit.tar.gz -C "\$kit"; then
 	echo "Grade :=>> 0"
 	exit 0
 fi
-"\$kit/kit/grader/grade" --kit "\$kit/kit" --vpl ${STEPS:+--steps "$STEPS"}
+"\$kit/kit/grader/grade" --kit "\$kit/kit" --vpl ${STEPS:+--steps "$STEPS"} $FLAGS
 EXEC
 chmod +x vpl_execution
