@@ -55,10 +55,10 @@ def parse_args(argv):
     p.add_argument("--moodle", metavar="FILE",
                    help="also write FILE, the CSV for Moodle's Import grades from CSV "
                         "(needs --roster; see grader/README.md)")
-    p.add_argument("--moodle-sep", default=",", choices=(",", ";", "tab"),
-                   help="separator of the --moodle file (French sites: ';')")
-    p.add_argument("--moodle-decimal", default=".", choices=(".", ","),
-                   help="decimal mark of the --moodle file (French sites: ',')")
+    p.add_argument("--moodle-sep", default=",", choices=(",", ";", "tab"), metavar="SEP",
+                   help="separator of the --moodle file: ',' (default), ';' (French sites) or tab")
+    p.add_argument("--moodle-decimal", default=".", choices=(".", ","), metavar="MARK",
+                   help="decimal mark of the --moodle file: '.' (default) or ',' (French sites)")
     p.add_argument("--replace", action="store_true",
                    help="write -o DIR from scratch instead of merging into the grades it holds")
     p.add_argument("--before", metavar="DATE",
@@ -510,7 +510,7 @@ class Grader:
         """What was not graded, or graded but matches no roster row."""
         if not self.problems:
             return
-        say(f"\ngrade: {len(self.problems)} submission(s) to look at (not graded, or not in the roster):",
+        say(f"\ngrade: to look at ({len(self.problems)}): entries not graded, or not in the roster:",
             file=sys.stderr)
         for who, why in self.problems:
             say(f"  {who}: {why}", file=sys.stderr)

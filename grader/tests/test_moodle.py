@@ -387,7 +387,7 @@ class MoodleDay(unittest.TestCase):
 
     def test_2_download_all_entries_not_graded_are_listed_at_the_end(self):
         err = self.proc.stderr
-        tail = err[err.index("to look at"):]
+        tail = err[err.index("to look at (3)"):]
         self.assertIn("Ivan Inconnu_4200: no roster row", tail)
         self.assertIn("Gaëlle Noël_4191: nothing gradable: no file submitted", tail)
         self.assertIn("Zoé Sans-Clé_4201: nothing gradable", tail)
