@@ -87,6 +87,10 @@ def step_text(sr, untouched=False):
     w = sc.get("weight", 1.0)
     for p in sc["penalties"]:
         L.append(f"  -{fmt(p['points'] * w)} {p['what']}")
+        if p["what"].startswith("valgrind") and valgrind_first(sr):
+            L.append(f"    first: {valgrind_first(sr)}")
+        elif "warning" in p["what"] and b.get("warnings"):
+            L.append(f"    first: {_clip(b['warnings'][0])}")
     if len(L) == 1 or (len(L) == 2 and untouched):
         L.append("  every test passed" if not untouched else "")
     return "\n".join(x for x in L if x)
@@ -115,6 +119,7 @@ def summary_lines(r, steps_order=None):
     return L
 
 
+VG_OWN_LOG = re.compile(r"Open file descriptor \d+: .*/vg\.[^/]*\.log$")
 VG_NOISE = re.compile(r"==\d+== (Memcheck, a memory|Copyright|Using Valgrind|Command:|Parent PID:|$)")
 
 
@@ -123,4 +128,34 @@ def valgrind_details(details):
     the problems, then the log's own lines (each error with its stack
     trace) without valgrind's banner and without the path of the log,
     which the grader deletes."""
-    return [d for d in details if not d.startswith("log /") and not VG_NOISE.match(d)][:40]
+    out, skip = [], False
+    for d in details:
+        if skip and "<inherited from parent>" in d:
+            skip = False
+            continue
+        skip = False
+        if d.startswith("log /") or VG_NOISE.match(d):
+            continue
+        if VG_OWN_LOG.search(d):        # valgrind's own log, open in the process
+            skip = True
+            continue
+        out.append(d)
+    return out[:40]
+
+
+def valgrind_first(sr):
+    """The first valgrind finding of a step, in one line: what, and the
+    first frame in the student's code ("... definitely lost: at
+    shm_area_create (shm_area.c:73)")."""
+    for v in (sr.get("valgrind") or {}).get("processes", []):
+        if v["status"] != "fail":
+            continue
+        lines = valgrind_details(v["details"])
+        for i, d in enumerate(lines):
+            what = re.sub(r"^==\d+==\s*", "", d)
+            if re.search(r"definitely lost|Invalid|uninitialised|Mismatched|Open (file descriptor|AF_|pipe)", what):
+                frame = next((re.sub(r"^==\d+==\s*(at|by) 0x[0-9A-F]+: ", "", f) for f in lines[i + 1:i + 8]
+                              if re.search(r"\(\w+\.c:\d+\)", f) and "/tests/" not in f
+                              and "test_" not in f), "")
+                return _clip(f"{v['process']}: {what}" + (f": at {frame}" if frame else ""))
+    return ""

@@ -289,10 +289,17 @@ class Feedback(unittest.TestCase):
                    "==123== Using Valgrind-3.19.0", "==123== Command: ./d", "==123== ",
                    "==123== Invalid write of size 4", "==123==    at 0x109: shm_area_create (shm_area.c:42)",
                    "==123==    by 0x10A: main (d.c:10)"]
+        details[6:6] = ["==123== FILE DESCRIPTORS: 4 open (3 std) at exit.",
+                        "==123== Open file descriptor 3: /tmp/osps-grade-x/s/tmp/vg-step1/vg.123.log",
+                        "==123==    <inherited from parent>"]
         out = feedback.valgrind_details(details)
-        self.assertEqual(out, ["1 errors", "==123== Invalid write of size 4",
+        self.assertEqual(out, ["1 errors", "==123== FILE DESCRIPTORS: 4 open (3 std) at exit.",
+                               "==123== Invalid write of size 4",
                                "==123==    at 0x109: shm_area_create (shm_area.c:42)",
                                "==123==    by 0x10A: main (d.c:10)"])
+        sr = {"valgrind": {"processes": [{"process": "valgrind d[123]", "status": "fail", "details": details}]}}
+        self.assertEqual(feedback.valgrind_first(sr),
+                         "valgrind d[123]: Invalid write of size 4: at shm_area_create (shm_area.c:42)")
 
     def test_late_commits_are_counted(self):
         tmp = tempfile.mkdtemp(prefix="osps-grader-test-")
