@@ -91,9 +91,9 @@ def step_text(sr, untouched=False):
             L.append(f"    first: {valgrind_first(sr)}")
         elif "warning" in p["what"] and b.get("warnings"):
             L.append(f"    first: {_clip(b['warnings'][0])}")
-    if len(L) == 1 or (len(L) == 2 and untouched):
-        L.append("  every test passed" if not untouched else "")
-    return "\n".join(x for x in L if x)
+    if len(L) == 1:
+        L.append("  every test passed")
+    return "\n".join(L)
 
 
 def notes(r):

@@ -15,6 +15,8 @@ first comment).
 import os
 import tarfile
 
+from .feedback import fmt
+
 # VPL's own files and the kit's archive, in the student's directory.
 VPL_FILES = {"vpl_evaluate.sh", "vpl_execution", "vpl_run.sh", "vpl_debug.sh",
              "vpl_environment.sh", "vpl_evaluate.cases", "osps-kit.tar.gz"}
@@ -46,10 +48,6 @@ def comments(r, max_total, summary, report):
     out.append("--|>")
     out.append(f"Grade :=>> {fmt(r.get('total', 0))}")
     return out
-
-
-def fmt(x):
-    return f"{x:.2f}".rstrip("0").rstrip(".") if x != int(x) else str(int(x))
 
 
 def make_vpl(dest, kit, steps, say):
