@@ -64,7 +64,9 @@ def member_name(info):
 
 def is_layout(path):
     """True for a download-all folder or zip (its entries named as
-    Moodle names them)."""
+    Moodle names them), or one student's folder or file of it."""
+    if FOLDER.match(os.path.basename(os.path.normpath(path))):
+        return True
     try:
         if os.path.isdir(path):
             names = os.listdir(path)
@@ -115,15 +117,18 @@ def safe_extract(zpath, dest):
 
 def entries(path, work):
     """The students' entries of a download-all folder or zip (unpacked
-    under work), sorted by name."""
-    root = path
-    if not os.path.isdir(path):
+    under work), or of one student's folder or file of it, sorted by name."""
+    root, names = path, None
+    if FOLDER.match(os.path.basename(os.path.normpath(path))):
+        root, names = os.path.split(os.path.normpath(path))
+        names = [names]
+    elif not os.path.isdir(path):
         root = os.path.join(work, "moodle-" + os.path.basename(path))
         shutil.rmtree(root, ignore_errors=True)
         os.makedirs(root)
         safe_extract(path, root)
     found = {}
-    for n in sorted(os.listdir(root)):
+    for n in sorted(names or os.listdir(root)):
         m = FOLDER.match(n)
         full = os.path.join(root, n)
         if not m:

@@ -203,6 +203,12 @@ class Layout(unittest.TestCase):
         self.assertEqual(sorted(sub.files["step1_shm"]), ["d.c", "w.c"])
         self.assertTrue(os.path.exists(os.path.join(flat, "Chloé Lefèvre_4183_assignsubmission_file_d.c")))
 
+    def test_one_students_folder_given_alone(self):
+        folder = os.path.join(self.tmp, "download", JEAN)
+        self.assertTrue(moodle.is_layout(folder))
+        es = moodle.entries(folder, tempfile.mkdtemp(dir=self.tmp))
+        self.assertEqual([(e.pid, e.source) for e in es], [("4190", folder)])
+
     def test_matched_by_name_then_by_participant_id(self):
         es = moodle.entries(self.zip, tempfile.mkdtemp(dir=self.tmp))
         unmatched = moodle.match(es, R.Roster(self.roster))
