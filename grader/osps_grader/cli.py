@@ -621,7 +621,7 @@ def grade_single(a, source, sid, out):
     g = Grader(a)
     g.setup()
     subs, _ = g.read_all([source])
-    subs[0].id = rostermod.safe_folder(sid)
+    subs[0].id, subs[0].key = rostermod.safe_folder(sid), sid
     os.makedirs(out, exist_ok=True)
     boxes_list, cgroups = sandbox.make_sandboxes(1, g.o.limits, a.uid_base,
                                                  switch_user=not a.no_user_switch)
