@@ -19,7 +19,7 @@ import signal
 import stat
 import time
 
-from . import checks
+from . import checks, feedback
 from .results import TestResult, check_stream, check_unit, fail_all, stray_output
 
 WARNING = re.compile(r"^(.*?):(\d+):(?:(\d+):)? warning: (.*)$")
@@ -530,7 +530,7 @@ class SubmissionRun:
                         stat.S_ISREG(os.lstat(os.path.join(logs, name)).st_mode):
                     status, pname, details = self.ctx.kit.vgcheck.check(os.path.join(logs, name))
                     procs.append({"suite": suite.name, "process": pname, "status": status,
-                                  "details": details[:12]})
+                                  "details": feedback.valgrind_details(details)})
             shutil.rmtree(logs, ignore_errors=True)
         return {"processes": procs, "failed": sum(p["status"] == "fail" for p in procs)}
 
