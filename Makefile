@@ -34,7 +34,7 @@ endif
 STEP_MAKE = $(MAKE) -s --no-print-directory -f mk/step.mk
 
 .PHONY: help deps doctor progress timeline demo-live handout test test-grader clean skeletons \
-	check-skeletons check-teeth test-common demo compile_commands.json bench
+	check-skeletons check-teeth teeth-matrix test-common demo compile_commands.json bench
 
 help:
 	@echo 'OSPS lab kit: make TARGET [IMPL=solution]'
@@ -57,7 +57,9 @@ help:
 	@echo '  make deps             install the test dependencies (as root) or print the command'
 	@echo '  make skeletons        regenerate every stepN/src from solutions/'
 	@echo '  make check-skeletons  fail when a generated skeleton is stale'
-	@echo '  make check-teeth      prove that every exercise'"'"'s stub makes a test fail'
+	@echo '  make check-teeth [MATRIX=1]  prove that every exercise'"'"'s stub makes a test fail'
+	@echo '                       (MATRIX=1: then the independence matrix, as make teeth-matrix)'
+	@echo '  make teeth-matrix [STEP=N]  each exercise stubbed alone: which tests fail (slow)'
 	@echo '  make bench [QUICK=1]  the reference against raw baselines: a table and bench/results.json'
 	@echo '  make handout          the students'"'"' tarball (no solutions), checked by building it'
 	@echo '  make test-grader      the grader'"'"'s own tests (grading: grader/README.md)'
@@ -123,7 +125,12 @@ check-skeletons:
 	@scripts/skeletons.sh --check $(READY_DIRS)
 
 check-teeth: deps-quiet
-	@scripts/check-teeth.sh $(READY_DIRS)
+	@scripts/check-teeth.sh $(if $(filter-out 0,$(MATRIX)),--matrix) $(READY_DIRS)
+
+# The independence matrix: every exercise stubbed alone against the whole
+# suite (about 2 min for step 1, far more for step 4: not part of make test).
+teeth-matrix: deps-quiet
+	@python3 scripts/teeth-matrix.py $(if $(STEP),$(or $(call step_dir,$(STEP)),$(error STEP=$(STEP): no such step; steps: $(STEPS_READY))),$(READY_DIRS))
 
 test: deps
 	@scripts/kit-test.sh $(READY_DIRS)
@@ -148,7 +155,7 @@ test-grader: deps-quiet
 bench:
 	@python3 bench/bench.py $(if $(filter-out 0,$(QUICK)),--quick) --ready "$(STEPS_READY)" $(BENCH_FLAGS)
 else
-skeletons check-skeletons check-teeth test demo demo-live handout test-grader bench:
+skeletons check-skeletons check-teeth teeth-matrix test demo demo-live handout test-grader bench:
 	$(call no_solutions,$@)
 endif
 
