@@ -24,6 +24,7 @@ checks=(
 	"procps:command -v ps"
 	"gnuplot-nox:command -v gnuplot"
 	"tmux:command -v tmux"
+	"similarity-tester:command -v sim_c"
 )
 
 missing=()

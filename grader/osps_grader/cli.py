@@ -14,7 +14,7 @@ import threading
 import time
 import zipfile
 
-from . import intake, outputs, runner, sandbox, scoring
+from . import intake, outputs, runner, sandbox, scoring, similarity
 from .kit import DEFAULT_KIT, GRADER_DIR, Kit, KitError
 
 USAGE_EXAMPLES = """examples:
@@ -67,6 +67,10 @@ def parse_args(argv):
     p.add_argument("--classroom", action="store_true",
                    help="GitHub Actions: write the report to the job summary and the "
                         "result for GitHub Classroom's grading reporter")
+    p.add_argument("--similarity", nargs="?", type=float, const=100 * similarity.THRESHOLD,
+                   metavar="PERCENT", help="also rank every pair of submissions by shared code "
+                   "(as grader/similar): similarity.md, similarity.csv, and a similarity column "
+                   "in grades.csv for the pairs sharing at least PERCENT (default: %(const)s)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     a = p.parse_args(argv)
     if not a.submissions and not (a.gradescope or a.make_gradescope_zip):
@@ -239,6 +243,7 @@ class Grader:
         subs, missing = self.read_all(sources)
         if a.dry_run:
             return self.dry_run(subs)
+        sim = similarity.class_options(a.similarity, a.jobs) if a.similarity is not None else None
         os.makedirs(out, exist_ok=True)
         jobs = min(a.jobs, max(len(subs), 1))
         boxes_list, cgroups = sandbox.make_sandboxes(jobs, self.o.limits, a.uid_base,
@@ -311,6 +316,9 @@ class Grader:
                 self.unattributed = b.sweep_files(since=self.run_start, claimed=self.shm_before)
         ordered = [results[s.id] for s in subs]
         self.write_class(out, ordered, missing, time.monotonic() - start)
+        if sim:
+            similarity.for_class(out, subs, self.steps, sim, say=(lambda *_: None) if a.quiet else say,
+                                 work=self.work_root)
         return ordered
 
     def write_class(self, out, results, missing, elapsed):
