@@ -289,13 +289,14 @@ def flag_grades_csv(path, flags):
         rows = list(csv.reader(f))
     if not rows:
         return
-    col = rows[0].index("similarity") if "similarity" in rows[0] else None
-    if col is None:
+    head = [h.strip().lower() for h in rows[0]]
+    key = head.index("id") if "id" in head else 0
+    if "similarity" not in head:
         rows[0].append("similarity")
-        col = len(rows[0]) - 1
+    col = len(rows[0]) - 1 if "similarity" not in head else head.index("similarity")
     for row in rows[1:]:
         row += [""] * (col + 1 - len(row))
-        row[col] = flags.get(row[0], "") if row else ""
+        row[col] = flags.get(row[key], "")
     with open(path, "w", newline="", encoding="utf-8") as f:
         csv.writer(f).writerows(rows)
 

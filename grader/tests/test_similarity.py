@@ -112,6 +112,17 @@ class SimilarClass(unittest.TestCase):
         for row, before in zip(rows, self.grades[1:]):
             self.assertEqual([row[k] for k in self.grades[0]], before)
 
+    def test_a_second_run_updates_the_column_instead_of_adding_one(self):
+        out = os.path.join(self.tmp, "again")
+        shutil.copytree(self.out, out)
+        p = subprocess.run([SIMILAR, "--steps", "1", "-o", out, self.subs["ana"], self.subs["chloe"]],
+                           capture_output=True, text=True, timeout=120)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        with open(os.path.join(out, "grades.csv"), newline="") as f:
+            rows = list(csv.reader(f))
+        self.assertEqual(rows[0], self.grades[0] + ["similarity"])
+        self.assertEqual({r[-1] for r in rows[1:]}, {""})      # ana alone now: no flag
+
 
 class Independence(unittest.TestCase):
     def test_the_independent_solution_passes_the_step(self):
