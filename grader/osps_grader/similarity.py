@@ -148,8 +148,9 @@ class Corpus:
 
 
 class Pair:
-    def __init__(self, a, b):
-        self.a, self.b = a, b           # submission indexes, a < b
+    """What two submissions (a < b, their indexes) share."""
+
+    def __init__(self):
         self.lines_a, self.lines_b = set(), set()    # (own path, line)
         self.regions = []               # (path_a, a1, a2, path_b, b1, b2, tokens)
 
@@ -173,7 +174,7 @@ def compare(corpus, opts):
                 continue
             if ia > ib:
                 fa, a1, a2, fb, b1, b2, ia, ib = fb, b1, b2, fa, a1, a2, ib, ia
-            pair = pairs.setdefault((ia, ib), Pair(ia, ib))
+            pair = pairs.setdefault((ia, ib), Pair())
             pair.lines_a |= {(fa, k) for k in range(a1, a2 + 1) if k in corpus.learner[fa]}
             pair.lines_b |= {(fb, k) for k in range(b1, b2 + 1) if k in corpus.learner[fb]}
             pair.regions.append((fa, a1, a2, fb, b1, b2, n))
@@ -237,7 +238,7 @@ def side_by_side(corpus, region, width=60):
     return out
 
 
-def write_md(path, subs, rows, own, corpus, opts, shown=10):
+def write_md(path, subs, rows, corpus, opts, shown=10):
     flagged = [r for r in rows if r["flagged"]]
     graded = [i for i, s in enumerate(subs) if not s.error]
     lines = ["# Similarity between submissions", "",
@@ -305,15 +306,13 @@ def report(out, subs, steps, opts, work=None):
     """Compare, then write out/similarity.md and out/similarity.csv;
     returns (ranked pairs, {id: flagged partners})."""
     os.makedirs(out, exist_ok=True)
-    rows, own, corpus = None, None, None
     root = tempfile.mkdtemp(prefix="osps-similar-", dir=work)
     try:
         corpus = Corpus(root, subs, steps)
         corpus.write(opts)
         rows = rank(corpus, compare(corpus, opts), opts)
-        own = learner_lines(corpus)
         write_csv(os.path.join(out, "similarity.csv"), subs, rows)
-        write_md(os.path.join(out, "similarity.md"), subs, rows, own, corpus, opts)
+        write_md(os.path.join(out, "similarity.md"), subs, rows, corpus, opts)
     finally:
         shutil.rmtree(root, ignore_errors=True)
     return rows, partners(subs, rows)
