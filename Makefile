@@ -59,7 +59,7 @@ help:
 	@echo '  make check-skeletons  fail when a generated skeleton is stale'
 	@echo '  make check-teeth [MATRIX=1]  prove that every exercise'"'"'s stub makes a test fail'
 	@echo '                       (MATRIX=1: then the independence matrix, as make teeth-matrix)'
-	@echo '  make teeth-matrix [STEP=N]  each exercise stubbed alone: which tests fail (slow)'
+	@echo '  make teeth-matrix [STEP=N [EX=N.M,..]]  each exercise stubbed alone: which tests fail (slow)'
 	@echo '  make bench [QUICK=1]  the reference against raw baselines: a table and bench/results.json'
 	@echo '  make handout          the students'"'"' tarball (no solutions), checked by building it'
 	@echo '  make test-grader      the grader'"'"'s own tests (grading: grader/README.md)'
@@ -128,9 +128,10 @@ check-teeth: deps-quiet
 	@scripts/check-teeth.sh $(if $(filter-out 0,$(MATRIX)),--matrix) $(READY_DIRS)
 
 # The independence matrix: every exercise stubbed alone against the whole
-# suite (about 2 min for step 1, far more for step 4: not part of make test).
+# suite (about 2 min for step 1, far more for step 4: not part of make test);
+# EX=N.M,... only those exercises' rows.
 teeth-matrix: deps-quiet
-	@python3 scripts/teeth-matrix.py $(if $(STEP),$(or $(call step_dir,$(STEP)),$(error STEP=$(STEP): no such step; steps: $(STEPS_READY))),$(READY_DIRS))
+	@python3 scripts/teeth-matrix.py $(if $(EX),--only $(EX)) $(if $(STEP),$(or $(call step_dir,$(STEP)),$(error STEP=$(STEP): no such step; steps: $(STEPS_READY))),$(READY_DIRS))
 
 test: deps
 	@scripts/kit-test.sh $(READY_DIRS)
