@@ -37,6 +37,7 @@ MIN_LINES = 8          # shared learner lines, on each side, to flag a pair
 RUN = 24               # shortest shared run, in tokens (sim_c's default)
 MASK_RUN = 12          # shortest run of skeleton text subtracted
 REGION_LINES = 40      # lines shown per region in similarity.md
+MAX_DETAILED = 50      # pairs whose regions similarity.md shows
 RUN_LINE = re.compile(r"^(\S+): line (\d+)-(\d+)\s*\|(\S+): line (\d+)-(\d+)\s*\[(\d+)\]\s*$")
 
 
@@ -256,7 +257,11 @@ def write_md(path, subs, rows, corpus, opts, shown=10):
                      f"{'**yes**' if r['flagged'] else 'no'} |")
     if not rows:
         lines.append("| - | | | | | |")
-    for k, r in enumerate(rows[:max(shown, len(flagged))], 1):
+    detailed = rows[:min(max(shown, len(flagged)), MAX_DETAILED)]
+    if len(flagged) > len(detailed):
+        lines += ["", f"The shared regions of the first {len(detailed)} pairs follow; "
+                  f"{len(flagged) - len(detailed)} more flagged pair(s) are in the table above."]
+    for k, r in enumerate(detailed, 1):
         a, b = subs[r["a"]].id, subs[r["b"]].id
         lines += ["", f"## {k}. {a} and {b}: {pct(r['fraction'])}% shared"
                   f"{' (flagged)' if r['flagged'] else ''}", ""]
