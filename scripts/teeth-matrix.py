@@ -11,9 +11,9 @@ and is not counted as collateral.
 
 Usage: teeth-matrix.py [--json FILE] [--only N.M,...] STEP_DIR...
   --only   only these exercises' rows (after a change to them: quicker)
-Prints, per step, one row per stubbed exercise: failing/named tests per
-exercise column ("run" and "?" are tests named for no exercise), then the
-collateral failures by name. Exit status 0 when every variant built and
+Prints, per step, one row per stubbed exercise: its failing tests counted
+per exercise column ("run" and "?" are tests named for no exercise), then
+the collateral failures by name. Exit status 0 when every variant built and
 ran (the matrix measures; check-teeth.sh is the check that fails).
 """
 import json
@@ -113,8 +113,8 @@ def matrix(step, tmp, say, only=None):
 def render(m):
     cols = list(m["columns"])
     w = max(7, *(len(c) + 2 for c in cols))
-    lines = [f"{m['step']}: independence matrix - a row per exercise stubbed alone, "
-             "failing/named tests per column",
+    lines = [f"{m['step']}: independence matrix - a row per exercise stubbed alone: how many "
+             "of the tests named for each exercise fail (row \"tests\": how many there are)",
              "stubbed " + "".join(c.rjust(w) for c in cols) + "  collateral",
              "tests   " + "".join(str(m["columns"][c]).rjust(w) for c in cols)]
     total = 0
