@@ -29,6 +29,7 @@ checks=(
 	"gnuplot-nox:command -v gnuplot"
 	"tmux:command -v tmux"
 	"bubblewrap:command -v bwrap"
+	"similarity-tester:command -v sim_c"
 )
 
 optional=(

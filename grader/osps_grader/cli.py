@@ -15,7 +15,7 @@ import threading
 import time
 import zipfile
 
-from . import feedback, intake, moodle, outputs, runner, sandbox, scoring, vpl
+from . import feedback, intake, moodle, outputs, runner, sandbox, scoring, similarity, vpl
 from . import roster as rostermod
 from .kit import DEFAULT_KIT, GRADER_DIR, Kit, KitError
 
@@ -94,6 +94,10 @@ def parse_args(argv):
     p.add_argument("--classroom", action="store_true",
                    help="GitHub Actions: write the report to the job summary and the "
                         "result for GitHub Classroom's grading reporter")
+    p.add_argument("--similarity", nargs="?", type=float, const=100 * similarity.THRESHOLD,
+                   metavar="PERCENT", help="also rank every pair of submissions by shared code "
+                   "(as grader/similar): similarity.md, similarity.csv, and a similarity column "
+                   "in grades.csv for the pairs sharing at least PERCENT (default: %(const)s)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     a = p.parse_args(argv)
     if not a.submissions and not (a.gradescope or a.make_gradescope_zip or a.vpl or a.make_vpl):
@@ -373,6 +377,7 @@ class Grader:
         subs, missing = self.read_all(sources)
         if a.dry_run:
             return self.dry_run(subs)
+        sim = similarity.class_options(a.similarity, a.jobs) if a.similarity is not None else None
         os.makedirs(out, exist_ok=True)
         self.previous = self.load_previous(out, subs)
         jobs = min(a.jobs, max(len(subs), 1))
@@ -454,6 +459,9 @@ class Grader:
         merged, missing = self.merge(out, ordered, missing)
         self.write_class(out, merged, missing, time.monotonic() - start)
         self.report_problems()
+        if sim:
+            similarity.for_class(out, subs, self.steps, sim, say=(lambda *_: None) if a.quiet else say,
+                                 work=self.work_root)
         return ordered
 
     # -- re-grading into an existing output ----------------------------------
