@@ -41,18 +41,20 @@ unit: $(TESTS)
 .PHONY: all unit
 
 # Objects are written under a temporary name and renamed: two runs sharing
-# a build directory then never see a half-written file.
+# a build directory then never see a half-written file. -MT names the real
+# object in the dependency file (not the temporary): a changed header
+# rebuilds every object that includes it.
 $(OUT)/obj/common/%.o: common/%.c
 	@mkdir -p $(@D)
-	$(Q)$(call say,CC,$<)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@.$$$$.tmp && mv -f $@.$$$$.tmp $@
+	$(Q)$(call say,CC,$<)$(CC) $(CPPFLAGS) $(CFLAGS) -MT $@ -c $< -o $@.$$$$.tmp && mv -f $@.$$$$.tmp $@
 
 $(OUT)/obj/tests/%.o: $(STEP)/tests/unit/%.c
 	@mkdir -p $(@D)
-	$(Q)$(call say,CC,$<)$(CC) $(CPPFLAGS) $(CMOCKA_CFLAGS) $(CFLAGS) -c $< -o $@.$$$$.tmp && mv -f $@.$$$$.tmp $@
+	$(Q)$(call say,CC,$<)$(CC) $(CPPFLAGS) $(CMOCKA_CFLAGS) $(CFLAGS) -MT $@ -c $< -o $@.$$$$.tmp && mv -f $@.$$$$.tmp $@
 
 $(OUT)/obj/%.o: $(SRC)/%.c
 	@mkdir -p $(@D)
-	$(Q)$(call say,CC,$<)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@.$$$$.tmp && mv -f $@.$$$$.tmp $@
+	$(Q)$(call say,CC,$<)$(CC) $(CPPFLAGS) $(CFLAGS) -MT $@ -c $< -o $@.$$$$.tmp && mv -f $@.$$$$.tmp $@
 
 # One link rule per program: its objects come from <prog>_OBJS.
 define link_prog

@@ -420,6 +420,8 @@ dispatch(struct client *c, enum req_type type, double now)
 	client_error(c, PERR_BUSY, "dispatch is not written yet (TODO 4.4)");
 }
 
+static void client_lines(struct client *c, double now);
+
 /* A w became idle: serve the oldest queued requests. */
 static void
 dispatch_queue(double now)
@@ -431,8 +433,8 @@ dispatch_queue(double now)
 		queue_remove(c);
 		client_touch(c, now);
 		dispatch(c, type, now);
-		if (c->eof && c->queued == REQ_NONE)
-			client_close(c, "eof");
+		/* Its next requests may be buffered already (pipelined). */
+		client_lines(c, now);
 	}
 }
 
@@ -440,8 +442,10 @@ dispatch_queue(double now)
 
 /*
  * Take every complete line client c has sent, one request after the
- * other. A queued client's next lines wait until its request is served:
- * replies come back in the order of the requests.
+ * other (a client may send several without waiting: pipelining). A
+ * queued client's next lines wait until its request is served: replies
+ * come back in the order of the requests. A client that has shut down
+ * its writing is closed once nothing of it is left to answer.
  */
 static void
 client_lines(struct client *c, double now)
@@ -452,13 +456,14 @@ client_lines(struct client *c, double now)
 
 	while (c->fd != -1 && c->queued == REQ_NONE &&
 	    (got = lr_next(&c->lr, line, sizeof line)) != 0) {
-		if (got == -1) {
+		client_touch(c, now);
+		if (got == -1 && errno != EILSEQ) {
 			log_request("toolong peer=%s", c->peer);
 			client_error(c, PERR_TOOLONG, "a line is at most 512 bytes");
 			return;
 		}
-		client_touch(c, now);
-		type = proto_parse_request(line);
+		/* A line holding a NUL (EILSEQ) is no request either. */
+		type = got == 1 ? proto_parse_request(line) : REQ_NONE;
 		if (type == REQ_NONE) {
 			log_request("unknown peer=%s", c->peer);
 			client_error(c, PERR_UNKNOWN, "expected requetetype1 or requetetype2");
@@ -466,6 +471,8 @@ client_lines(struct client *c, double now)
 		}
 		dispatch(c, type, now);
 	}
+	if (c->fd != -1 && c->eof && c->queued == REQ_NONE)
+		client_close(c, lr_pending(&c->lr) ? "eof-mid-line" : "eof");
 }
 
 /* Read what client c has sent (poll said POLLIN or POLLHUP or POLLERR). */
@@ -495,18 +502,16 @@ client_read(struct client *c, short revents, double now)
 		client_close(c, errno == ECONNRESET ? "reset" : "read-error");
 		return;
 	}
-	if (n == 0) {
-		/* End of file: the client has closed, or only shut down its
-		 * writing (nc -N, shutdown(SHUT_WR)). A request waiting in the
-		 * queue still gets its answer, then the connection is closed. */
-		if (c->queued != REQ_NONE && !lr_pending(&c->lr) &&
-		    !(revents & (POLLHUP | POLLERR))) {
-			c->eof = 1;
-			return;
-		}
+	if (n == 0 && (revents & (POLLHUP | POLLERR))) {
+		/* Closed both ways: nobody is left to answer. */
 		client_close(c, lr_pending(&c->lr) ? "eof-mid-line" : "eof");
 		return;
 	}
+	/* End of file: the client has closed, or only shut down its writing
+	 * (nc -N, shutdown(SHUT_WR)). Every complete line it sent before
+	 * still gets its answer (client_lines), then the connection closes. */
+	if (n == 0)
+		c->eof = 1;
 	client_lines(c, now);
 }
 
@@ -764,7 +769,7 @@ read_w(struct wchild *wc, double now)
 	}
 	while (wc->from_w != -1 && (got = lr_next(&wc->lr, line, sizeof line)) != 0) {
 		if (got == -1) {
-			worker_kill(wc, "report-too-long");
+			worker_kill(wc, errno == EILSEQ ? "bad-report" : "report-too-long");
 			return;
 		}
 		worker_report(wc, line, now);

@@ -398,13 +398,19 @@ serve_lines(struct conn *c, double now)
 	 * buffer. A client that writes without reading stalls itself, not w. */
 	while (c->outlen + sizeof line <= sizeof c->out &&
 	    (got = lr_next(&c->lr, line, PROTO_LINE_MAX + 1)) == 1) {
+		if (!proto_text_valid(line))
+			break;
 		c->deadline = now + (double)w.idle_ms / 1000;
 		len = strlen(line);
 		line[len++] = '\n';
 		c->echoed++;
 		conn_send(c, line, (int)len);
 	}
-	if (got == -1)
+	/* A NUL (EILSEQ) or a control byte: echoing it would pass on bytes
+	 * the protocol does not allow, and a NUL would cut the line short. */
+	if ((got == -1 && errno == EILSEQ) || (got == 1 && !proto_text_valid(line)))
+		job_fail(PERR_BADBYTE, "a line holds a byte that is not text");
+	else if (got == -1)
 		job_fail(PERR_TOOLONG, "a line is at most 512 bytes");
 	else if (got == 0 && c->eof)
 		client_eof(c);
@@ -478,9 +484,13 @@ conn_event(struct conn *c, short revents, double now)
 	}
 	/* Not the job's client (yet): its first line must be a token. */
 	got = lr_next(&c->lr, line, sizeof line);
-	if (got == 1)
-		check_token(c, line, now);
-	else if (got == -1 || n == -1)
+	if (got == 1 || (got == -1 && errno == EILSEQ)) {
+		/* A line holding a NUL is no token either. */
+		check_token(c, got == 1 ? line : "", now);
+		/* requetetype2's first lines may have come with the token. */
+		if (c->serving && w.job.type == REQ_TYPE2)
+			serve_lines(c, now);
+	} else if (got == -1 || n == -1)
 		conn_error(c, PERR_TOOLONG, "a line is at most 512 bytes");
 	else if (c->eof) {
 		log_request("disconnect peer=%s reason=eof-before-token", c->peer);

@@ -24,7 +24,7 @@ load_result() {
 	assert_equal "$((ok + errors))" "$2"
 	sum=$(sed -nE 's/^outcomes: //p' <<<"$out" | tr ' ' '\n' | cut -d= -f2 | paste -sd+ | bc)
 	assert_equal "$sum" "$2"
-	grep -Eq '^outcomes: ok=[0-9]+ unknown=0 toolong=0 timeout=0 busy=0 badtoken=0 shutdown=0 clientgone=0 wdied=0 refused=[0-9]+ closed=[0-9]+ garbled=0 expired=0$' <<<"$out" ||
+	grep -Eq '^outcomes: ok=[0-9]+ unknown=0 toolong=0 timeout=0 busy=0 badtoken=0 shutdown=0 clientgone=0 wdied=0 badbyte=0 refused=[0-9]+ closed=[0-9]+ garbled=0 expired=0$' <<<"$out" ||
 		fail "unexpected outcomes: $out"
 	((ok > 0)) || fail "nothing succeeded: $out"
 	echo "# $(grep '^outcomes:' <<<"$out")" >&3

@@ -282,7 +282,7 @@ teardown() { kit_teardown; }
 	assert_line --index 0 "load: requests=40 concurrency=6 mode=fresh type=requetetype1"
 	assert_line --index 1 --regexp '^result: sent=40 ok=[0-9]+ errors=[0-9]+ elapsed_s=[0-9.]+ req_per_s=[0-9.]+$'
 	assert_line --index 2 --regexp '^latency_ms: p50=[0-9.]+ p99=[0-9.]+ max=[0-9.]+$'
-	assert_line --index 3 --regexp '^outcomes: ok=[0-9]+ unknown=0 toolong=0 timeout=0 busy=[1-9][0-9]* badtoken=0 shutdown=0 clientgone=0 wdied=0 refused=0 closed=0 garbled=0 expired=0$'
+	assert_line --index 3 --regexp '^outcomes: ok=[0-9]+ unknown=0 toolong=0 timeout=0 busy=[1-9][0-9]* badtoken=0 shutdown=0 clientgone=0 wdied=0 badbyte=0 refused=0 closed=0 garbled=0 expired=0$'
 	sum=$(sed -nE 's/^outcomes: //p' <<<"$output" | tr ' ' '\n' | cut -d= -f2 | paste -sd+ | bc)
 	assert_equal "$sum" 40
 	ok=$(sed -nE 's/^result: .* ok=([0-9]+) .*/\1/p' <<<"$output")
