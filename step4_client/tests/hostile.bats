@@ -261,3 +261,31 @@ still_serving() {
 	tcp_line "$y"; assert_equal "$LINE" "world"
 	exec {a}>&- {y}>&-
 }
+
+# bats test_tags=timing
+@test "[run] a w out of descriptors (limit 64): no spin, few warnings, strangers evicted, the client served" {
+	[[ ${VALGRIND:-0} == 1 ]] && skip "valgrind keeps descriptors of its own at the top of the limit"
+	start_system sys -w 1 -t 0
+	wpid=$(w_pid sys 1)
+	# What `ulimit -n 64` in w's shell would give it: 100 strangers cannot
+	# all have a descriptor, and accept() fails with EMFILE.
+	prlimit --pid "$wpid" --nofile=64:64
+	tcp_open a "$PORT"
+	ask_d "$a" requetetype1
+	start_peer crowd hold "$WPORT" 100 "$(kit_scale 30)"
+	wait_log crowd '^held 100$' 10
+	cpu0=$(awk '{ print $14 + $15 }' "/proc/$wpid/stat")
+	sleep 1	# the window in which a spinning w would burn its CPU
+	cpu1=$(awk '{ print $14 + $15 }' "/proc/$wpid/stat")
+	(((cpu1 - cpu0) * 100 < 20 * $(getconf CLK_TCK))) ||
+		fail "w used $(((cpu1 - cpu0) * 100 / $(getconf CLK_TCK)))% of a CPU while out of descriptors"
+	tcp_open x "$WPORT"
+	tcp_say "$x" "$TOKEN"
+	tcp_line "$x"; assert_equal "$LINE" "ok 1 requetetype1"
+	tcp_line "$x"; assert_regex "$LINE" '^result 1 '
+	exec {a}>&- {x}>&-
+	assert_log sys ' w1\[[0-9]+\] evicted peer='
+	assert_log sys '^w1: accept port [0-9]+ \(and [0-9]+ times since the last warning\): Too many open files$'
+	(($(log_count sys '^w1: accept') <= 5)) ||
+		fail "$(log_count sys '^w1: accept') warnings about accept() in a few seconds"
+}
