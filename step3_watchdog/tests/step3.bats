@@ -223,6 +223,19 @@ teardown() {
 	stop_tree
 }
 
+@test "[run] question 3.c: d logs the SIGCHLD of a w stopped, then of it continued" {
+	start_tree -w 1 -T "$(kit_ms 5000)"
+	w1=$(pid_of w1)
+	kill -STOP "$w1"
+	wait_log wd " d\[[0-9]+\] sigchld name=w1 pid=$w1 code=CLD_STOPPED signal=SIGSTOP$"
+	kill -CONT "$w1"
+	wait_log wd " d\[[0-9]+\] sigchld name=w1 pid=$w1 code=CLD_CONTINUED signal=SIGCONT$"
+	# Nothing to reap: w1 is alive, the same process.
+	assert_equal "$(log_count wd " reaped name=w1 ")" 0
+	assert_equal "$(pid_of w1)" "$w1"
+	stop_tree
+}
+
 @test "[3.6] a w in a crash loop: d gives up, the tree stops, the watchdog exits 1" {
 	start_prog wd watchdog -r "$RUN_DIR" -m "$SHM_NAME" -P "$P" -T "$T" -K "$K" \
 		-b "$(kit_ms 10)" -B "$(kit_ms 40)" -R 4 -W 10000 -f w1:exit

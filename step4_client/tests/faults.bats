@@ -170,3 +170,16 @@ load_result() {
 	assert_equal "$(w_pid sys 1)" "$w1"
 	stop_system sys
 }
+
+@test "[run] step 3 on step 4: d logs the SIGCHLD of a w stopped, then continued (question 3.c)" {
+	start_system sys -w 1 -T "$(kit_ms 5000)"
+	w1=$(w_pid sys 1)
+	kill -STOP "$w1"
+	wait_log sys " d\[[0-9]+\] sigchld name=w1 pid=$w1 code=CLD_STOPPED signal=SIGSTOP$"
+	kill -CONT "$w1"
+	wait_log sys " d\[[0-9]+\] sigchld name=w1 pid=$w1 code=CLD_CONTINUED signal=SIGCONT$"
+	run_prog client -p "$PORT" requetetype1
+	assert_success
+	refute_log sys ' reaped name=w1 '
+	stop_system sys
+}

@@ -497,6 +497,25 @@ read_w(struct wchild *wc, double now)
 	close_pipes(wc);
 }
 
+/*
+ * A SIGCHLD that tells of a w stopped (kill -STOP) or continued (kill
+ * -CONT), not ended: there is nothing to reap, but the kernel told us all
+ * the same (we did not ask it not to, with SA_NOCLDSTOP). Logged so that
+ * question 3.c can be watched: "sigchld name=w1 ... code=CLD_STOPPED".
+ */
+static void
+log_child_state(const struct sig_event *ev)
+{
+	struct wchild *wc;
+
+	if (ev->code != CLD_STOPPED && ev->code != CLD_CONTINUED)
+		return;
+	wc = find_w(ev->pid);
+	log_event("sigchld name=%s pid=%ld code=%s signal=%s", wc != NULL ? wc->name : "?",
+	    (long)ev->pid, ev->code == CLD_STOPPED ? "CLD_STOPPED" : "CLD_CONTINUED",
+	    signal_name(ev->status));
+}
+
 /* Handle the signals recorded since the last wake-up. */
 static void
 drain_signals(double now)
@@ -507,6 +526,7 @@ drain_signals(double now)
 	while ((r = selfpipe_read(&ev)) == 1) {
 		switch (ev.signo) {
 		case SIGCHLD:
+			log_child_state(&ev);
 			reap_ws(now);
 			break;
 		case SIGUSR1:
