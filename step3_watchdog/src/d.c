@@ -216,7 +216,8 @@ badfault:
 /*
  * Create and map the data segment. One left by a d that died (its owner
  * is dead) is reported and replaced; one in use by a live d, or not
- * ours, is refused: never silently reused. Returns NULL after saying why.
+ * ours, is refused (server_refuse: a restart would not help): never
+ * silently reused. Returns NULL after saying why on any other error.
  */
 static struct shm_layout *
 create_segment(const char *name)
@@ -231,17 +232,14 @@ create_segment(const char *name)
 	if (old == NULL || old->magic != SHM_MAGIC) {
 		if (old != NULL)
 			shm_area_close(old, sizeof *old);
-		warnx("shared memory %s exists and is not a step-3 segment; "
+		server_refuse(&sv, "shared memory %s exists and is not a step-3 segment; "
 		    "remove /dev/shm%s or choose another name with -m", name, name);
-		return NULL;
 	}
 	owner = old->owner;
 	shm_area_close(old, sizeof *old);
-	if (kill(owner, 0) == 0 || errno != ESRCH) {
-		warnx("shared memory %s is in use by d[%ld]; "
+	if (kill(owner, 0) == 0 || errno != ESRCH)
+		server_refuse(&sv, "shared memory %s is in use by d[%ld]; "
 		    "choose another name with -m", name, (long)owner);
-		return NULL;
-	}
 	log_event("stale-segment name=%s owner=%ld action=replaced", name, (long)owner);
 	if (shm_area_unlink(name) == -1) {
 		warn("shm_unlink %s", name);
@@ -271,8 +269,8 @@ make_fifo(const char *path)
 	case 1:
 		log_event("stale-fifo path=%s action=replaced", path);
 		break;
-	default:
-		fatalx("%s %s", path, why);
+	default:	/* in use, or not a FIFO: a restart would not help */
+		server_refuse(&sv, "%s %s", path, why);
 	}
 }
 
@@ -598,8 +596,6 @@ setup(void)
 	char name[32];
 	unsigned i;
 
-	if (server_attach(&sv, opt.reg_fd, 0) == -1)
-		fatal("registry -H %d", opt.reg_fd);
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		fatal("signal SIGPIPE");
 	for (i = 0; i < opt.n; i++) {
@@ -633,12 +629,13 @@ main(int argc, char **argv)
 	log_init("d");
 	parse_options(argc, argv);
 	server_fault_at_start(&sv, opt.reg_fd);
-	/* What may be refused comes first, while only the registry's
-	 * descriptor is open: a refusal leaves nothing behind. */
+	if (server_attach(&sv, opt.reg_fd, 0) == -1)
+		fatal("registry -H %d", opt.reg_fd);
+	/* What may be refused comes first, while only the registry is
+	 * open: a refusal leaves nothing behind. */
 	if (rundir_prepare(opt.run_dir, why, sizeof why) == -1)
-		warnx("run directory %s: %s", opt.run_dir, why);
-	else
-		shm = create_segment(opt.shm_name);
+		server_refuse(&sv, "run directory %s: %s", opt.run_dir, why);
+	shm = create_segment(opt.shm_name);
 	if (shm == NULL) {
 		close(opt.reg_fd);
 		return 1;

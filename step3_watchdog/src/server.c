@@ -4,6 +4,8 @@
 #include "server.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +62,22 @@ server_fault_at_start(const struct server *sv, int fd)
 	log_event("fault kind=exit");
 	close(fd);
 	exit(1);
+}
+
+void
+server_refuse(struct server *sv, const char *fmt, ...)
+{
+	char why[sizeof sv->reg->refusal];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof why, fmt, ap);
+	va_end(ap);
+	warnx("%s", why);
+	/* Read by the watchdog once it has reaped us: exit() and its wait()
+	 * order the write before the read. */
+	memcpy(sv->reg->refusal, why, sizeof why);
+	exit(EXIT_NO_RESTART);
 }
 
 int

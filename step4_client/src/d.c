@@ -601,8 +601,8 @@ make_fifo(const char *path)
 	case 1:
 		log_event("stale-fifo path=%s action=replaced", path);
 		break;
-	default:
-		fatalx("%s %s", path, why);
+	default:	/* in use, or not a FIFO: a restart would not help */
+		server_refuse(&sv, "%s %s", path, why);
 	}
 }
 
@@ -1038,8 +1038,8 @@ lock_run_dir(void)
 			fatal("lock %s", d.lock_path);
 		if (fcntl(d.lock_fd, F_GETLK, &fl) == -1)
 			fatal("lock %s", d.lock_path);
-		fatalx("run directory %s is in use by d[%ld]; choose another with -r",
-		    opt.run_dir, (long)fl.l_pid);
+		server_refuse(&sv, "run directory %s is in use by d[%ld]; "
+		    "choose another with -r", opt.run_dir, (long)fl.l_pid);
 	}
 	n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
 	if (ftruncate(d.lock_fd, 0) == -1 || write_all(d.lock_fd, pid, (size_t)n) == -1)
@@ -1187,7 +1187,7 @@ main(int argc, char **argv)
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		fatal("signal SIGPIPE");
 	if (rundir_prepare(opt.run_dir, why, sizeof why) == -1)
-		fatalx("run directory %s: %s", opt.run_dir, why);
+		server_refuse(&sv, "run directory %s: %s", opt.run_dir, why);
 	lock_run_dir();
 	sigfd = selfpipe_open();
 	if (sigfd == -1)

@@ -35,7 +35,38 @@ teardown() { kit_teardown; }
 	run_prog --separate-stderr watchdog -p "$PORT" -r "$BATS_TEST_TMPDIR/other"
 	assert_failure 1
 	assert_equal "$stderr" "watchdog: bind 127.0.0.1:$PORT: Address already in use"
-	assert_equal "$(ls -A "$BATS_TEST_TMPDIR/other")" ""
+	[[ ! -e $BATS_TEST_TMPDIR/other ]] || fail "the run directory was left behind"
+}
+
+@test "[run] a run directory whose parent is missing: the reason, exit 1" {
+	run_prog --separate-stderr watchdog -p 0 -r "$BATS_TEST_TMPDIR/missing/run" -m "$SHM_NAME"
+	assert_failure 1
+	assert_equal "$stderr" "watchdog: run directory $BATS_TEST_TMPDIR/missing/run: cannot be created: No such file or directory (its parent directory does not exist)"
+}
+
+@test "[run] a second tree on the same run directory stops at once, the cause as its last line" {
+	start_system sys -w 1
+	d=$(d_pid sys)
+	run_prog --separate-stderr watchdog -p 0 -r "$RUN_DIR" -m "${SHM_NAME}-b" -P "$P" -T "$T" -w 1
+	assert_failure 1
+	assert_equal "${stderr_lines[-1]}" "watchdog: giving up: run directory $RUN_DIR is in use by d[$d]; choose another with -r"
+	# Not restarted: a restart would meet the same refusal.
+	assert_equal "$(grep -c ' started name=d ' <<<"$stderr")" 1
+	assert_equal "$(d_pid sys)" "$d"
+	stop_system sys
+}
+
+@test "[run] a registry name left by a killed watchdog is replaced; a foreign one is refused with what to do" {
+	# What a watchdog killed between shm_open() and shm_unlink() leaves.
+	: >"/dev/shm$SHM_NAME-reg"
+	start_system sys -w 1
+	assert_log sys " stale-segment name=$SHM_NAME-reg action=replaced$"
+	stop_system sys
+	echo data >"/dev/shm$SHM_NAME-reg"
+	run_prog --separate-stderr watchdog -p 0 -r "$RUN_DIR" -m "$SHM_NAME" -w 1
+	rm -f "/dev/shm$SHM_NAME-reg"
+	assert_failure 1
+	assert_equal "${stderr_lines[-1]}" "watchdog: shared memory $SHM_NAME-reg exists and is not a stale one of ours; remove /dev/shm$SHM_NAME-reg or choose another name with -m"
 }
 
 @test "[4.3] many clients at once, fresh or reused connections: all served" {
