@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -92,6 +93,8 @@ static struct wchild ws[W_MAX];
 static struct sup_window restarts;	/* every w's restarts, for the intensity */
 static int stopping;
 static int exit_code;
+static int lock_fd = -1;		/* holds the lock on the run directory */
+static char lock_path[4200];		/* RUN_DIR/d.pid */
 
 static noreturn void
 usage(int code)
@@ -211,6 +214,48 @@ parse_options(int argc, char **argv)
 badfault:
 	warnx("-f %s: expected wI:FAULT, FAULT being exit or hang:K", optarg);
 	usage(2);
+}
+
+/*
+ * Lock the run directory for the whole run: two d's sharing it would use
+ * each other's FIFOs, and two starting at the same instant could both
+ * take them for stale. The lock (fcntl) goes away with the process, even
+ * on SIGKILL, so a stale file from a crash is simply locked again. The
+ * file holds d's pid: the watchdog reads it to clean up after a d that
+ * died. A directory in use is refused (server_refuse): a restart would
+ * meet the same lock.
+ */
+static void
+lock_run_dir(void)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	struct stat held, named;
+	char pid[32];
+	int n;
+
+	if (rundir_path(opt.run_dir, D_PIDFILE, lock_path, sizeof lock_path) == -1)
+		fatal("path %s/%s", opt.run_dir, D_PIDFILE);
+	for (;;) {
+		lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (lock_fd == -1)
+			fatal("open %s", lock_path);
+		if (fcntl(lock_fd, F_SETLK, &fl) == -1) {
+			if ((errno != EAGAIN && errno != EACCES) ||
+			    fcntl(lock_fd, F_GETLK, &fl) == -1)
+				fatal("lock %s", lock_path);
+			server_refuse(&sv, "run directory %s is in use by d[%ld]; "
+			    "choose another with -r", opt.run_dir, (long)fl.l_pid);
+		}
+		/* The d before us may have removed the file between our open
+		 * and our lock: then we would hold a lock nobody else sees. */
+		if (fstat(lock_fd, &held) == 0 && stat(lock_path, &named) == 0 &&
+		    held.st_ino == named.st_ino)
+			break;
+		close(lock_fd);
+	}
+	n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+	if (ftruncate(lock_fd, 0) == -1 || write_all(lock_fd, pid, (size_t)n) == -1)
+		fatal("write %s", lock_path);
 }
 
 /*
@@ -566,6 +611,10 @@ clean_up(void)
 		warn("shm_unlink %s", opt.shm_name);
 	else
 		log_event("removed name=%s", opt.shm_name);
+	/* Last: until here, another d must not take what we leave. */
+	if (unlink(lock_path) == -1)
+		warn("unlink %s", lock_path);
+	close(lock_fd);
 }
 
 /* How long poll() may sleep: until the next ping or restart, in ms. */
@@ -635,6 +684,7 @@ main(int argc, char **argv)
 	 * open: a refusal leaves nothing behind. */
 	if (rundir_prepare(opt.run_dir, why, sizeof why) == -1)
 		server_refuse(&sv, "run directory %s: %s", opt.run_dir, why);
+	lock_run_dir();
 	shm = create_segment(opt.shm_name);
 	if (shm == NULL) {
 		close(opt.reg_fd);

@@ -340,11 +340,11 @@ teardown() {
 		-b 10 -B 20 -R 2 -w 1
 	wait_exit wd2 5
 	assert_equal "$status" 1
-	grep -q "^d: shared memory $SHM_NAME is in use by d\[$d\]" "$(log_of wd2)" ||
+	grep -q "^d: run directory $RUN_DIR is in use by d\[$d\]; choose another with -r$" "$(log_of wd2)" ||
 		fail "no clear refusal: $(cat "$(log_of wd2)")"
 	# At once, not after R restarts, and the cause is the last line.
 	assert_equal "$(log_count wd2 ' started name=d ')" 1
-	assert_equal "$(tail -n1 "$(log_of wd2)")" "watchdog: giving up: shared memory $SHM_NAME is in use by d[$d]; choose another name with -m"
+	assert_equal "$(tail -n1 "$(log_of wd2)")" "watchdog: giving up: run directory $RUN_DIR is in use by d[$d]; choose another with -r"
 	! grep -q ' cleanup ' "$(log_of wd2)" || fail "the second tree cleaned up the first one's files"
 	# The first tree still serves, with its FIFOs and its segment.
 	n=$(log_count wd " recv msg=pong name=w1 ")

@@ -35,6 +35,9 @@
 /* FIFO names in the run directory, created by d, 0600; %u is the w's
  * number, 1..n. */
 #define DWTUBE_FMT "dwtube%u"	/* d -> wi */
+/* d's lock on the run directory, held for the whole run; it holds d's
+ * pid, for the watchdog to clean up after a d that died. */
+#define D_PIDFILE "d.pid"
 #define WDTUBE_FMT "wdtube%u"	/* wi -> d */
 
 /*

@@ -248,23 +248,48 @@ drop_ref(struct watch *wt)
 	reg_ref_close(&wt->ref);
 }
 
+/* Remove d's lock file if it holds pid (a dead d's); 1 if removed. */
+static unsigned
+remove_pidfile(pid_t pid)
+{
+	char path[4200], text[32];
+	ssize_t n;
+	int fd;
+
+	if (rundir_path(opt.run_dir, D_PIDFILE, path, sizeof path) == -1)
+		return 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd == -1)
+		return 0;
+	n = read(fd, text, sizeof text - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	text[n] = '\0';
+	return strtol(text, NULL, 10) == (long)pid && unlink(path) == 0;
+}
+
 /*
- * Remove what d (pid), dead without cleaning up, left behind: its FIFOs
- * and its data segment (a new d would find them stale). Only if the
- * segment says it was that d's: a d that died because another tree
- * already uses the same names must not take that tree's files with it.
+ * Remove what d (pid), dead without cleaning up, left behind: its lock
+ * file, its FIFOs and its data segment (a new d would find them stale).
+ * Only if the segment says it was that d's: a d that died because another
+ * tree already uses the same names must not take that tree's files with
+ * it.
  */
 static void
 clean_after_d(pid_t pid)
 {
 	struct shm_layout *seg;
 	char name[32], path[4200];
-	unsigned i, removed = 0;
+	unsigned i, removed = remove_pidfile(pid);
 	int ours;
 
 	seg = shm_area_open(opt.shm_name, sizeof *seg);
-	if (seg == NULL)
-		return;		/* d died before making anything */
+	if (seg == NULL) {
+		if (removed > 0)	/* d died before making its segment */
+			log_event("cleanup name=d pid=%ld removed=%u", (long)pid, removed);
+		return;
+	}
 	ours = seg->magic == SHM_MAGIC && seg->owner == pid;
 	shm_area_close(seg, sizeof *seg);
 	if (!ours)

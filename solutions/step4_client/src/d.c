@@ -39,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -1140,21 +1141,29 @@ static void
 lock_run_dir(void)
 {
 	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	struct stat held, named;
 	char pid[32];
 	int n;
 
 	if (rundir_path(opt.run_dir, D_PIDFILE, d.lock_path, sizeof d.lock_path) == -1)
 		fatal("path %s/%s", opt.run_dir, D_PIDFILE);
-	d.lock_fd = open(d.lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (d.lock_fd == -1)
-		fatal("open %s", d.lock_path);
-	if (fcntl(d.lock_fd, F_SETLK, &fl) == -1) {
-		if (errno != EAGAIN && errno != EACCES)
-			fatal("lock %s", d.lock_path);
-		if (fcntl(d.lock_fd, F_GETLK, &fl) == -1)
-			fatal("lock %s", d.lock_path);
-		server_refuse(&sv, "run directory %s is in use by d[%ld]; "
-		    "choose another with -r", opt.run_dir, (long)fl.l_pid);
+	for (;;) {
+		d.lock_fd = open(d.lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (d.lock_fd == -1)
+			fatal("open %s", d.lock_path);
+		if (fcntl(d.lock_fd, F_SETLK, &fl) == -1) {
+			if ((errno != EAGAIN && errno != EACCES) ||
+			    fcntl(d.lock_fd, F_GETLK, &fl) == -1)
+				fatal("lock %s", d.lock_path);
+			server_refuse(&sv, "run directory %s is in use by d[%ld]; "
+			    "choose another with -r", opt.run_dir, (long)fl.l_pid);
+		}
+		/* The d before us may have removed the file between our open
+		 * and our lock: then we would hold a lock nobody else sees. */
+		if (fstat(d.lock_fd, &held) == 0 && stat(d.lock_path, &named) == 0 &&
+		    held.st_ino == named.st_ino)
+			break;
+		close(d.lock_fd);
 	}
 	n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
 	if (ftruncate(d.lock_fd, 0) == -1 || write_all(d.lock_fd, pid, (size_t)n) == -1)
