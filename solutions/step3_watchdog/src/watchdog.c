@@ -750,6 +750,20 @@ setup(void)
 	unsigned i;
 	int sigfd;
 
+	/* The registry first: a refusal then leaves nothing open. */
+	snprintf(tmpname, sizeof tmpname, "%s-reg", opt.shm_name);
+	nwatch = 1 + (unsigned)opt.n;
+	reg = reg_create(tmpname, nwatch, &reg_fd);
+	if (reg == NULL && errno == EEXIST && reg_remove_stale(tmpname) == 1) {
+		log_event("stale-segment name=%s action=replaced", tmpname);
+		reg = reg_create(tmpname, nwatch, &reg_fd);
+	}
+	if (reg == NULL && errno == EEXIST)
+		fatalx("shared memory %s exists and is not a stale one of ours; "
+		    "remove /dev/shm%s or choose another name with -m", tmpname, tmpname);
+	if (reg == NULL)
+		fatal("shm_open %s", tmpname);
+
 	/* TODO 3.9: become a child subreaper (prctl
 	 * PR_SET_CHILD_SUBREAPER): when d dies, its w's are reparented to
 	 * us instead of init, so that we reap them (no zombie left to a
@@ -768,18 +782,6 @@ setup(void)
 	    selfpipe_catch(SIGINT) == -1 || selfpipe_catch(SIGUSR2) == -1)
 		fatal("sigaction");
 
-	snprintf(tmpname, sizeof tmpname, "%s-reg", opt.shm_name);
-	nwatch = 1 + (unsigned)opt.n;
-	reg = reg_create(tmpname, nwatch, &reg_fd);
-	if (reg == NULL && errno == EEXIST && reg_remove_stale(tmpname) == 1) {
-		log_event("stale-segment name=%s action=replaced", tmpname);
-		reg = reg_create(tmpname, nwatch, &reg_fd);
-	}
-	if (reg == NULL && errno == EEXIST)
-		fatalx("shared memory %s exists and is not a stale one of ours; "
-		    "remove /dev/shm%s or choose another name with -m", tmpname, tmpname);
-	if (reg == NULL)
-		fatal("shm_open %s", tmpname);
 	for (i = 0; i < nwatch; i++) {
 		sup_init(&watch[i].sup);
 		watch[i].ref.pid = 0;

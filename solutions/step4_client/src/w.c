@@ -558,7 +558,11 @@ warn_out_of_fds(double now)
 		missed++;
 		return;
 	}
-	warn("accept port %u (and %lu times since the last warning)", w.port, missed);
+	if (missed == 0)
+		warn("accept port %u", w.port);
+	else
+		warn("accept port %u (%lu more times since the last warning)", w.port,
+		    missed);
 	missed = 0;
 	next = now + 1.0;
 }

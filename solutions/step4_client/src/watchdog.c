@@ -743,6 +743,26 @@ setup(void)
 	unsigned i;
 	int sigfd;
 
+	/* The registry first: a refusal then leaves nothing open. */
+	snprintf(tmpname, sizeof tmpname, "%s-reg", opt.shm_name);
+	nwatch = 1 + (unsigned)opt.n;
+	reg = reg_create(tmpname, nwatch, &reg_fd);
+	if (reg == NULL && errno == EEXIST && reg_remove_stale(tmpname) == 1) {
+		log_event("stale-segment name=%s action=replaced", tmpname);
+		reg = reg_create(tmpname, nwatch, &reg_fd);
+	}
+	if (reg == NULL && errno == EEXIST) {
+		close(listen_fd);
+		fatalx("shared memory %s exists and is not a stale one of ours; "
+		    "remove /dev/shm%s or choose another name with -m", tmpname, tmpname);
+	}
+	if (reg == NULL) {
+		int err = errno;
+
+		close(listen_fd);
+		errno = err;
+		fatal("shm_open %s", tmpname);
+	}
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
 		fatal("prctl PR_SET_CHILD_SUBREAPER");
 
@@ -755,18 +775,6 @@ setup(void)
 	    selfpipe_catch(SIGINT) == -1 || selfpipe_catch(SIGUSR2) == -1)
 		fatal("sigaction");
 
-	snprintf(tmpname, sizeof tmpname, "%s-reg", opt.shm_name);
-	nwatch = 1 + (unsigned)opt.n;
-	reg = reg_create(tmpname, nwatch, &reg_fd);
-	if (reg == NULL && errno == EEXIST && reg_remove_stale(tmpname) == 1) {
-		log_event("stale-segment name=%s action=replaced", tmpname);
-		reg = reg_create(tmpname, nwatch, &reg_fd);
-	}
-	if (reg == NULL && errno == EEXIST)
-		fatalx("shared memory %s exists and is not a stale one of ours; "
-		    "remove /dev/shm%s or choose another name with -m", tmpname, tmpname);
-	if (reg == NULL)
-		fatal("shm_open %s", tmpname);
 	for (i = 0; i < nwatch; i++) {
 		sup_init(&watch[i].sup);
 		watch[i].ref.pid = 0;
@@ -797,8 +805,10 @@ main(int argc, char **argv)
 	listen_fd = net_listen(NET_LOOPBACK, (unsigned)opt.port);
 	if (listen_fd == -1)
 		fatal("bind %s:%lu", NET_LOOPBACK, opt.port);
-	if (rundir_prepare(opt.run_dir, why, sizeof why) == -1)
+	if (rundir_prepare(opt.run_dir, why, sizeof why) == -1) {
+		close(listen_fd);
 		fatalx("run directory %s: %s", opt.run_dir, why);
+	}
 	log_event("listening port=%d", net_local_port(listen_fd));
 	sigfd = setup();
 	use_stdin = stdin_usable();
