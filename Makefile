@@ -33,6 +33,17 @@ endif
 
 STEP_MAKE = $(MAKE) -s --no-print-directory -f mk/step.mk
 
+# STRESS=1: the step's process tests with the stress shim (tests/stress)
+# preloaded into the programs under test; SEED=N replays a run's delays.
+ifeq ($(STRESS),1)
+  STRESS_SEED := $(or $(SEED),$(shell od -An -N4 -tu4 /dev/urandom | tr -d ' '))
+  stress_note  = echo "\# stress: seed $(STRESS_SEED); the same delays again: make $(1) STRESS=1 SEED=$(STRESS_SEED)"
+  stress_run   = $(call stress_note,$(1)); STRESS=1 OSPS_STRESS_SEED=$(STRESS_SEED) $(2) || { $(call stress_note,$(1)) >&2; exit 1; }
+  stress_dep   = stress-shim
+else
+  stress_run   = $(2)
+endif
+
 .PHONY: help deps doctor progress timeline demo-live handout test test-grader clean skeletons \
 	check-skeletons check-teeth test-common demo compile_commands.json bench
 
@@ -45,6 +56,8 @@ help:
 	@echo '  make valgrind-stepN   the same tests with every program under valgrind'
 	@echo '  make diff-stepN       your sources against the reference, as a unified diff'
 	@echo '  ... IMPL=solution     any of the above on the reference solution instead'
+	@echo '  make test-stepN STRESS=1 [SEED=N]  the tests with random delays around racy calls'
+	@echo '                        (a race that passes by luck fails; not with valgrind)'
 	@echo '  make progress         a table of your exercises: passed, failing, not started'
 	@echo '  make hint-stepN EX=N.M  the hints of one exercise, one level per call'
 	@echo '  make doctor           check this machine: compiler, test tools, limits'
@@ -84,11 +97,11 @@ ifneq ($(filter $(1),$(STEPS_READY)),)
 step$(1):
 	@$$(STEP_MAKE) STEP=$(call step_dir,$(1)) SRC=$(call src_of,$(call step_dir,$(1))) OUT=$(call build_of,$(call step_dir,$(1))) all unit
 
-test-step$(1): step$(1) deps-quiet
-	@scripts/run-tests.sh $(call step_dir,$(1)) $(call build_of,$(call step_dir,$(1))) $$$${RESULTS:-$$$$(mktemp -d)}
+test-step$(1): step$(1) deps-quiet $$(stress_dep)
+	@$$(call stress_run,test-step$(1),scripts/run-tests.sh $(call step_dir,$(1)) $(call build_of,$(call step_dir,$(1))) $$$${RESULTS:-$$$$(mktemp -d)})
 
 valgrind-step$(1): step$(1) deps-quiet
-	@scripts/run-tests.sh --valgrind --label $(call step_dir,$(1)).valgrind $(call step_dir,$(1)) $(call build_of,$(call step_dir,$(1))) $$$${RESULTS:-$$$$(mktemp -d)}
+	@$$(if $$(filter 1,$$(STRESS)),echo "make: STRESS=1 does not combine with valgrind (run them apart)" >&2; exit 2;)scripts/run-tests.sh --valgrind --label $(call step_dir,$(1)).valgrind $(call step_dir,$(1)) $(call build_of,$(call step_dir,$(1))) $$$${RESULTS:-$$$$(mktemp -d)}
 
 diff-step$(1):
 ifneq ($(HAVE_SOLUTIONS),)
@@ -106,6 +119,10 @@ step$(1) test-step$(1) valgrind-step$(1) diff-step$(1) hint-step$(1):
 endif
 endef
 $(foreach n,1 2 3 4,$(eval $(call step_rules,$(n))))
+
+.PHONY: stress-shim
+stress-shim:
+	@$(STEP_MAKE) STEP=tests/stress SRC=tests/stress OUT=build/stress all
 
 .PHONY: deps-quiet
 deps-quiet:

@@ -10,6 +10,8 @@
 #   KIT_ROOT       the kit's top directory
 #   TIMEOUT_SCALE  multiplies every time limit (slow machine, valgrind)
 #   VALGRIND=1     run every program under valgrind, logs in VG_LOGDIR
+#   STRESS=1       preload the stress shim (tests/stress/stress.c) into every
+#                  program under test, with OSPS_STRESS_SEED (kit_cmd)
 #
 # Guarantees: every program a test starts runs in its own session with fd 3
 # (bats' result channel) closed; every wait is bounded; teardown stops what
@@ -33,6 +35,9 @@ kit_setup() {
 	SHM_NAME="/osps-t$BATS_ROOT_PID-$BATS_SUITE_TEST_NUMBER"
 	RUN_DIR="$BATS_TEST_TMPDIR/run"
 	KIT_PIDS=()
+	# Shown with the output of a failing test: the seed reproduces it.
+	[[ ${STRESS:-0} == 1 ]] && echo "# stress seed ${OSPS_STRESS_SEED:?}" >&2
+	return 0
 }
 
 # kit_scale SECONDS: SECONDS stretched by TIMEOUT_SCALE.
@@ -53,6 +58,16 @@ kit_cmd() {
 	local prog=$2
 	shift 2
 	_cmd=()
+	# STRESS=1: random short delays around the racy calls of the program
+	# (and of its children, which inherit the environment), by a shim
+	# preloaded with env; the helpers and the test tools are not delayed.
+	# Delays scale with TIMEOUT_SCALE like every time limit. Not with
+	# valgrind (the Makefile refuses the two together).
+	if [[ ${STRESS:-0} == 1 && ${VALGRIND:-0} != 1 ]]; then
+		_cmd=(env "LD_PRELOAD=${OSPS_STRESS_LIB:-$KIT_ROOT/build/stress/libstress.so}"
+			"OSPS_STRESS_SEED=${OSPS_STRESS_SEED:?}" "OSPS_STRESS_BIN=$BIN"
+			"OSPS_STRESS_MAX_US=$(kit_ms 4000)")
+	fi
 	if [[ ${VALGRIND:-0} == 1 ]]; then
 		_cmd=(valgrind --trace-children=yes --child-silent-after-fork=yes
 			--track-fds=yes --leak-check=full
