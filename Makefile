@@ -45,7 +45,7 @@ else
 endif
 
 .PHONY: help deps doctor progress timeline demo-live handout test test-grader clean skeletons \
-	check-skeletons check-teeth test-common demo compile_commands.json bench
+	check-skeletons check-teeth check-races test-common demo compile_commands.json bench
 
 help:
 	@echo 'OSPS lab kit: make TARGET [IMPL=solution]'
@@ -71,6 +71,7 @@ help:
 	@echo '  make skeletons        regenerate every stepN/src from solutions/'
 	@echo '  make check-skeletons  fail when a generated skeleton is stale'
 	@echo '  make check-teeth      prove that every exercise'"'"'s stub makes a test fail'
+	@echo '  make check-races [FULL=1]  prove that STRESS=1 catches racy mutants of the reference'
 	@echo '  make bench [QUICK=1]  the reference against raw baselines: a table and bench/results.json'
 	@echo '  make handout          the students'"'"' tarball (no solutions), checked by building it'
 	@echo '  make test-grader      the grader'"'"'s own tests (grading: grader/README.md)'
@@ -142,6 +143,11 @@ check-skeletons:
 check-teeth: deps-quiet
 	@scripts/check-teeth.sh $(READY_DIRS)
 
+# Racy mutants of the reference (tests/races) against STRESS=1: the quick
+# check of make test, or FULL=1 for 5 runs without stress and 10 with.
+check-races: deps-quiet
+	@scripts/check-races.sh $(if $(filter 1,$(FULL)),--full) $(READY_DIRS)
+
 test: deps
 	@scripts/kit-test.sh $(READY_DIRS)
 
@@ -165,7 +171,7 @@ test-grader: deps-quiet
 bench:
 	@python3 bench/bench.py $(if $(filter-out 0,$(QUICK)),--quick) --ready "$(STEPS_READY)" $(BENCH_FLAGS)
 else
-skeletons check-skeletons check-teeth test demo demo-live handout test-grader bench:
+skeletons check-skeletons check-teeth check-races test demo demo-live handout test-grader bench:
 	$(call no_solutions,$@)
 endif
 

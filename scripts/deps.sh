@@ -6,8 +6,8 @@
 #                                  to run and exit 1
 #        scripts/deps.sh --check   only say what is missing (exit 1 if any)
 # Building the programs and `make demo` need only cc and make; the tests
-# need the packages below (gnuplot for `make timeline` and tmux for
-# `make demo-live`, which they test).
+# need the packages below (gnuplot for `make timeline`, tmux for
+# `make demo-live`, which they test, and patch for `make check-races`).
 set -u
 
 # package : how to tell it is installed
@@ -24,6 +24,7 @@ checks=(
 	"procps:command -v ps"
 	"gnuplot-nox:command -v gnuplot"
 	"tmux:command -v tmux"
+	"patch:command -v patch"
 )
 
 missing=()

@@ -18,7 +18,7 @@ if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
 	git ls-files
 else
 	find . -type f ! -path './build/*' | sed 's|^\./||'
-fi | grep -Ev '^(solutions|grader|bench|\.ci|\.github)/|^grader$|^tests/kit[^/]*\.bats$|^scripts/(skel\.py|skeletons\.sh|check-teeth\.sh|kit-test\.sh|handout\.sh|demo\.sh)$' \
+fi | grep -Ev '^(solutions|grader|bench|\.ci|\.github)/|^grader$|^tests/kit[^/]*\.bats$|^scripts/(skel\.py|skeletons\.sh|check-teeth\.sh|kit-test\.sh|handout\.sh|demo\.sh|check-races\.sh)$|^tests/races/' \
 	>"$tmp/files"
 
 mkdir -p "$tmp/osps-kit" build

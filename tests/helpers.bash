@@ -66,6 +66,7 @@ kit_cmd() {
 	if [[ ${STRESS:-0} == 1 && ${VALGRIND:-0} != 1 ]]; then
 		_cmd=(env "LD_PRELOAD=${OSPS_STRESS_LIB:-$KIT_ROOT/build/stress/libstress.so}"
 			"OSPS_STRESS_SEED=${OSPS_STRESS_SEED:?}" "OSPS_STRESS_BIN=$BIN"
+			"OSPS_STRESS_SALT=$BATS_TEST_NAME"
 			"OSPS_STRESS_MAX_US=$(kit_ms 4000)")
 	fi
 	if [[ ${VALGRIND:-0} == 1 ]]; then

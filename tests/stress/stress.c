@@ -5,20 +5,25 @@
  * Loaded with LD_PRELOAD by tests/helpers.bash, never linked with the
  * student's code. It defines fork, execve, execv, execvp, kill, killpg,
  * sigprocmask, open and openat (of a FIFO), read, write, poll, waitpid,
- * waitid, accept, accept4 and connect: each sleeps or not, before or after calling the real one
- * (found with dlsym(RTLD_NEXT)), and returns what the real one returned,
- * errno included. A race that passes by luck on an idle machine (a window
+ * waitid, accept, accept4 and connect: each may sleep before and after
+ * calling the real one (found with dlsym(RTLD_NEXT)), and returns what
+ * the real one returned, errno included. A race that passes by luck on an idle machine (a window
  * of a few microseconds between two calls) then loses most runs.
  *
  * Environment:
  *   OSPS_STRESS_SEED    the run's seed (decimal); unset = no delay at all
+ *   OSPS_STRESS_SALT    mixed with the seed (the test's name: each test of a
+ *                       run gets delays of its own)
  *   OSPS_STRESS_BIN     only programs whose executable is in this directory
  *                       are delayed (not the shell, ps, valgrind, nc...)
- *   OSPS_STRESS_MAX_US  the longest single delay (default 4000)
+ *   OSPS_STRESS_MAX_US  the longest single delay (default 4000; after
+ *                       fork, FORK_TIMES longer)
  *   OSPS_STRESS_BUDGET_US  a process's total delay; past it, delays become
  *                       rare (default 300000), so that long tests stay short
+ *   OSPS_STRESS_TRACE   set: at exit, "stress: N delays, US us" on stderr
+ *                       (the kit's own tests check the shim with it)
  *
- * Reproducible: the delay of a call depends only on the seed, the program,
+ * Reproducible: the delay of a call depends only on the seed, the salt, the program,
  * the call site (its return address, relative to the executable) and how
  * many times that site ran before in this process. Async-signal-safe: a
  * signal handler calls write() (the self-pipe), so the wrappers use only
@@ -33,6 +38,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -41,9 +47,13 @@
 #include <time.h>
 #include <unistd.h>
 
-/* One chance in CHANCE for a call to be delayed, one in RARE past the budget. */
+/* A call sleeps before it one time in CHANCE, and after it one time in
+ * CHANCE (one in RARE past the budget). fork is special: one of the two
+ * processes always sleeps after it, up to FORK_TIMES times longer, since
+ * "who runs first after fork" is the race behind most start-up bugs. */
 #define CHANCE	3
 #define RARE	64
+#define FORK_TIMES 3
 #define SITES	512	/* call sites remembered per process (a power of 2) */
 
 static int active;		/* 1 in a program under test with a seed */
@@ -51,6 +61,7 @@ static uint64_t key;		/* seed and program; changes in a forked child */
 static uintptr_t exe_base, exe_end;	/* where the executable is loaded */
 static long max_us = 4000, budget_us = 300000;
 static long slept_us;		/* this process's total, updated atomically */
+static long delays;		/* how many delays, likewise */
 static unsigned long forks;	/* children forked by this process */
 static uintptr_t site_addr[SITES];	/* open addressing, CAS-inserted */
 static unsigned long site_count[SITES];
@@ -119,6 +130,7 @@ stress_init(void)
 {
 	const char *seed = getenv("OSPS_STRESS_SEED");
 	const char *bin = getenv("OSPS_STRESS_BIN");
+	const char *salt = getenv("OSPS_STRESS_SALT");
 	const char *v;
 	char exe[4096];
 	ssize_t n;
@@ -131,20 +143,29 @@ stress_init(void)
 		budget_us = strtol(v, NULL, 10);
 	n = readlink("/proc/self/exe", exe, sizeof exe);
 	key = mix(strtoull(seed, NULL, 10) ^ hash_str(exe, n > 0 ? (size_t)n : 0));
+	if (salt != NULL)
+		key = mix(key ^ hash_str(salt, strlen(salt)));
 	dl_iterate_phdr(first_object, NULL);
 	active = max_us > 0;
 }
 
+/* OSPS_STRESS_TRACE: the process's delays, at exit (stdio is fine here). */
+__attribute__((destructor)) static void
+stress_trace(void)
+{
+	if (active && getenv("OSPS_STRESS_TRACE") != NULL)
+		fprintf(stderr, "stress: %ld delays, %ld us\n", delays, slept_us);
+}
+
 /*
- * How long the call from return address ret sleeps, in microseconds:
- * < 0 before the call, > 0 after it, 0 not at all.
+ * The random number of the call from return address ret: it depends on
+ * the seed, the program, the call site and the site's count of calls.
  */
-static long
+static uint64_t
 draw(const void *ret)
 {
 	uintptr_t site = (uintptr_t)ret, cur;
 	unsigned long slot, count = 0, i;
-	uint64_t r;
 
 	/* A call from a library (stdio...) is named by its offset in its page. */
 	site = site >= exe_base && site < exe_end ? site - exe_base + 1 :
@@ -162,11 +183,19 @@ draw(const void *ret)
 			break;
 		}
 	}
-	r = mix(key ^ mix(site ^ (count << 40)));
-	if (r % (__atomic_load_n(&slept_us, __ATOMIC_RELAXED) < budget_us ? CHANCE : RARE) != 0)
+	return mix(key ^ mix(site ^ ((uint64_t)count << 40)));
+}
+
+/* Take a delay out of r (bits 0-15 decide, the rest sizes): 0 or 1..max us. */
+static long
+delay_of(uint64_t r)
+{
+	long chance = __atomic_load_n(&slept_us, __ATOMIC_RELAXED) < budget_us ?
+	    CHANCE : RARE;
+
+	if ((r & 0xffff) % chance != 0)
 		return 0;
-	r >>= 8;
-	return ((r & 1) ? 1 : -1) * (long)(1 + (r >> 1) % (unsigned long)max_us);
+	return 1 + (long)((r >> 16) % (unsigned long)max_us);
 }
 
 /* Sleep us microseconds; keeps errno (clock_nanosleep returns its error). */
@@ -176,6 +205,7 @@ pause_us(long us)
 	struct timespec ts = { us / 1000000, (us % 1000000) * 1000 };
 
 	__atomic_fetch_add(&slept_us, us, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&delays, 1, __ATOMIC_RELAXED);
 	while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) == EINTR)
 		;
 }
@@ -201,17 +231,23 @@ stress_resolve(void)
 	if (real_##name == NULL) \
 		RESOLVE(name)
 
-/* Run call with a delay drawn for the caller, before or after it. */
+/* Run call with the delays drawn for its caller, before and after it. */
 #define AROUND(type, call) do { \
-	long us_ = active ? draw(__builtin_return_address(0)) : 0; \
+	uint64_t r_; \
+	long before_, after_; \
 	type rv_; \
 	int e_; \
-	if (us_ < 0) \
-		pause_us(-us_); \
+	if (!active) \
+		return (call); \
+	r_ = draw(__builtin_return_address(0)); \
+	before_ = delay_of(r_); \
+	after_ = delay_of(mix(r_)); \
+	if (before_ > 0) \
+		pause_us(before_); \
 	rv_ = (call); \
 	e_ = errno; \
-	if (us_ > 0) \
-		pause_us(us_); \
+	if (after_ > 0) \
+		pause_us(after_); \
 	errno = e_; \
 	return rv_; \
 } while (0)
@@ -322,21 +358,21 @@ pid_t
 fork(void)
 {
 	REAL(fork);
-	long us = active ? draw(__builtin_return_address(0)) : 0;
+	uint64_t r = active ? draw(__builtin_return_address(0)) : 0;
+	long us = active ? 1 + (long)((r >> 1) % (unsigned long)(FORK_TIMES * max_us)) : 0;
 	unsigned long nth = __atomic_add_fetch(&forks, 1, __ATOMIC_RELAXED);
 	pid_t pid;
 	int e;
 
-	if (us < 0)
-		pause_us(-us);
 	pid = real_fork();
 	e = errno;
 	if (pid == 0) {
 		key = mix(key ^ nth);
 		forks = 0;
-		slept_us = 0;
+		slept_us = delays = 0;
 	}
-	if (us > 0)
+	/* Bit 0 of r: the parent sleeps, or the child. */
+	if ((pid == 0) == (int)(r & 1) && pid != -1)
 		pause_us(us);
 	errno = e;
 	return pid;
