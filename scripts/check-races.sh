@@ -6,18 +6,19 @@
 # what the race is ("race: ...") and which tests meet it ("tests: " and a
 # bats --filter regex). For each mutant: apply the patch to a fresh copy of
 # solutions/STEP_DIR/src (so it follows the reference as it changes), build
-# it, run those tests a few times as they are and a few times with STRESS=1
-# (seeds SEED0+1, SEED0+2, ...; SEED0 defaults to 1000), print both failure
-# rates as TAP. A mutant passes when it is a race, not a plain bug (it
-# rarely fails without stress) and the stress catches it (it nearly always
-# fails with it):
+# it, run those tests only, a few times as they are and a few times with
+# STRESS=1 (seeds SEED0+1, SEED0+2, ...; SEED0 defaults to 1000), and print
+# both failure rates as TAP. A mutant passes when it is a race, not a plain
+# bug (it rarely fails without stress), and the stress catches it (it
+# nearly always fails with it):
 #   --full    5 runs without stress, at most 1 failing; 10 with, at least 9
-#   default   3 runs without stress, at most 1 failing; 5 with, at least 4
-#             (the quick check of make test)
+#   default   2 runs without stress, at most 1 failing; 3 with, at least 2
+#             (the quick check of make test: it catches a patch that no
+#             longer applies, or a shim that lost its teeth)
 # RESULTS=DIR also saves the TAP as DIR/races.tap.
 set -u
 cd "$(dirname "$0")/.." || exit 1
-plain=3 plain_max=1 stressed=5 stressed_min=4
+plain=2 plain_max=1 stressed=3 stressed_min=2
 if [[ ${1:-} == --full ]]; then
 	plain=5 plain_max=1 stressed=10 stressed_min=9
 	shift
@@ -37,20 +38,28 @@ for step in "$@"; do
 	done
 done
 
+# failed: did the last run fail a test? Read from its TAP files, not from
+# the exit status: a suite with no test matching the filter is no failure.
+failed() {
+	grep -qs '^not ok' "$tmp"/res/race.*.tap ||
+		! grep -qs '^ok' "$tmp"/res/race.*.tap
+}
+
 # runs N STRESS BUILD FILTER: how many of N runs of the tests fail.
 runs() {
-	local n=$1 stress=$2 build=$3 filter=$4 i failed=0
+	local n=$1 stress=$2 build=$3 filter=$4 i nfailed=0
 	for ((i = 1; i <= n; i++)); do
 		if ((stress)); then
 			STRESS=1 OSPS_STRESS_SEED=$((seed0 + i)) TESTS_FILTER=$filter \
 				scripts/run-tests.sh --label race "$step" "$build" "$tmp/res" \
-				>"$tmp/run.log" 2>&1 || failed=$((failed + 1))
+				>"$tmp/run.log" 2>&1
 		else
 			TESTS_FILTER=$filter scripts/run-tests.sh --label race "$step" \
-				"$build" "$tmp/res" >"$tmp/run.log" 2>&1 || failed=$((failed + 1))
+				"$build" "$tmp/res" >"$tmp/run.log" 2>&1
 		fi
+		failed && nfailed=$((nfailed + 1))
 	done
-	echo "$failed"
+	echo "$nfailed"
 }
 
 {

@@ -359,7 +359,7 @@ fork(void)
 {
 	REAL(fork);
 	uint64_t r = active ? draw(__builtin_return_address(0)) : 0;
-	long us = active ? 1 + (long)((r >> 1) % (unsigned long)(FORK_TIMES * max_us)) : 0;
+	long us = active ? 1 + (long)((r >> 2) % (unsigned long)(FORK_TIMES * max_us)) : 0;
 	unsigned long nth = __atomic_add_fetch(&forks, 1, __ATOMIC_RELAXED);
 	pid_t pid;
 	int e;
@@ -371,8 +371,9 @@ fork(void)
 		forks = 0;
 		slept_us = delays = 0;
 	}
-	/* Bit 0 of r: the parent sleeps, or the child. */
-	if ((pid == 0) == (int)(r & 1) && pid != -1)
+	/* Linux usually runs the parent first: three times in four, the
+	 * parent sleeps and the child runs first (bits 0-1 of r). */
+	if (pid != -1 && (pid == 0) == ((r & 3) == 0))
 		pause_us(us);
 	errno = e;
 	return pid;
