@@ -12,9 +12,10 @@ setup() {
 	make --no-print-directory stress-shim >/dev/null || return 1
 	SHIM=$KIT_ROOT/build/stress/libstress.so
 	mkdir -p "$BATS_TEST_TMPDIR/bin"
-	# A program under test: 40 failing writes (errno must stay EBADF),
-	# while a timer's handler writes to a pipe every millisecond, as a
-	# self-pipe handler does. Prints how many writes went wrong.
+	# A program under test: 40 failing writes (errno must stay EBADF);
+	# with an argument, a timer's handler writes to a pipe meanwhile,
+	# every millisecond, as a self-pipe handler does. Prints how many
+	# writes went wrong.
 	cat >"$BATS_TEST_TMPDIR/t.c" <<-'C'
 	#define _DEFAULT_SOURCE
 	#include <errno.h>
@@ -25,11 +26,12 @@ setup() {
 	static int p[2];
 	static volatile sig_atomic_t ticks;
 	static void on_alarm(int sig) { (void)sig; if (write(p[1], "x", 1) == 1) ticks++; }
-	int main(void) {
+	int main(int argc, char **argv) {
 		struct itimerval it = { { 0, 1000 }, { 0, 1000 } };
 		int i, bad = 0;
-		if (pipe(p) == -1 || signal(SIGALRM, on_alarm) == SIG_ERR ||
-		    setitimer(ITIMER_REAL, &it, NULL) == -1)
+		(void)argv;
+		if (argc > 1 && (pipe(p) == -1 || signal(SIGALRM, on_alarm) == SIG_ERR ||
+		    setitimer(ITIMER_REAL, &it, NULL) == -1))
 			return 2;
 		for (i = 0; i < 40; i++) {
 			errno = 0;
@@ -43,11 +45,11 @@ setup() {
 	cc -o "$BATS_TEST_TMPDIR/bin/t" "$BATS_TEST_TMPDIR/t.c"
 }
 
-# shimmed SEED DIR: run the fixture with the shim, seed SEED, DIR as the
-# directory of the programs under test.
+# shimmed SEED DIR [timer]: run the fixture with the shim, seed SEED, DIR
+# as the directory of the programs under test.
 shimmed() {
 	OSPS_STRESS_TRACE=1 LD_PRELOAD=$SHIM OSPS_STRESS_SEED=$1 OSPS_STRESS_BIN=$2 \
-		timeout 20 "$BATS_TEST_TMPDIR/bin/t"
+		timeout 20 "$BATS_TEST_TMPDIR/bin/t" "${@:3}"
 }
 
 @test "[run] STRESS: the same seed gives the same delays, another seed others; errno is kept" {
@@ -59,6 +61,12 @@ shimmed() {
 	assert_equal "$stderr" "$first"
 	run -0 --separate-stderr shimmed 8 "$BATS_TEST_TMPDIR/bin"
 	[[ $stderr != "$first" ]] || fail "seeds 7 and 8 gave the same delays: $first"
+}
+
+@test "[run] STRESS: a signal handler that writes (a self-pipe) while the program is delayed: no hang, errno kept" {
+	run -0 --separate-stderr shimmed 7 "$BATS_TEST_TMPDIR/bin" timer
+	assert_output "0 bad"
+	assert_regex "$stderr" '^stress: [1-9][0-9]* delays, [0-9]+ us$'
 }
 
 @test "[run] STRESS: a program outside the directory under test is not delayed" {
