@@ -52,7 +52,7 @@
  * processes always sleeps after it, up to FORK_TIMES times longer, since
  * "who runs first after fork" is the race behind most start-up bugs. */
 #define CHANCE	3
-#define RARE	64
+#define RARE	1024
 #define FORK_TIMES 3
 #define SITES	512	/* call sites remembered per process (a power of 2) */
 
