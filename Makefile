@@ -56,8 +56,7 @@ help:
 	@echo '  make valgrind-stepN   the same tests with every program under valgrind'
 	@echo '  make diff-stepN       your sources against the reference, as a unified diff'
 	@echo '  ... IMPL=solution     any of the above on the reference solution instead'
-	@echo '  make test-stepN STRESS=1 [SEED=N]  the tests with random delays around racy calls'
-	@echo '                        (a race that passes by luck fails; not with valgrind)'
+	@echo '  make test-stepN STRESS=1 [SEED=N]  random short delays at racy calls: lucky races fail (not with valgrind)'
 	@echo '  make progress         a table of your exercises: passed, failing, not started'
 	@echo '  make hint-stepN EX=N.M  the hints of one exercise, one level per call'
 	@echo '  make doctor           check this machine: compiler, test tools, limits'
@@ -66,7 +65,7 @@ help:
 	@echo '  make timeline [LOG=F] a picture of a run from its log lines (default: the last demo)'
 	@echo
 	@echo 'The kit itself:'
-	@echo '  make test             every check: tests on the reference, valgrind, skeletons, teeth'
+	@echo '  make test             every check: tests on the reference, valgrind, skeletons, teeth, races'
 	@echo '  make deps             install the test dependencies (as root) or print the command'
 	@echo '  make skeletons        regenerate every stepN/src from solutions/'
 	@echo '  make check-skeletons  fail when a generated skeleton is stale'

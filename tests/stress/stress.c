@@ -19,7 +19,8 @@
  *   OSPS_STRESS_MAX_US  the longest single delay (default 4000; after
  *                       fork, FORK_TIMES longer)
  *   OSPS_STRESS_BUDGET_US  a process's total delay; past it, delays become
- *                       rare (default 300000), so that long tests stay short
+ *                       rare (default 100000): a server stays within its
+ *                       heartbeat time-out, long tests stay short
  *   OSPS_STRESS_TRACE   set: at exit, "stress: N delays, US us" on stderr
  *                       (the kit's own tests check the shim with it)
  *
@@ -59,7 +60,7 @@
 static int active;		/* 1 in a program under test with a seed */
 static uint64_t key;		/* seed and program; changes in a forked child */
 static uintptr_t exe_base, exe_end;	/* where the executable is loaded */
-static long max_us = 4000, budget_us = 300000;
+static long max_us = 4000, budget_us = 100000;
 static long slept_us;		/* this process's total, updated atomically */
 static long delays;		/* how many delays, likewise */
 static unsigned long forks;	/* children forked by this process */
