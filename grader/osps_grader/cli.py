@@ -137,7 +137,7 @@ def make_options(a, rubric):
     o.limits = sandbox.Limits(cpu=lim["cpu"], memory=int(lim["memory"]),
                               file_size=int(lim["file_size"]), processes=int(lim["processes"]),
                               open_files=int(lim["open_files"]), disk=int(lim["disk"]),
-                              memory_total=int(lim["memory_total"]))
+                              memory_total=int(lim["memory_total"]), cpu_total=lim["cpu_total"])
     return o
 
 

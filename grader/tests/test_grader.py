@@ -456,6 +456,49 @@ class Refusal(unittest.TestCase):
                              and str(a) in n))
 
 
+class CpuTotal(unittest.TestCase):
+    """A submission's CPU time is limited in all, over every process of
+    its step (the slot's cgroup counts it): a d forking short CPU burners,
+    each under the per-process limit, is stopped and told why; the
+    reference, graded beside it under the same rubric, is unaffected."""
+
+    LIMIT = 15      # the reference's step 1 uses about 3 s
+
+    def test_burners_are_stopped_and_the_reference_is_not(self):
+        tmp = tempfile.mkdtemp(prefix="osps-grader-test-")
+        os.chmod(tmp, 0o711)
+        try:
+            subs = os.path.join(tmp, "subs")
+            paths = [F.make(subs, "ref"), F.make(subs, "burners", patch=F.burners_patch)]
+            rubric = small_rubric(os.path.join(tmp, "rubric.ini"), cpu=3, cpu_total=self.LIMIT)
+            out = os.path.join(tmp, "out")
+            p, _ = grade(["-j", "2", "--steps", "1", "--rubric", rubric, "-o", out,
+                          "--uid-base", str(UID_BASE)] + paths)
+            self.assertIn(p.returncode, (0, 1), p.stderr)
+            first = p.stdout.splitlines()[0]
+            if not ROOT:
+                self.assertIn("no CPU-time total per submission", first)
+                self.skipTest("needs root: cgroups")
+            self.assertNotIn("no CPU-time total", first)
+            details = {}
+            for n in ("ref", "burners"):
+                with open(os.path.join(out, "students", n, "details.json")) as f:
+                    details[n] = json.load(f)
+            ref, burn = details["ref"], details["burners"]
+            self.assertEqual(ref["total"], ref["max"], sorted(failing(ref)))
+            self.assertLess(ref["steps"]["step1_shm"]["cpu_seconds"], self.LIMIT)
+            message = f"CPU time limit: the submission used more than {self.LIMIT} s of CPU in all"
+            stopped = [s["stopped"] for s in burn["steps"]["step1_shm"]["suites"] if s.get("stopped")]
+            self.assertIn(message, stopped)
+            # Stopped soon after the total (checked every second, on 2 cores).
+            self.assertLess(burn["steps"]["step1_shm"]["cpu_seconds"], self.LIMIT + 8)
+            with open(os.path.join(out, "students", "burners", "report.md")) as f:
+                self.assertIn(message, f.read())
+            self.assertEqual(sandbox_processes(uids_of(p.stdout)), [])
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
 class TwoSteps(unittest.TestCase):
     """A compile error in one step costs that step only."""
 
