@@ -438,7 +438,8 @@ class Sandbox:
                     reason = f"time limit: stopped after {timeout:.0f} s"
                 elif now > next_watch:
                     next_watch = now + 1.0
-                    if cpu_limit and cpu_before + cpu_seconds(self.cgroups) - cpu0 > cpu_total:
+                    used = (cpu_seconds(self.cgroups) or cpu0) - cpu0 if cpu_limit else 0
+                    if cpu_limit and cpu_before + used > cpu_total:
                         reason = cpu_limit
                     elif watch:
                         reason = self.watchdog(proc.pid, watch)
