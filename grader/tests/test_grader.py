@@ -594,11 +594,16 @@ class SandboxFirst(unittest.TestCase):
         script = os.path.join(self.tmp, "run_autograder")
         with open(script, "w") as f:
             f.write(text.replace("/autograder/source/kit", F.KIT))
+        tmpdir = os.path.join(self.tmp, "t")     # the grader's own directories
+        os.makedirs(tmpdir)
+        for d in (self.tmp, tmpdir):
+            os.chmod(d, 0o711)
         p = subprocess.run(["bash", script], capture_output=True, text=True, timeout=600,
                            env=dict(os.environ, GRADESCOPE_ROOT=root, OSPS_STEPS="1",
-                                    OSPS_GRADER_BWRAP=bwrap))
+                                    OSPS_GRADER_BWRAP=bwrap, TMPDIR=tmpdir))
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn("Creating new namespace failed", p.stderr)
+        self.assertEqual(os.listdir(tmpdir), [], "the refused first run left its directories")
         with open(os.path.join(root, "results", "results.json")) as f:
             res = json.load(f)
         self.assertIn("WEAK ISOLATION", res["output"])
