@@ -180,8 +180,7 @@ def unique_folders(subs):
     safe for a file system, accents kept, unique."""
     seen = set()
     for s in subs:
-        if not getattr(s, "key", ""):
-            s.key = s.id                # grades.csv shows the id as given, every character kept
+        s.given_id = s.id               # as given, every character kept (grades.csv)
         base = sid = rostermod.safe_folder(s.id)
         k = 1
         while sid in seen:
@@ -303,7 +302,8 @@ class Grader:
 
     def identity(self, sub):
         """What the outputs say of a submission besides its grade."""
-        return {"key": getattr(sub, "key", ""), "participant": getattr(sub, "participant", ""),
+        return {"key": getattr(sub, "key", ""), "given_id": getattr(sub, "given_id", sub.id),
+                "participant": getattr(sub, "participant", ""),
                 "late_commits": getattr(sub, "late_commits", 0),
                 "untouched": [s.dir for s in self.steps if self.untouched(sub, s)]}
 
