@@ -93,13 +93,14 @@ def status_of(r):
 
 def write_csv(path, results, step_dirs, missing=()):
     """grades.csv: the id is the roster's key when there is one (kept
-    exactly), else the student's name, else the submission's; every cell is safe to
+    exactly), else the student's name, else the submission's id as given; every cell is safe to
     open in a spreadsheet (roster.safe_cell)."""
     rows = [["id", "name", "email"] + step_dirs + ["total", "max", "percent", "status"]]
     for r in results:
         steps = [fmt(r["steps"][d]["score"]["score"]) if d in r.get("steps", {}) else ""
                  for d in step_dirs]
-        rows.append([r.get("key") or r.get("name") or r["id"], r.get("name", ""), r.get("email", "")] + steps +
+        rows.append([r.get("key") or r.get("name") or r.get("given_id") or r["id"], r.get("name", ""),
+                     r.get("email", "")] + steps +
                     [fmt(r.get("total", 0)), fmt(r.get("max", 0)),
                      f"{pct(r.get('total', 0), r.get('max', 0)):.1f}", status_of(r)])
     for m in missing:
@@ -167,6 +168,16 @@ def gradescope_json(r, steps):
     """results.json in Gradescope's autograder format."""
     tests = []
     by_dir = {s.dir: s for s in steps}
+    sums = {"score": 0.0, "max_score": 0.0}
+
+    def share(key, value):
+        # Points rounded test by test would drift by up to 0.01 each: each
+        # test gets the step of the rounded running sum instead, so that
+        # the tests add up to the rounded total.
+        before = round(sums[key], 2)
+        sums[key] += value
+        return round(round(sums[key], 2) - before, 2)
+
     for d, sr in r.get("steps", {}).items():
         step = by_dir.get(d)
         b = sr["build"]
@@ -186,8 +197,8 @@ def gradescope_json(r, steps):
             for t in s["tests"]:
                 tests.append({
                     "name": f"Step {sr['n']} {t['name']}", "number": exercise_of(t["name"]),
-                    "score": round(t.get("score", 0) * w, 2),
-                    "max_score": round(t.get("max_score", 0) * w, 2),
+                    "score": share("score", t.get("score", 0) * w),
+                    "max_score": share("max_score", t.get("max_score", 0) * w),
                     "status": "passed" if t["status"] == "pass" else "failed",
                     "output": test_output(t, step) if t["status"] != "pass" else "",
                     "tags": [d, s["name"]], "visibility": "visible"})

@@ -28,6 +28,7 @@ sys.path.insert(0, HERE)
 import fixtures as F  # noqa: E402
 from osps_grader import checks, intake, results, scoring  # noqa: E402
 from osps_grader import kit as kitmod  # noqa: E402
+from osps_grader.roster import safe_folder  # noqa: E402
 
 GRADE = os.path.join(F.GRADER, "grade")
 ROOT = os.geteuid() == 0
@@ -150,7 +151,7 @@ class ClassRun(unittest.TestCase):
             cls.summary = json.load(f)
         cls.d = {}
         for n in cls.names:
-            with open(os.path.join(cls.out, "students", n, "details.json")) as f:
+            with open(os.path.join(cls.out, "students", safe_folder(n), "details.json")) as f:
                 cls.d[n] = json.load(f)
         # Left for the checks below; the work directories go afterwards.
         cls.kit_copy_intact = os.path.exists(os.path.join(cls.work, "kit", "Makefile"))
@@ -236,7 +237,7 @@ class ClassRun(unittest.TestCase):
         through /proc: the harness is not dumpable, the lines never reach
         the results, and the process tests fail as the stub's do."""
         bats = next(s for s in self.d["faketap"]["steps"]["step1_shm"]["suites"] if s["kind"] == "bats")
-        results = [l for l in bats["stream"].splitlines() if re.match(r"^(not )?ok \d", l)]
+        results = bats["result_lines"]
         self.assertEqual(len(results), len(BATS_NAMES), results)
         self.assertEqual(bats["anomalies"], [])
         stub = {t["name"] for s in self.d["stub"]["steps"]["step1_shm"]["suites"] if s["kind"] == "bats"
@@ -399,12 +400,12 @@ class Retry(unittest.TestCase):
                              "--submission-timeout", "120", "--uid-base", str(UID_BASE)] + paths)
             self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
             for n in ids:
-                with open(os.path.join(out, "students", n, "details.json")) as f:
+                with open(os.path.join(out, "students", safe_folder(n), "details.json")) as f:
                     d = json.load(f)
                 self.assertEqual(d["total"], d["max"], (n, sorted(failing(d))))
-                with open(os.path.join(out, "students", n, "report.md")) as f:
+                with open(os.path.join(out, "students", safe_folder(n), "report.md")) as f:
                     self.assertIn("Passed only when run again", f.read())
-                self.assertIn(f"retried 1 failed test(s) of {n}", proc.stdout)
+                self.assertIn(f"retried 1 failed test(s) of {safe_folder(n)}", proc.stdout)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
@@ -453,6 +454,160 @@ class Refusal(unittest.TestCase):
         self.assertFalse(any(n.startswith(".osps-grader-uid-") for n in os.listdir(tempfile.gettempdir())
                              if os.stat(os.path.join(tempfile.gettempdir(), n)).st_uid == os.getuid()
                              and str(a) in n))
+
+
+class CpuTotal(unittest.TestCase):
+    """A submission's CPU time is limited in all, over every process of
+    its step (the slot's cgroup counts it): a d forking short CPU burners,
+    each under the per-process limit, is stopped and told why; the
+    reference, graded beside it under the same rubric, is unaffected."""
+
+    LIMIT = 15      # the reference's step 1 uses about 3 s
+
+    def test_burners_are_stopped_and_the_reference_is_not(self):
+        tmp = tempfile.mkdtemp(prefix="osps-grader-test-")
+        os.chmod(tmp, 0o711)
+        try:
+            subs = os.path.join(tmp, "subs")
+            paths = [F.make(subs, "ref"), F.make(subs, "burners", patch=F.burners_patch)]
+            rubric = small_rubric(os.path.join(tmp, "rubric.ini"), cpu=3, cpu_total=self.LIMIT)
+            out = os.path.join(tmp, "out")
+            p, _ = grade(["-j", "2", "--steps", "1", "--rubric", rubric, "-o", out,
+                          "--uid-base", str(UID_BASE)] + paths)
+            self.assertIn(p.returncode, (0, 1), p.stderr)
+            first = p.stdout.splitlines()[0]
+            if not ROOT:
+                self.assertIn("no CPU-time total per submission", first)
+                self.skipTest("needs root: cgroups")
+            self.assertNotIn("no CPU-time total", first)
+            details = {}
+            for n in ("ref", "burners"):
+                with open(os.path.join(out, "students", n, "details.json")) as f:
+                    details[n] = json.load(f)
+            ref, burn = details["ref"], details["burners"]
+            self.assertEqual(ref["total"], ref["max"], sorted(failing(ref)))
+            self.assertLess(ref["steps"]["step1_shm"]["cpu_seconds"], self.LIMIT)
+            message = f"CPU time limit: the submission used more than {self.LIMIT} s of CPU in all"
+            stopped = [s["stopped"] for s in burn["steps"]["step1_shm"]["suites"] if s.get("stopped")]
+            self.assertIn(message, stopped)
+            # Stopped soon after the total (checked every second, on 2 cores).
+            self.assertLess(burn["steps"]["step1_shm"]["cpu_seconds"], self.LIMIT + 8)
+            with open(os.path.join(out, "students", "burners", "report.md")) as f:
+                self.assertIn(message, f.read())
+            self.assertEqual(sandbox_processes(uids_of(p.stdout)), [])
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+# A grader/grade that says how it was called, and refuses as asked ($FAKE):
+# ns, the sandbox cannot be made (bwrap's own error); missing, bwrap is not
+# installed; broken, another error.
+FAKE_GRADE = r"""#!/bin/sh
+echo "$*" >> "$CALLS"
+case "$FAKE:$*" in
+*--weak-isolation*) exit 0 ;;
+ns:*) echo "grade: cannot make the sandbox: bwrap: No permissions to create a new namespace: allow ..." >&2
+	exit 1 ;;
+missing:*) echo "grade: cannot make the sandbox: bwrap is not installed (Debian package bubblewrap): allow ..." >&2
+	exit 1 ;;
+broken:*) echo "grade: rubric [limits] cpu: not a number: 'x'" >&2
+	exit 2 ;;
+esac
+exit 0
+"""
+
+
+class SandboxFirst(unittest.TestCase):
+    """Gradescope's run_autograder and VPL's vpl_execution grade in the
+    sandbox; only when the grader refuses because bwrap cannot make it in
+    the platform's container do they grade again with --weak-isolation."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="osps-grader-test-")
+        self.kit = os.path.join(self.tmp, "kit")
+        os.makedirs(os.path.join(self.kit, "grader"))
+        path = os.path.join(self.kit, "grader", "grade")
+        with open(path, "w") as f:
+            f.write(FAKE_GRADE)
+        os.chmod(path, 0o755)
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def run_script(self, argv, cwd, fake, **env):
+        calls = os.path.join(self.tmp, f"calls-{fake}")
+        p = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=60,
+                           env=dict(os.environ, CALLS=calls, FAKE=fake, **env))
+        with open(calls) as f:
+            return p, [l.split() for l in f.read().splitlines()]
+
+    def check(self, argv, cwd, first, **env):
+        """Each refusal of grader/grade, and what the script did."""
+        p, calls = self.run_script(argv, cwd, "ok", **env)
+        self.assertEqual((p.returncode, calls), (0, [first]), p.stderr)
+        p, calls = self.run_script(argv, cwd, "ns", **env)
+        self.assertEqual((p.returncode, calls), (0, [first, first + ["--weak-isolation"]]), p.stderr)
+        self.assertIn("--weak-isolation", p.stderr)
+        for fake, status, said in (("missing", 1, "bwrap is not installed"), ("broken", 2, "rubric")):
+            p, calls = self.run_script(argv, cwd, fake, **env)
+            self.assertEqual((p.returncode, calls), (status, [first]), p.stderr)
+            self.assertIn(said, p.stderr)
+
+    def test_run_autograder(self):
+        with open(os.path.join(F.GRADER, "gradescope", "run_autograder")) as f:
+            text = f.read()
+        self.assertIn("cd /autograder/source/kit ", text)
+        script = os.path.join(self.tmp, "run_autograder")
+        with open(script, "w") as f:
+            f.write(text.replace("/autograder/source/kit", self.kit))
+        self.check(["bash", script], self.tmp, ["--gradescope", "--steps", "1,2"], OSPS_STEPS="1,2")
+
+    def test_vpl_execution(self):
+        run = os.path.join(self.tmp, "run")
+        os.makedirs(run)
+        shutil.copy(os.path.join(F.GRADER, "vpl", "vpl_evaluate.sh"), run)
+        subprocess.run(["tar", "-czf", os.path.join(run, "osps-kit.tar.gz"), "-C", self.tmp, "kit"],
+                       check=True)
+        subprocess.run(["bash", "vpl_evaluate.sh"], cwd=run, check=True, timeout=60,
+                       env=dict(os.environ, OSPS_STEPS="1"))
+        # The kit is unpacked in a new temporary directory at each run.
+        p, calls = self.run_script(["bash", "vpl_execution"], run, "ns")
+        self.assertEqual([c[2:] for c in calls], [["--vpl", "--steps", "1"],
+                                                  ["--vpl", "--steps", "1", "--weak-isolation"]])
+        for fake, status, n in (("ok", 0, 1), ("missing", 1, 1), ("broken", 2, 1)):
+            p, calls = self.run_script(["bash", "vpl_execution"], run, fake)
+            self.assertEqual((p.returncode, len(calls)), (status, n), p.stderr)
+
+    def test_gradescope_without_namespaces_is_graded_and_says_so(self):
+        """The real grader, with a bwrap that fails as in a container that
+        forbids namespaces: full marks for the reference, and the report
+        says the isolation was weak."""
+        bwrap = os.path.join(self.tmp, "bwrap")
+        with open(bwrap, "w") as f:
+            f.write("#!/bin/sh\necho 'bwrap: Creating new namespace failed: Operation not permitted' >&2\n"
+                    "exit 1\n")
+        os.chmod(bwrap, 0o755)
+        root = os.path.join(self.tmp, "autograder")
+        F.reference_src("step1_shm", os.path.join(root, "submission"))
+        with open(os.path.join(F.GRADER, "gradescope", "run_autograder")) as f:
+            text = f.read()
+        script = os.path.join(self.tmp, "run_autograder")
+        with open(script, "w") as f:
+            f.write(text.replace("/autograder/source/kit", F.KIT))
+        tmpdir = os.path.join(self.tmp, "t")     # the grader's own directories
+        os.makedirs(tmpdir)
+        for d in (self.tmp, tmpdir):
+            os.chmod(d, 0o711)
+        p = subprocess.run(["bash", script], capture_output=True, text=True, timeout=600,
+                           env=dict(os.environ, GRADESCOPE_ROOT=root, OSPS_STEPS="1",
+                                    OSPS_GRADER_BWRAP=bwrap, TMPDIR=tmpdir))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("Creating new namespace failed", p.stderr)
+        self.assertEqual(os.listdir(tmpdir), [], "the refused first run left its directories")
+        with open(os.path.join(root, "results", "results.json")) as f:
+            res = json.load(f)
+        self.assertIn("WEAK ISOLATION", res["output"])
+        self.assertAlmostEqual(res["score"], sum(t["max_score"] for t in res["tests"]), places=6)
 
 
 class TwoSteps(unittest.TestCase):
@@ -528,7 +683,7 @@ class Gradescope(unittest.TestCase):
             self.assertEqual(p.returncode, 0, p.stderr)
             with open(os.path.join(root, "results", "results.json")) as f:
                 res = json.load(f)
-            self.assertEqual(res["score"], sum(t["max_score"] for t in res["tests"]))
+            self.assertAlmostEqual(res["score"], sum(t["max_score"] for t in res["tests"]), places=6)
             self.assertGreater(res["score"], 0)
             self.assertEqual(res["output_format"], "md")
             self.assertIn("Feedback for s42", res["output"])
