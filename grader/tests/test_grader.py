@@ -712,6 +712,29 @@ class Intake(unittest.TestCase):
     def read(self, path, **kw):
         return intake.read_submission(path, [STEP1], **kw)
 
+    def test_files_in_a_subdirectory_of_src_are_taken(self):
+        """Step 4's examples/ hold exercises (TD n°7): a learner's
+        src/examples/echo_iter.c is graded, given in its folder or loose."""
+        step4 = kitmod.Kit(F.KIT).steps[4].load()
+        self.assertIn("examples/echo_iter.c", step4.src_files)
+        d = os.path.join(self.tmp, "eve", "step4_client", "src", "examples")
+        os.makedirs(d)
+        for n in ("echo_iter.c", "extra.c"):
+            with open(os.path.join(d, n), "w") as f:
+                f.write("int x;\n")
+        s = intake.read_submission(os.path.join(self.tmp, "eve"), [step4])
+        self.assertEqual(s.taken, [("step4_client/src/examples/echo_iter.c",
+                                    "step4_client/src/examples/echo_iter.c")])
+        self.assertEqual(s.files["step4_client"], {"examples/echo_iter.c": b"int x;\n"})
+        self.assertIn("not one of", dict(s.ignored)["step4_client/src/examples/extra.c"])
+        loose = os.path.join(self.tmp, "fay")
+        os.makedirs(loose)
+        for n in ("echo_iter.c", "d.c"):
+            with open(os.path.join(loose, n), "w") as f:
+                f.write("int y;\n")
+        s = intake.read_submission(loose, [step4])
+        self.assertEqual(sorted(s.files["step4_client"]), ["d.c", "examples/echo_iter.c"])
+
     def test_tar_gz_with_a_top_folder_and_hostile_entries(self):
         p = os.path.join(self.tmp, "bob.tar.gz")
         with tarfile.open(p, "w:gz") as t:
