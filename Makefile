@@ -34,7 +34,7 @@ endif
 STEP_MAKE = $(MAKE) -s --no-print-directory -f mk/step.mk
 
 .PHONY: help deps doctor progress watch timeline demo-live handout test test-grader clean skeletons \
-	check-skeletons check-teeth test-common demo compile_commands.json bench submit
+	check-skeletons check-teeth teeth-matrix test-common demo compile_commands.json bench submit
 
 help:
 	@echo 'OSPS lab kit: make TARGET [IMPL=solution]'
@@ -68,7 +68,9 @@ else
 	@echo '  make deps             install the test dependencies (as root) or print the command'
 	@echo '  make skeletons        regenerate every stepN/src from solutions/'
 	@echo '  make check-skeletons  fail when a generated skeleton is stale'
-	@echo '  make check-teeth      prove that every exercise'"'"'s stub makes a test fail'
+	@echo '  make check-teeth [MATRIX=1]  prove that every exercise'"'"'s stub makes a test fail'
+	@echo '                       (MATRIX=1: then the independence matrix, as make teeth-matrix)'
+	@echo '  make teeth-matrix [STEP=N [EX=N.M,..]]  each exercise stubbed alone: which tests fail (slow)'
 	@echo '  make bench [QUICK=1]  the reference against raw baselines: a table and bench/results.json'
 	@echo '  make handout          the students'"'"' tarball (no solutions), checked by building it'
 	@echo '  make handout LANG=fr  the same, French edition first (README.md in French)'
@@ -148,7 +150,13 @@ check-skeletons:
 	@scripts/skeletons.sh --check $(READY_DIRS)
 
 check-teeth: deps-quiet
-	@scripts/check-teeth.sh $(READY_DIRS)
+	@scripts/check-teeth.sh $(if $(filter-out 0,$(MATRIX)),--matrix) $(READY_DIRS)
+
+# The independence matrix: every exercise stubbed alone against the whole
+# suite (about 2 min for step 1, far more for step 4: not part of make test);
+# EX=N.M,... only those exercises' rows.
+teeth-matrix: deps-quiet
+	@python3 scripts/teeth-matrix.py $(if $(EX),--only $(EX)) $(if $(STEP),$(or $(call step_dir,$(STEP)),$(error STEP=$(STEP): no such step; steps: $(STEPS_READY))),$(READY_DIRS))
 
 test: deps
 	@scripts/kit-test.sh $(READY_DIRS)
@@ -170,7 +178,7 @@ test-grader: deps-quiet
 	@python3 grader/tests/run.py $${RESULTS:+--tap "$$RESULTS/grader.tap"}
 
 else
-skeletons check-skeletons check-teeth demo-live handout test-grader:
+skeletons check-skeletons check-teeth teeth-matrix demo-live handout test-grader:
 	$(call no_solutions,$@)
 
 # The students' handout: every step's tests, and the demo, on the

@@ -7,8 +7,12 @@
 # the whole suite. Prints TAP: one line per exercise, "caught by ..." or
 # "NOT caught" (a block no test can catch is a design smell: split or test it).
 # RESULTS=DIR also saves the TAP as DIR/teeth.tap.
+# --matrix: afterwards, print each step's independence matrix (which tests
+# fail with each exercise stubbed alone: scripts/teeth-matrix.py, slow).
 set -u
 cd "$(dirname "$0")/.." || exit 1
+matrix=0
+[[ ${1:-} == --matrix ]] && { matrix=1; shift; }
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/osps-teeth.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 out=${RESULTS:+$RESULTS/teeth.tap}
@@ -62,4 +66,6 @@ for b in "${blocks[@]}"; do
 done
 exit $rc
 } | tee ${out:+"$out"}
-exit "${PIPESTATUS[0]}"
+rc=${PIPESTATUS[0]}
+((matrix)) && { python3 scripts/teeth-matrix.py "$@" || rc=1; }
+exit "$rc"

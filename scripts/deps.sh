@@ -7,7 +7,8 @@
 #        scripts/deps.sh --check   only say what is missing (exit 1 if any)
 # Building the programs and `make demo` need only cc and make; the tests
 # need the packages below (gnuplot for `make timeline`, tmux for
-# `make demo-live`, gdb for the debugging set-up, which they test).
+# `make demo-live`, gdb for the debugging set-up, which they test;
+# bubblewrap for the grader's sandbox).
 # Optional packages (inotify-tools for `make watch`) are installed along
 # as root but never required.
 set -u
@@ -27,6 +28,8 @@ checks=(
 	"procps:command -v ps"
 	"gnuplot-nox:command -v gnuplot"
 	"tmux:command -v tmux"
+	"bubblewrap:command -v bwrap"
+	"similarity-tester:command -v sim_c"
 )
 
 optional=(

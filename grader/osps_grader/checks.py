@@ -32,13 +32,16 @@ _Alignof _Atomic _Bool _Complex _Generic _Imaginary _Noreturn _Static_assert
 _Thread_local main""".split())
 
 # C library functions cmocka relies on to report results and to recover
-# from a failed assertion: a learner's definition would replace them.
+# from a failed assertion, and those the grader's unit_shim.c calls to run
+# each test in a child: a learner's definition would replace them.
 GUARDED_LIBC = set("""printf vprintf fprintf vfprintf dprintf vdprintf sprintf
 snprintf vsprintf vsnprintf puts fputs fputc putc putchar fwrite fflush write
 writev pwrite exit _exit _Exit abort atexit on_exit longjmp siglongjmp _longjmp
 setjmp _setjmp sigsetjmp __sigsetjmp signal sigaction raise getenv setenv fopen
 fdopen freopen fclose dup dup2 dup3 close strcmp strncmp memcmp strlen malloc
-calloc realloc free __libc_start_main __stack_chk_fail""".split())
+calloc realloc free __libc_start_main __stack_chk_fail
+fork vfork clone pipe pipe2 read waitpid wait4 prctl unsetenv getrandom syscall dlsym
+memset atoi strcspn""".split())
 
 IDENT = re.compile(r"[A-Za-z_]\w*")
 DEFINE = re.compile(r"^\s*#\s*(define|undef)\s+([A-Za-z_]\w*)")
@@ -114,9 +117,9 @@ class Finding:
         return {"kind": self.kind, "file": self.file, "line": self.line, "message": self.message}
 
 
-def scan_sources(step, files, kit_root):
-    """Findings in the learner's files of one step ({name: bytes})."""
-    findings = []
+def protected_names(step, kit_root):
+    """(names the unit tests use, names of files the tests include): the
+    test sources and cmocka.h are the instructor's, read as text."""
     protected = set(C_KEYWORDS) | cmocka_names()
     test_includes = set()
     for suite in step.suites:
@@ -129,42 +132,160 @@ def scan_sources(step, files, kit_root):
             except OSError:
                 continue
             # A test may include a .c file to reach its static functions.
-            test_includes |= set(re.findall(r'#\s*include\s*"([^"]+)"', text))
+            test_includes |= {os.path.basename(t) for t in re.findall(r'#\s*include\s*"([^"]+)"', text)}
             # The test's own macros win over a learner's (defined later).
             protected -= defined_macros(text)
-    for name, data in sorted(files.items()):
-        text = data.decode("utf-8", "replace")
-        rel = f"{step.dir}/src/{name}"
+    return protected, test_includes
+
+
+CMOCKA_CFLAGS = []
+
+
+def cpp_flags(src):
+    """The preprocessor flags of the kit's build (mk/step.mk), run from the kit."""
+    if not CMOCKA_CFLAGS:
+        CMOCKA_CFLAGS.append(subprocess.run(["pkg-config", "--cflags", "cmocka"], capture_output=True,
+                                            text=True).stdout.split())
+    return ["-std=c11", f"-I{src}", "-Icommon", "-D_POSIX_C_SOURCE=200809L"] + CMOCKA_CFLAGS[0]
+
+
+def reaches_tests(name, test_includes):
+    """A learner file the unit tests' own source reads: a header, or a .c
+    file a test includes."""
+    return name.endswith(".h") or name in test_includes
+
+
+def changed(step, files, kit_root):
+    """The learner's files that differ from the skeleton's (an untouched
+    file is the kit's own: nothing to check)."""
+    out = []
+    for name, data in files.items():
         try:
-            with open(os.path.join(kit_root, step.dir, "src", name), encoding="utf-8",
-                      errors="replace") as f:
-                allowed = defined_macros(f.read())
+            with open(os.path.join(kit_root, step.dir, "src", name), "rb") as f:
+                if f.read() == data:
+                    continue
         except OSError:
-            allowed = set()
-        reaches_tests = name.endswith(".h") or name in test_includes
-        for lineno, line in logical_lines(text):
-            m = INCLUDE.match(line)
+            pass
+        out.append(name)
+    return out
+
+
+def preprocess_script(step, files, src, kit_root):
+    """A shell script (run in the submission's sandbox: the compiler reads
+    what the learner's files name) that preprocesses each learner file and
+    its skeleton with the kit's flags, keeping the line markers (which
+    files were entered), the #define/#undef directives in place (-dD) and
+    the pragmas: what the compiler really sees, whatever the spelling
+    (digraphs, #if 0 around a comment, line continuations)."""
+    import shlex
+    lines = ['err="${TMPDIR:-/tmp}/osps-cpp.err"']
+    # Line markers that enter or leave a file, and the directives met
+    # outside the system's headers (theirs are thousands, and harmless).
+    keep = (r"""awk '/^# [0-9]+ "/ { sys = ($3 ~ /^"(\/usr\/|<)/); """
+            r"""if (!sys && ($4 == "" || $4 == 1 || $4 == 2)) print substr($0, 1, 300); next } """
+            r"""/^#(define|undef|pragma) / { if (!sys) print substr($0, 1, 300) }'""")
+    _, test_includes = protected_names(step, kit_root)
+    skel = os.path.join(kit_root, step.dir, "src")
+    for name in sorted(changed(step, files, kit_root)):
+        for label, d, flags in (("learner", src, cpp_flags(src)), ("kit", skel, cpp_flags(skel))):
+            f = os.path.join(d, name)
+            if label == "kit" and not (os.path.exists(f) and reaches_tests(name, test_includes)):
+                continue    # the kit's version: only to compare the macros
+            cmd = " ".join(shlex.quote(a) for a in ["cc", *flags, "-E", "-dD", "-x", "c", f])
+            lines.append(f"echo {shlex.quote('@@osps ' + label + ' ' + name)}")
+            lines.append(f'{cmd} 2>"$err" | {keep}')
+            lines.append(f"echo {shlex.quote('@@osps err ' + name)}")
+            lines.append(f'grep -a "fatal error" "$err" | cut -c1-300; rm -f "$err"')
+    return "\n".join(lines) + "\n"
+
+
+MARKER_LINE = re.compile(r'^# (\d+) "((?:[^"\\]|\\.)*)"(.*)$')
+MISSING = re.compile(r"fatal error: (.*?): No such file or directory")
+
+
+def parse_preprocessed(text):
+    """{(label, name): {"entered": [paths], "defines": [(file, line)],
+    "pragmas": [(file, line)], "missing": [paths]}} from the script's output."""
+    out, cur, current = {}, None, None
+    for line in text.splitlines():
+        if line.startswith("@@osps "):
+            _, label, name = line.split(" ", 2)
+            if label == "err":
+                cur = out.setdefault(("learner-err", name), {"missing": []})
+            else:
+                cur = out.setdefault((label, name), {"entered": [], "defines": [], "pragmas": []})
+                current = None
+            continue
+        if cur is None:
+            continue
+        if "missing" in cur:
+            m = MISSING.search(line)
             if m:
-                arg = m.group(2).strip()
-                target = re.match(r'^(?:"([^"]*)"|<([^>]*)>)', arg)
-                if not target:
-                    findings.append(Finding("untrusted", rel, lineno,
-                                            f"#include {arg[:60]}: only \"file.h\" or <file.h> is allowed"))
-                else:
-                    t = target.group(1) if target.group(1) is not None else target.group(2)
-                    if t.startswith("/") or ".." in t.split("/"):
-                        findings.append(Finding("untrusted", rel, lineno,
-                                                f"#include of {t}: a file outside the kit"))
+                cur["missing"].append(m.group(1))
+            continue
+        m = MARKER_LINE.match(line)
+        if m:
+            current = m.group(2).replace('\\"', '"').replace("\\\\", "\\")
+            if " 1" in m.group(3)[:2] or m.group(3).strip().startswith("1"):
+                cur["entered"].append(current)
+            continue
+        if line.startswith(("#define ", "#undef ")):
+            cur["defines"].append((current, line))
+        elif line.startswith("#pragma "):
+            cur["pragmas"].append((current, line))
+    return out
+
+
+SYSTEM_DIRS = ("/usr/include/", "/usr/local/include/", "/usr/lib/gcc/", "/usr/lib/llvm")
+
+
+def scan_sources(step, files, kit_root, src, preprocessed):
+    """Findings in the learner's files of one step ({name: bytes}), from
+    what the compiler saw (preprocess_script's output)."""
+    findings = []
+    protected, test_includes = protected_names(step, kit_root)
+    seen = parse_preprocessed(preprocessed)
+    allowed_dirs = (os.path.realpath(src) + "/", os.path.join(kit_root, "common") + "/",
+                    os.path.join(kit_root, step.dir, "src") + "/")
+    for name in sorted(changed(step, files, kit_root)):
+        rel = f"{step.dir}/src/{name}"
+        mine = os.path.join(src, name)
+        got = seen.get(("learner", name))
+        if got is None:
+            findings.append(Finding("untrusted", rel, 0, "could not be preprocessed: not checked"))
+            continue
+        for path in dict.fromkeys(got["entered"] + seen.get(("learner-err", name), {}).get("missing", [])):
+            if path.startswith("<") or path == mine:
                 continue
-            m = DEFINE.match(line)
-            if m and reaches_tests and m.group(2) in protected and m.group(2) not in allowed:
-                findings.append(Finding(
-                    "untrusted", rel, lineno,
-                    f"#{m.group(1)} {m.group(2)}: redefines a name the unit tests use"))
-            if PRAGMA.search(line):
-                findings.append(Finding("warning", rel, lineno,
+            full = os.path.normpath(path if path.startswith("/") else os.path.join(src, path))
+            if not (full.startswith(SYSTEM_DIRS) or full.startswith(allowed_dirs)):
+                findings.append(Finding("untrusted", rel, 0,
+                                        f"includes {path}: a file outside the kit and the submission"))
+        kit = seen.get(("kit", name), {"defines": []})
+        kit_defs = {d for f, d in kit["defines"] if f and not f.startswith("<")}
+        reaching = reaches_tests(name, test_includes)
+        for f, d in got["defines"]:
+            if f is None or not f.startswith(os.path.realpath(src) + "/") and f != mine:
+                continue        # the system's and the kit's own headers
+            m = re.match(r"^#(define|undef) ([A-Za-z_]\w*)", d)
+            if not m or not reaching:
+                continue
+            same_in_kit = any(re.match(rf"^#{m.group(1)} {m.group(2)}\b", k) for k in kit_defs)
+            if m.group(2) in protected and not same_in_kit:
+                findings.append(Finding("untrusted", f"{step.dir}/src/{os.path.basename(f)}", 0,
+                                        f"#{m.group(1)} {m.group(2)}: redefines a name the unit tests use"))
+        for f, p in got["pragmas"]:
+            if f and (f == mine or f.startswith(os.path.realpath(src) + "/")) and PRAGMA_SEEN.search(p):
+                findings.append(Finding("warning", f"{step.dir}/src/{os.path.basename(f)}", 0,
                                         "a pragma that silences compiler warnings"))
-    return findings
+    # One finding per (file, message).
+    uniq = {}
+    for fd in findings:
+        uniq.setdefault((fd.kind, fd.file, fd.message), fd)
+    return list(uniq.values())
+
+
+PRAGMA_SEEN = re.compile(r"^#pragma\s+(GCC|clang)\s+(diagnostic|system_header)")
 
 
 def scan_objects(step, objects):

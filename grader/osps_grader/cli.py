@@ -8,13 +8,15 @@ import os
 import queue
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import threading
 import time
 import zipfile
 
-from . import intake, outputs, runner, sandbox, scoring
+from . import feedback, intake, moodle, outputs, runner, sandbox, scoring, similarity, vpl
+from . import roster as rostermod
 from .kit import DEFAULT_KIT, GRADER_DIR, Kit, KitError
 
 USAGE_EXAMPLES = """examples:
@@ -22,6 +24,9 @@ USAGE_EXAMPLES = """examples:
   grader/grade -j 4 --roster class.csv --before '2026-03-01 23:59' repos/*
   grader/grade --steps 1,2 --valgrind -o grades alice.tar.gz bob.zip carol/
   grader/grade --dry-run alice.zip           what would be taken, no build
+  grader/grade --roster moodle.csv --moodle import.csv -o grades TP1-download.zip
+                                             Moodle: export and download in, import file out
+  grader/grade --vpl                         inside Moodle VPL (vpl_evaluate.sh)
   grader/grade --gradescope                  inside Gradescope's autograder
 """
 
@@ -41,7 +46,21 @@ def parse_args(argv):
     p.add_argument("--rubric", default=os.path.join(GRADER_DIR, "rubric.ini"),
                    help="the rubric (default: grader/rubric.ini)")
     p.add_argument("--kit", default=DEFAULT_KIT, help="the instructor's kit (default: %(default)s)")
-    p.add_argument("--roster", help="class list (CSV) mapping submissions to students")
+    p.add_argument("--roster", help="class list (CSV) mapping submissions to students: Moodle's "
+                   "export (English or French), GitHub Classroom's or Gradescope's")
+    p.add_argument("--key", choices=rostermod.KEYS,
+                   help="the roster column that identifies a student in the outputs and in "
+                        "Moodle's import (default: the first of idnumber, email, username "
+                        "the roster fills)")
+    p.add_argument("--moodle", metavar="FILE",
+                   help="also write FILE, the CSV for Moodle's Import grades from CSV "
+                        "(needs --roster; see grader/README.md)")
+    p.add_argument("--moodle-sep", default=",", choices=(",", ";", "tab"), metavar="SEP",
+                   help="separator of the --moodle file: ',' (default), ';' (French sites) or tab")
+    p.add_argument("--moodle-decimal", default=".", choices=(".", ","), metavar="MARK",
+                   help="decimal mark of the --moodle file: '.' (default) or ',' (French sites)")
+    p.add_argument("--replace", action="store_true",
+                   help="write -o DIR from scratch instead of merging into the grades it holds")
     p.add_argument("--before", metavar="DATE",
                    help="git repositories: grade the last commit before DATE (committer date)")
     p.add_argument("--valgrind", nargs="?", const="yes", choices=("yes", "no", "unit"),
@@ -58,8 +77,16 @@ def parse_args(argv):
                    help="only show what each submission gives and what is ignored")
     p.add_argument("--no-user-switch", action="store_true",
                    help="as root, run submissions as root too (weaker isolation)")
+    p.add_argument("--weak-isolation", action="store_true",
+                   help="grade even where the sandbox (bwrap: namespaces) cannot be made, "
+                        "with resource limits and uids only; said on every report")
     p.add_argument("--uid-base", type=int, default=60100,
                    help="as root, the first uid of the sandboxes (default: %(default)s)")
+    p.add_argument("--vpl", action="store_true",
+                   help="run as Moodle VPL's evaluation: grade the current directory, print "
+                        "Comment :=>> lines and Grade :=>> N")
+    p.add_argument("--make-vpl", metavar="DIR",
+                   help="write vpl_evaluate.sh and the kit's archive to upload to VPL, and exit")
     p.add_argument("--gradescope", action="store_true",
                    help="run as Gradescope's autograder (/autograder/submission -> results.json)")
     p.add_argument("--make-gradescope-zip", metavar="ZIP",
@@ -67,10 +94,18 @@ def parse_args(argv):
     p.add_argument("--classroom", action="store_true",
                    help="GitHub Actions: write the report to the job summary and the "
                         "result for GitHub Classroom's grading reporter")
+    p.add_argument("--similarity", nargs="?", type=float, const=100 * similarity.THRESHOLD,
+                   metavar="PERCENT", help="also rank every pair of submissions by shared code "
+                   "(as grader/similar): similarity.md, similarity.csv, and a similarity column "
+                   "in grades.csv for the pairs sharing at least PERCENT (default: %(const)s)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     a = p.parse_args(argv)
-    if not a.submissions and not (a.gradescope or a.make_gradescope_zip):
+    if not a.submissions and not (a.gradescope or a.make_gradescope_zip or a.vpl or a.make_vpl):
         p.error("no submission given")
+    if a.moodle and not a.roster:
+        p.error("--moodle needs --roster (the key column comes from the roster)")
+    if a.moodle_sep == a.moodle_decimal:
+        p.error("--moodle-sep and --moodle-decimal must differ (French sites: ';' and ',')")
     if a.jobs < 1:
         p.error("-j must be at least 1")
     return a
@@ -101,7 +136,8 @@ def make_options(a, rubric):
     o.retry_max_tests = rubric.grading["retry_max_tests"]
     o.limits = sandbox.Limits(cpu=lim["cpu"], memory=int(lim["memory"]),
                               file_size=int(lim["file_size"]), processes=int(lim["processes"]),
-                              open_files=int(lim["open_files"]), disk=int(lim["disk"]))
+                              open_files=int(lim["open_files"]), disk=int(lim["disk"]),
+                              memory_total=int(lim["memory_total"]))
     return o
 
 
@@ -120,6 +156,37 @@ def integrity_of(r):
                 out.append(f"{d} {s['name']}: {len(s['escaped'])} process(es) were still running "
                            f"after the tests, outside their control: {cmds}")
     return out
+
+
+def late_commits(sub, before):
+    """How many commits of a git submission came after the graded one
+    (the deadline's): read as objects, with no configuration obeyed."""
+    if sub.kind != "git" or not before or not sub.commit:
+        return 0
+    git = getattr(intake, "GIT", ["git"]) + ["-c", "core.hooksPath=/dev/null"]
+    env = dict(os.environ, GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL="/dev/null",
+               GIT_TERMINAL_PROMPT="0")
+    try:
+        p = subprocess.run(git + ["-C", sub.source, "rev-list", "--count",
+                                  f"{sub.commit['hash']}..HEAD"],
+                           capture_output=True, text=True, env=env, timeout=60)
+        return int(p.stdout.strip()) if p.returncode == 0 else 0
+    except (OSError, ValueError, subprocess.SubprocessError):
+        return 0
+
+
+def unique_folders(subs):
+    """Each submission's folder name (students/NAME, its work directory):
+    safe for a file system, accents kept, unique."""
+    seen = set()
+    for s in subs:
+        base = sid = rostermod.safe_folder(s.id)
+        k = 1
+        while sid in seen:
+            k += 1
+            sid = f"{base}-{k}"
+        seen.add(sid)
+        s.id = sid
 
 
 class Grader:
@@ -162,24 +229,94 @@ class Grader:
         self.step_dirs = [s.dir for s in self.steps]
 
     def read_all(self, sources):
-        roster = intake.Roster(self.a.roster) if self.a.roster else None
-        subs = [intake.read_submission(os.path.abspath(s), self.steps, self.a.before) for s in sources]
-        matched = set()
-        for s in subs:
+        """Read every submission (a Moodle download-all expands into its
+        students' entries) and match each to the roster. What matches no
+        row, or holds nothing to grade, goes to self.problems: listed at
+        the end, and the exit status is 1."""
+        a = self.a
+        roster = rostermod.Roster(a.roster, a.key) if a.roster else None
+        self.roster = roster
+        self.problems = []
+        subs, claimed = [], {}
+        for src in sources:
+            src = os.path.abspath(src)
+            if moodle.is_layout(src):
+                subs += self.read_moodle(src, roster, claimed)
+                continue
+            sub = intake.read_submission(src, self.steps, a.before)
             if roster:
-                row = roster.match(s.id)
+                row = roster.match(sub.id)
                 if row is None:
-                    s.notes.append(f"not in the roster {os.path.basename(self.a.roster)}: "
-                                   f"id taken from the name")
+                    sub.notes.append(f"not in the roster {os.path.basename(a.roster)}: "
+                                     f"id taken from the name")
+                    self.problems.append((sub.id, f"matches no row of the roster "
+                                                  f"{os.path.basename(a.roster)}"))
                 else:
-                    matched.add(id(row))
-                    s.id, s.name, s.email = roster.row_id(row), roster.display(row), roster.email(row)
-        intake.unique_ids(subs)
+                    self.claim(sub, row, claimed)
+            subs.append(sub)
+        for sub in subs:
+            sub.late_commits = late_commits(sub, a.before)
+        unique_folders(subs)
         missing = []
         if roster:
-            missing = [{"id": roster.row_id(r), "name": roster.display(r), "email": roster.email(r)}
-                       for r in roster.rows if id(r) not in matched]
+            missing = [{"id": rostermod.safe_folder(r["key"] or r["display"]), "key": r["key"],
+                        "name": r["display"], "email": r.get("email", "")}
+                       for r in roster.rows if id(r) not in claimed]
         return subs, missing
+
+    def claim(self, sub, row, claimed):
+        """sub is the student of this roster row: the key and names, as written."""
+        if id(row) in claimed:
+            self.problems.append((sub.id, f"a second submission for {row['display']} "
+                                          f"({row['key'] or 'no key'}): both graded, check which counts"))
+        claimed[id(row)] = sub
+        sub.key, sub.name, sub.email = row["key"], row["display"], row.get("email", "")
+        sub.id = row["key"] or row["display"]
+
+    def read_moodle(self, src, roster, claimed):
+        """The submissions of a Moodle download-all (folder or zip)."""
+        try:
+            entries = moodle.entries(src, os.path.join(self.work_root, "moodle"))
+        except (OSError, ValueError, zipfile.BadZipFile) as e:
+            self.problems.append((os.path.basename(src), f"cannot read Moodle's download: {e}"))
+            return []
+        unmatched = {id(e): why for e, why in moodle.match(entries, roster)} if roster else {}
+        subs = []
+        for e in entries:
+            if id(e) in unmatched:
+                self.problems.append((e.label, unmatched[id(e)]))
+            if e.problem:
+                self.problems.append((e.label, e.problem))
+                continue
+            sub = intake.read_submission(e.source, self.steps, self.a.before)
+            sub.id, sub.name, sub.participant = e.name, e.name, e.pid
+            if not sub.error and not sub.files:
+                self.problems.append((e.label, "nothing gradable: no source file of the graded "
+                                               f"steps in {os.path.basename(e.source)} (not graded)"))
+                continue
+            if e.row:
+                self.claim(sub, e.row, claimed)
+            subs.append(sub)
+        return subs
+
+    def identity(self, sub):
+        """What the outputs say of a submission besides its grade."""
+        return {"key": getattr(sub, "key", ""), "participant": getattr(sub, "participant", ""),
+                "late_commits": getattr(sub, "late_commits", 0),
+                "untouched": [s.dir for s in self.steps if self.untouched(sub, s)]}
+
+    def untouched(self, sub, step):
+        """True when the step is the skeleton as handed out: nothing taken
+        for it, or every file taken identical to the skeleton's."""
+        files = sub.files.get(step.dir, {})
+        for name, data in files.items():
+            try:
+                with open(os.path.join(self.kit_copy, step.dir, "src", name), "rb") as f:
+                    if f.read() != data:
+                        return False
+            except OSError:
+                return False
+        return not sub.error
 
     def grade_one(self, sub, boxes):
         """Grade one submission; returns (result, run): run is kept (its
@@ -188,7 +325,8 @@ class Grader:
         run = None
         try:
             r = {"id": sub.id, "name": sub.name, "email": sub.email, "source": sub.source,
-                 "kind": sub.kind, "commit": sub.commit, "notes": list(sub.notes)}
+                 "kind": sub.kind, "commit": sub.commit, "notes": list(sub.notes),
+                 **self.identity(sub)}
             if sub.error:
                 r.update(error=sub.error, steps={}, total=0, max=0, elapsed=0)
                 return r, None
@@ -239,10 +377,16 @@ class Grader:
         subs, missing = self.read_all(sources)
         if a.dry_run:
             return self.dry_run(subs)
+        sim = similarity.class_options(a.similarity, a.jobs) if a.similarity is not None else None
         os.makedirs(out, exist_ok=True)
+        self.previous = self.load_previous(out, subs)
         jobs = min(a.jobs, max(len(subs), 1))
-        boxes_list, cgroups = sandbox.make_sandboxes(jobs, self.o.limits, a.uid_base,
-                                                     switch_user=not a.no_user_switch)
+        boxes_list, cgroups, isolation = sandbox.make_sandboxes(
+            jobs, self.o.limits, a.uid_base, switch_user=not a.no_user_switch,
+            private=self.work_root, weak_ok=a.weak_isolation)
+        if not boxes_list[0].tools.sandboxed:
+            for s in subs:
+                s.notes.append(isolation)
         for b in boxes_list:
             b.exclusive = b.exclusive or jobs == 1
         boxes = queue.Queue()
@@ -252,7 +396,7 @@ class Grader:
             mode = (f"each submission as its own uid ({boxes_list[0].uid}..)" if boxes_list[0].uid
                     else "as the current user (see grader/README.md: isolation)")
             say(f"grade: {len(subs)} submission(s), steps {', '.join(self.step_dirs)}, -j {jobs}, "
-                f"{mode}{', cgroups' if boxes_list[0].cgroup else ''}"
+                f"{isolation}, {mode}{', cgroups' if boxes_list[0].cgroup else ''}"
                 f"{', valgrind (' + self.o.valgrind + ')' if self.o.valgrind else ''}; results in {out}")
         start = time.monotonic()
         self.run_start = time.time()
@@ -302,18 +446,124 @@ class Grader:
             for b in boxes_list:
                 b.kill_all()
             cgroups.remove()
+            sandbox.release_uids()
             self.unattributed = []
-            if boxes_list[0].uid is None and not boxes_list[0].exclusive:
+            if boxes_list[0].uid is None and not boxes_list[0].exclusive \
+                    and not boxes_list[0].tools.sandboxed:
                 # As one user with -j > 1, what the submissions left in
                 # /dev/shm could not be told apart: swept now, for the class.
                 b = boxes_list[0]
                 b.exclusive = True
                 self.unattributed = b.sweep_files(since=self.run_start, claimed=self.shm_before)
         ordered = [results[s.id] for s in subs]
-        self.write_class(out, ordered, missing, time.monotonic() - start)
+        merged, missing = self.merge(out, ordered, missing)
+        self.write_class(out, merged, missing, time.monotonic() - start)
+        self.report_problems()
+        if sim:
+            similarity.for_class(out, subs, self.steps, sim, say=(lambda *_: None) if a.quiet else say,
+                                 work=self.work_root)
         return ordered
 
+    # -- re-grading into an existing output ----------------------------------
+
+    def load_previous(self, out, subs):
+        """The grades -o DIR already holds (None: none, or --replace); the
+        files about to change are copied to DIR/previous-DATE first."""
+        path = os.path.join(out, "summary.json")
+        if self.a.replace or not os.path.exists(path):
+            return None
+        with open(path, encoding="utf-8") as f:
+            prev = json.load(f)
+        if prev.get("steps") != self.step_dirs:
+            raise ValueError(f"{out} holds grades of {', '.join(prev.get('steps') or [])}, not of "
+                             f"{', '.join(self.step_dirs)}: grade the same steps, or pass --replace")
+        backup = os.path.join(out, datetime.datetime.now().strftime("previous-%Y%m%d-%H%M%S"))
+        os.makedirs(backup)
+        names = ["grades.csv", "summary.json", "statistics.md"]
+        if self.a.moodle:
+            names.append(os.path.abspath(self.a.moodle))
+        for n in names:
+            p = os.path.join(out, n)
+            if os.path.exists(p):
+                shutil.copy2(p, os.path.join(backup, os.path.basename(n)))
+        for s in subs:
+            d = os.path.join(out, "students", s.id)
+            if os.path.isdir(d):
+                shutil.copytree(d, os.path.join(backup, "students", s.id))
+        prev["backup"] = backup
+        return prev
+
+    def merge(self, out, results, missing):
+        """results and the previous run's other students, in the previous
+        order (new students at the end); missing recomputed."""
+        prev = getattr(self, "previous", None)
+        if not prev:
+            return results, missing
+        new = {r["id"]: r for r in results}
+        merged, kept = [], 0
+        for st in prev.get("students", []):
+            if st["id"] in new:
+                merged.append(new.pop(st["id"]))
+                continue
+            try:
+                with open(os.path.join(out, "students", st["id"], "details.json"), encoding="utf-8") as f:
+                    r = json.load(f)
+            except (OSError, ValueError):
+                r = dict(st, error=st.get("error") or "details.json lost: grade again", steps={})
+            merged.append(r)
+            kept += 1
+        merged += list(new.values())
+        have = {r.get("key") or r["id"] for r in merged}
+        seen, still = set(), []
+        for m in list(missing) + prev.get("missing", []):
+            k = m.get("key") or m["id"]
+            if k not in have and k not in seen:
+                seen.add(k)
+                still.append(m)
+        say(f"grade: merged into {out}: {len(results)} graded now, {kept} kept from the previous "
+            f"run; statistics over all {len(merged)}; previous files in {prev['backup']}")
+        return merged, still
+
+    def report_problems(self):
+        """What was not graded, or graded but matches no roster row."""
+        if not self.problems:
+            return
+        say(f"\ngrade: to look at ({len(self.problems)}): entries not graded, or not in the roster:",
+            file=sys.stderr)
+        for who, why in self.problems:
+            say(f"  {who}: {why}", file=sys.stderr)
+
+    def write_moodle(self, results):
+        """--moodle FILE: the rows Moodle can import; what it cannot,
+        said before the file is written."""
+        a = self.a
+        key = self.roster.key
+        nokey = [r for r in self.roster.without_key()]
+        if nokey:
+            say(f"grade: {len(nokey)} roster row(s) without {rostermod.KEY_HEADER[key]} "
+                f"(--key {key}): not in {a.moodle}", file=sys.stderr)
+            for r in nokey:
+                say(f"  {r['display'] or '?'}" + (f" <{r['email']}>" if r.get("email") else ""),
+                    file=sys.stderr)
+        odd = [r["key"] for r in results if r.get("key", "")[:1] in ("=", "+", "-", "@", "\t", "\r")]
+        for k in odd:
+            say(f"grade: key {k!r} starts with a formula character: written as '{k} "
+                "(fix that cell, or choose another --key)", file=sys.stderr)
+        sep = "\t" if a.moodle_sep == "tab" else a.moodle_sep
+        if sep == a.moodle_decimal:
+            raise ValueError("--moodle-sep and --moodle-decimal must differ")
+        outputs.write_moodle(a.moodle, results, self.step_dirs, key, sep, a.moodle_decimal)
+        n = sum(1 for r in results if r.get("key") and not r.get("error") and r.get("status") != "missing")
+        maxima = {d: next((r["steps"][d]["score"]["max"] for r in results if d in r.get("steps", {})), 0)
+                  for d in self.step_dirs}
+        say(f"grade: wrote {a.moodle}: {n} student(s), key {rostermod.KEY_HEADER[key]}, "
+            f"separator {a.moodle_sep!r}, decimal mark {a.moodle_decimal!r}; Moodle's grade items' "
+            "maximum: " + ", ".join(f"{d} {outputs.fmt(m)}" for d, m in maxima.items())
+            + f", total {outputs.fmt(sum(maxima.values()))}")
+
     def write_class(self, out, results, missing, elapsed):
+        if self.a.moodle:
+            self.write_moodle(results)
         outputs.write_csv(os.path.join(out, "grades.csv"), results, self.step_dirs, missing)
         st = outputs.class_statistics(results, self.steps)
         with open(os.path.join(out, "statistics.md"), "w", encoding="utf-8") as f:
@@ -323,13 +573,16 @@ class Grader:
             "kit": os.path.abspath(self.a.kit), "rubric": os.path.abspath(self.a.rubric),
             "steps": self.step_dirs, "elapsed": round(elapsed, 1), "jobs": self.a.jobs,
             "valgrind": self.o.valgrind,
-            "students": [{"id": r["id"], "name": r.get("name", ""), "email": r.get("email", ""),
+            "students": [{"id": r["id"], "key": r.get("key", ""), "name": r.get("name", ""),
+                          "email": r.get("email", ""), "untouched": r.get("untouched", []),
+                          "late_commits": r.get("late_commits", 0),
                           "total": r.get("total", 0), "max": r.get("max", 0),
                           "percent": round(outputs.pct(r.get("total", 0), r.get("max", 0)), 1),
                           "steps": {d: s["score"]["score"] for d, s in r.get("steps", {}).items()},
                           "flags": outputs.flags(r), "integrity": r.get("integrity", []),
                           "error": r.get("error")} for r in results],
             "missing": missing, "statistics": st,
+            "problems": [{"who": w, "why": y} for w, y in getattr(self, "problems", [])],
             "unattributed_leftovers": [{"kind": k, "what": w} for k, w in getattr(self, "unattributed", [])]}
         outputs.write_json(os.path.join(out, "summary.json"), summary)
         if not self.a.quiet:
@@ -349,8 +602,10 @@ class Grader:
             say(f"written: {out}/grades.csv, summary.json, statistics.md, students/*/report.md, results.json")
 
     def dry_run(self, subs):
+        self.report_problems()
         for s in subs:
-            say(f"{s.id}: {s.kind or '?'} {s.source}")
+            who = getattr(s, "key", "") or s.id
+            say(f"{who}: {s.kind or '?'} {s.source}" + (f" ({s.name})" if s.name and s.name != who else ""))
             if s.error:
                 say(f"  error: {s.error}")
                 continue
@@ -375,6 +630,41 @@ class Grader:
 
 # -- Gradescope and GitHub Classroom ------------------------------------------
 
+def grade_single(a, source, sid, out):
+    """Grade one submission alone (Gradescope, VPL): (grader, result);
+    the student's files are written to out/students/ID."""
+    a.submissions = [source]
+    a.jobs = 1
+    a.quiet = True
+    g = Grader(a)
+    g.setup()
+    subs, _ = g.read_all([source])
+    subs[0].id, subs[0].key = rostermod.safe_folder(sid), sid
+    os.makedirs(out, exist_ok=True)
+    boxes_list, cgroups, isolation = sandbox.make_sandboxes(
+        1, g.o.limits, a.uid_base, switch_user=not a.no_user_switch,
+        private=g.work_root, weak_ok=a.weak_isolation)
+    if not boxes_list[0].tools.sandboxed:
+        subs[0].notes.append(isolation)
+    boxes_list[0].exclusive = True
+    q = queue.Queue()
+    q.put(boxes_list[0])
+    try:
+        r, run = g.grade_one(subs[0], q)
+        if run:
+            try:
+                run.retry(boxes_list[0], run.retry_candidates())
+            finally:
+                run.cleanup()
+            g.score(r)
+    finally:
+        boxes_list[0].kill_all()
+        cgroups.remove()
+        sandbox.release_uids()
+    g.write_student(out, r, subs[0])
+    return g, r
+
+
 def gradescope(a):
     """Gradescope's autograder: the submission is /autograder/submission,
     the results go to /autograder/results/results.json."""
@@ -393,42 +683,43 @@ def gradescope(a):
     # Gradescope may unpack an upload one folder deep, or keep a zip as is.
     inner = [os.path.join(sub_dir, n) for n in os.listdir(sub_dir)] if os.path.isdir(sub_dir) else []
     source = inner[0] if len(inner) == 1 and inner[0].lower().endswith(intake.ARCHIVE_EXT) else sub_dir
-    a.submissions = [source]
-    a.jobs = 1
-    a.quiet = True
     out = os.path.join(results_dir, "osps")
-    g = Grader(a)
+    g = None
     try:
-        g.setup()
-        subs, _ = g.read_all([source])
-        subs[0].id = intake.re.sub(r"[^A-Za-z0-9._@+-]", "_", sid)
-        os.makedirs(out, exist_ok=True)
-        boxes_list, cgroups = sandbox.make_sandboxes(1, g.o.limits, a.uid_base,
-                                                     switch_user=not a.no_user_switch)
-        boxes_list[0].exclusive = True
-        q = queue.Queue()
-        q.put(boxes_list[0])
-        try:
-            r, run = g.grade_one(subs[0], q)
-            if run:
-                try:
-                    run.retry(boxes_list[0], run.retry_candidates())
-                finally:
-                    run.cleanup()
-                g.score(r)
-        finally:
-            boxes_list[0].kill_all()
-            cgroups.remove()
-        g.write_student(out, r, subs[0])
+        g, r = grade_single(a, source, sid, out)
         res = outputs.gradescope_json(r, g.steps)
         with open(os.path.join(out, "students", r["id"], "report.md"), encoding="utf-8") as f:
             report = f.read()
-        res["output"] = report[:60000]
+        # Gradescope shows at most about 64 KB: the summary comes first.
+        res["output"] = report if len(report) <= 60000 else report[:59000] + \
+            "\n\n(cut here: the full report is in the autograder's results, osps/)\n"
         res["output_format"] = "md"
         outputs.write_json(os.path.join(results_dir, "results.json"), res)
         return 0 if not r.get("error") else 1
     finally:
-        g.cleanup()
+        if g:
+            g.cleanup()
+
+
+def vpl_mode(a):
+    """Moodle VPL: grade the one submission in the current directory and
+    print VPL's Comment :=>> lines, then Grade :=>> N."""
+    cwd = os.getcwd()
+    src = vpl.source(cwd)
+    out = tempfile.mkdtemp(prefix="osps-vpl-")
+    g = None
+    try:
+        g, r = grade_single(a, src, os.environ.get("MOODLE_USER_NAME") or "student", out)
+        with open(os.path.join(out, "students", r["id"], "report.md"), encoding="utf-8") as f:
+            report = f.read()
+        maximum = r.get("max") or sum(s["score"]["max"] for s in r.get("steps", {}).values())
+        for line in vpl.comments(r, maximum, feedback.summary_lines(r), report):
+            say(line)
+        return 0
+    finally:
+        if g:
+            g.cleanup()
+        shutil.rmtree(out, ignore_errors=True)
 
 
 def classroom_outputs(r, steps):
@@ -443,6 +734,10 @@ def classroom_outputs(r, steps):
     return {"version": 1, "status": status, "max_score": r.get("max", 0), "tests": tests}
 
 
+# The one base image the kit's Gradescope files are written for (README).
+GRADESCOPE_IMAGE = "Ubuntu 24.04"
+
+
 def make_gradescope_zip(a):
     """The archive to upload as Gradescope's autograder: setup.sh and
     run_autograder at its root, the kit (without build/ and solutions/)
@@ -455,7 +750,12 @@ def make_gradescope_zip(a):
             info = zipfile.ZipInfo(name)
             info.external_attr = 0o100755 << 16
             with open(os.path.join(gs, name), "rb") as f:
-                z.writestr(info, f.read())
+                data = f.read()
+            if name == "run_autograder" and a.steps:
+                # The assignment's steps, fixed in the autograder itself.
+                data = data.replace(b'STEPS="${OSPS_STEPS:-}"',
+                                    f'STEPS="${{OSPS_STEPS:-{a.steps}}}"'.encode())
+            z.writestr(info, data)
         for dirpath, dirnames, files in os.walk(kit):
             dirnames[:] = sorted(d for d in dirnames if d not in skip)
             for f in sorted(files):
@@ -467,8 +767,10 @@ def make_gradescope_zip(a):
                 info.external_attr = (0o100755 if os.access(full, os.X_OK) else 0o100644) << 16
                 with open(full, "rb") as fh:
                     z.writestr(info, fh.read())
-    say(f"grade: wrote {a.make_gradescope_zip}: upload it as the assignment's autograder "
-        "(Gradescope: Configure Autograder, Zip file upload, Ubuntu 22.04 base image)")
+    say(f"grade: wrote {a.make_gradescope_zip}"
+        f"{' (steps ' + a.steps + ')' if a.steps else ' (every ready step)'}: upload it as the "
+        f"assignment's autograder (Gradescope: Configure Autograder, Zip file upload, "
+        f"base image {GRADESCOPE_IMAGE})")
     return 0
 
 
@@ -476,9 +778,13 @@ def main(argv=None):
     a = parse_args(sys.argv[1:] if argv is None else argv)
     if a.make_gradescope_zip:
         return make_gradescope_zip(a)
+    if a.make_vpl:
+        return vpl.make_vpl(a.make_vpl, os.path.abspath(a.kit), a.steps, say)
     try:
         if a.gradescope:
             return gradescope(a)
+        if a.vpl:
+            return vpl_mode(a)
         g = Grader(a)
         try:
             g.setup()
@@ -497,9 +803,12 @@ def main(argv=None):
                     with open(gh_out, "a") as f:
                         f.write(f"result={payload}\n")
                 say(f"Points {outputs.fmt(r.get('total', 0))}/{outputs.fmt(r.get('max', 0))}")
-            return 1 if any(r.get("error") for r in results) else 0
+            return 1 if any(r.get("error") for r in results) or g.problems else 0
         finally:
             g.cleanup()
+    except sandbox.SandboxError as e:
+        say(f"grade: {e}", file=sys.stderr)
+        return 1
     except (KitError, scoring.RubricError, ValueError, OSError) as e:
         say(f"grade: {e}", file=sys.stderr)
         return 2

@@ -19,8 +19,11 @@ import csv
 import io
 import os
 import re
+import shutil
+import stat
 import subprocess
 import tarfile
+import tempfile
 import zipfile
 
 MAX_FILE = 512 * 1024           # bytes per learner file
@@ -145,33 +148,170 @@ def _zip_entries(zf):
     return entries
 
 
-GIT = ["git", "-c", "safe.directory=*", "-c", "core.fsmonitor=false",
-       "-c", "core.hooksPath=/dev/null", "-c", "protocol.allow=never"]
-
-
 def is_git(path):
     return os.path.isdir(path) and (
-        os.path.exists(os.path.join(path, ".git")) or
+        os.path.lexists(os.path.join(path, ".git")) or
         (os.path.exists(os.path.join(path, "HEAD")) and os.path.isdir(os.path.join(path, "objects"))))
 
 
+# Git reads a submission as data only: a repository of the grader's own
+# (its config, no hooks, no attributes) over a copy of the submission's
+# objects, with the system's and the user's configuration shut out. The
+# submission's .git/config (filters, core.*, include, includeIf, hooks),
+# its .gitattributes, objects/info/alternates, replace refs and symbolic
+# links are never read, run or followed: only regular files are copied,
+# and blobs are read with cat-file, which applies no filter.
+GIT_ENV = {"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_ATTR_NOSYSTEM": "1",
+           "GIT_TERMINAL_PROMPT": "0", "GIT_NO_REPLACE_OBJECTS": "1", "GIT_OPTIONAL_LOCKS": "0",
+           "GIT_NO_LAZY_FETCH": "1", "LC_ALL": "C"}
+SHA = re.compile(r"^[0-9a-f]{40}$")
+
+
+def _regular(path):
+    """path if it is a regular file (not a link), else None."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    return path if stat.S_ISREG(st.st_mode) else None
+
+
+def _git_dir(path):
+    """The submission's git directory: path/.git (a directory, not the
+    .git file of a worktree, which points elsewhere) or path (bare)."""
+    dot = os.path.join(path, ".git")
+    if os.path.lexists(dot):
+        if os.path.islink(dot) or not os.path.isdir(dot):
+            raise ValueError(".git is not a directory (a worktree or a link): not read")
+        return dot
+    return path
+
+
+def _resolve_head(gitdir):
+    """The commit HEAD names, read from the files (never followed outside)."""
+    name = "HEAD"
+    for _ in range(5):
+        f = _regular(os.path.join(gitdir, name))
+        value = None
+        if f:
+            with open(f, encoding="ascii", errors="replace") as fh:
+                value = fh.read(200).strip()
+        elif _regular(os.path.join(gitdir, "packed-refs")):
+            with open(os.path.join(gitdir, "packed-refs"), encoding="ascii", errors="replace") as fh:
+                for line in fh:
+                    parts = line.split()
+                    if len(parts) == 2 and parts[1] == name:
+                        value = parts[0]
+        if value is None:
+            break
+        if SHA.match(value):
+            return value
+        if not value.startswith("ref: refs/") or ".." in value:
+            break
+        name = value[5:]
+    raise ValueError("no commit in this repository (HEAD names none)")
+
+
+def _copy_objects(gitdir, dest):
+    """Copy the regular files of gitdir/objects (loose objects and packs;
+    not info/alternates) into dest/objects."""
+    src = os.path.join(gitdir, "objects")
+    if os.path.islink(src) or not os.path.isdir(src):
+        raise ValueError("objects/ is not a directory")
+    total = 0
+    for sub in sorted(os.listdir(src)):
+        if not (re.match(r"^[0-9a-f]{2}$", sub) or sub == "pack"):
+            continue
+        d = os.path.join(src, sub)
+        if os.path.islink(d) or not os.path.isdir(d):
+            continue
+        os.makedirs(os.path.join(dest, "objects", sub), exist_ok=True)
+        for n in os.listdir(d):
+            f = _regular(os.path.join(d, n))
+            if f:
+                total += os.path.getsize(f)
+                if total > 512 * 1024 * 1024:
+                    raise ValueError("more than 512 MiB of git objects")
+                shutil.copyfile(f, os.path.join(dest, "objects", sub, n), follow_symlinks=False)
+
+
+def _git(repo, *args, data=None, timeout=120):
+    env = dict(os.environ, **GIT_ENV, GIT_DIR=repo, HOME=repo)
+    env.pop("GIT_CONFIG_PARAMETERS", None)
+    for k in ("GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY",
+              "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_CONFIG", "GIT_EXEC_PATH"):
+        env.pop(k, None)
+    p = subprocess.run(["git", *args], input=data, capture_output=True, env=env,
+                       timeout=timeout, cwd=repo)
+    if p.returncode != 0:
+        raise ValueError(f"git {args[0]}: {p.stderr.decode(errors='replace').strip()[:200]}")
+    return p.stdout
+
+
 def _git_entries(sub, path, before):
-    env = dict(os.environ, GIT_CONFIG_NOSYSTEM="1", GIT_TERMINAL_PROMPT="0")
-    rev = [*GIT, "-C", path, "rev-list", "-1"] + ([f"--before={before}"] if before else []) + ["HEAD"]
-    r = subprocess.run(rev, capture_output=True, text=True, env=env, timeout=60)
-    commit = r.stdout.strip()
-    if r.returncode != 0 or not commit:
-        raise ValueError(f"no commit{' before ' + before if before else ''} in this repository"
-                         + (f" ({r.stderr.strip()[:200]})" if r.stderr.strip() else ""))
-    log = subprocess.run([*GIT, "-C", path, "log", "-1", "--format=%H%x00%cI%x00%an%x00%s", commit],
-                         capture_output=True, text=True, env=env, timeout=60).stdout.strip().split("\0")
-    if len(log) == 4:
-        sub.commit = dict(zip(("hash", "date", "author", "subject"), log))
-    arch = subprocess.run([*GIT, "-C", path, "archive", "--format=tar", commit],
-                          capture_output=True, env=env, timeout=300)
-    if arch.returncode != 0:
-        raise ValueError(f"git archive failed: {arch.stderr.decode(errors='replace')[:200]}")
-    return _tar_entries(tarfile.open(fileobj=io.BytesIO(arch.stdout), mode="r:"))
+    gitdir = _git_dir(path)
+    head = _resolve_head(gitdir)
+    with tempfile.TemporaryDirectory(prefix="osps-git-") as repo:
+        for d in ("refs", "objects"):
+            os.makedirs(os.path.join(repo, d))
+        with open(os.path.join(repo, "HEAD"), "w") as f:
+            f.write("ref: refs/heads/main\n")
+        with open(os.path.join(repo, "config"), "w") as f:
+            f.write("[core]\n\trepositoryformatversion = 0\n\tbare = true\n")
+        _copy_objects(gitdir, repo)
+        rev = ["rev-list", "-1"] + ([f"--before={before}"] if before else []) + [head]
+        commit = _git(repo, *rev).decode().strip()
+        if not commit:
+            raise ValueError(f"no commit{' before ' + before if before else ''} in this repository")
+        log = _git(repo, "log", "-1", "--no-show-signature", "--format=%H%x00%cI%x00%an%x00%s",
+                   commit).decode("utf-8", "replace").strip().split("\0")
+        if len(log) == 4:
+            sub.commit = dict(zip(("hash", "date", "author", "subject"), log))
+        listing = _git(repo, "ls-tree", "-r", "-z", "--full-tree", "-l", commit)
+        entries, blobs = [], []
+        for rec in listing.split(b"\0"):
+            if not rec:
+                continue
+            meta, _, name = rec.partition(b"\t")
+            mode, kind, sha, size = meta.decode().split()
+            rel = _safe(name.decode("utf-8", "surrogateescape"))
+            if rel is None:
+                entries.append(Entry(name.decode("utf-8", "replace"), "unsafe", 0, None))
+            elif mode == "120000":
+                entries.append(Entry(rel, "link", 0, None))
+            elif kind == "blob":
+                entries.append(Entry(rel, "file", int(size), None))
+                blobs.append((entries[-1], sha))
+            else:
+                entries.append(Entry(rel, "other", 0, None))
+            if len(entries) > MAX_ENTRIES:
+                break
+        # The contents of the blobs that may be taken, read now (the
+        # repository is temporary): cat-file applies no filter.
+        wanted = [(e, sha) for e, sha in blobs if e.size <= MAX_FILE + 1 and _maybe_taken(e.path)]
+        data = _git(repo, "cat-file", "--batch", data="".join(f"{sha}\n" for _, sha in wanted).encode())
+        pos = 0
+        for e, sha in wanted:
+            header_end = data.index(b"\n", pos)
+            header = data[pos:header_end].split()
+            if len(header) != 3:        # "<sha> missing": a broken repository
+                pos = header_end + 1
+                e.read = lambda limit: b""
+                continue
+            size = int(header[2])
+            content = data[header_end + 1:header_end + 1 + size]
+            pos = header_end + 1 + size + 1
+            e.read = lambda limit, c=content: c[:limit]
+        for e, _ in blobs:
+            if e.read is None:
+                e.read = lambda limit: b""
+        return entries
+
+
+def _maybe_taken(path):
+    parts = path.split("/")
+    return (len(parts) >= 2 and parts[-2] == "src") or parts[-1] in ANSWER_NAMES or len(parts) == 1 \
+        or path.endswith((".c", ".h"))
 
 
 def default_id(path):
@@ -385,9 +525,14 @@ class Roster:
 
 
 def unique_ids(subs):
+    """Make the ids unique ("-2", "-3"...). Any printable character is
+    kept ("+1+1", "a,b", "=cmd", "élève"): the grader's paths never use
+    an id as is (runner.work_name), and only "/", control characters and
+    a leading "." (a path, a hidden or parent directory) are replaced."""
     seen = {}
     for s in subs:
-        base = re.sub(r"[^A-Za-z0-9._@+-]", "_", s.id) or "student"
+        base = re.sub(r"[/\x00-\x1f\x7f]", "_", s.id.strip())
+        base = re.sub(r"^\.", "_", base) or "student"
         sid, k = base, 1
         while sid in seen:
             k += 1

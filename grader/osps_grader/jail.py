@@ -27,15 +27,18 @@ The jail itself never runs student code, and with --uid it keeps root, so
 the command can neither signal it nor open its descriptors.
 """
 import ctypes
+import fcntl
 import json
 import os
 import resource
+import select
 import signal
 import sys
 import time
 
 PR_SET_CHILD_SUBREAPER = 36
 PR_SET_NO_NEW_PRIVS = 38
+PR_SET_DUMPABLE = 4
 
 RLIMITS = {
     "cpu": resource.RLIMIT_CPU,
@@ -92,14 +95,15 @@ def cmdline(pid):
         return "?"
 
 
-def cgroup_members(cgroup):
-    if not cgroup:
-        return set()
-    try:
-        with open(os.path.join(cgroup, "cgroup.procs")) as f:
-            return {int(l) for l in f if l.strip()}
-    except OSError:
-        return set()
+def cgroup_members(cgroups):
+    found = set()
+    for cg in cgroups:
+        try:
+            with open(os.path.join(cg, "cgroup.procs")) as f:
+                found |= {int(l) for l in f if l.strip()}
+        except OSError:
+            pass
+    return found
 
 
 def leftovers(me, uid, cgroup):
@@ -166,12 +170,13 @@ def kill_everything(me, uid, cgroup):
             break
         if uid is not None:
             kill_uid(uid)
-        if cgroup and os.path.exists(os.path.join(cgroup, "cgroup.kill")):
-            try:
-                with open(os.path.join(cgroup, "cgroup.kill"), "w") as f:
-                    f.write("1")
-            except OSError:
-                pass
+        for cg in cgroup:
+            if os.path.exists(os.path.join(cg, "cgroup.kill")):
+                try:
+                    with open(os.path.join(cg, "cgroup.kill"), "w") as f:
+                        f.write("1")
+                except OSError:
+                    pass
         for pid in found:
             try:
                 os.kill(pid, signal.SIGKILL)
@@ -183,13 +188,16 @@ def kill_everything(me, uid, cgroup):
     return first or {}
 
 
-def run_child(argv, uid, gid, cgroup, limits):
-    """In the forked child: enter the cgroup, set the limits, drop
-    privileges, exec. Never returns."""
+def run_child(argv, uid, gid, cgroups, limits, sandboxed, fd_map=()):
+    """In the forked child: enter the cgroups, set the limits, drop
+    privileges, exec. Never returns. sandboxed: argv is bwrap, whose
+    first process keeps descriptors 0-2 for its whole life (and anyone
+    of its uid may open them through /proc): it gets /dev/null there,
+    the real output travels on descriptors 5 and 6 (see inner_main)."""
     try:
         os.setsid()
-        if cgroup:
-            with open(os.path.join(cgroup, "cgroup.procs"), "w") as f:
+        for cg in cgroups:
+            with open(os.path.join(cg, "cgroup.procs"), "w") as f:
                 f.write(str(os.getpid()))
         for name, value in limits:
             resource.setrlimit(RLIMITS[name], (value, value if name != "cpu" else value + 5))
@@ -199,20 +207,36 @@ def run_child(argv, uid, gid, cgroup, limits):
             os.setuid(uid)
         prctl(PR_SET_NO_NEW_PRIVS, 1)
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+        if sandboxed:
+            os.dup2(1, OUT_FD)
+            os.dup2(2, ERR_FD)
+            null = os.open(os.devnull, os.O_RDWR)
+            for fd in (0, 1):       # bwrap's own errors still reach stderr
+                os.dup2(null, fd)
+            os.close(null)
+        for src, dst in fd_map:
+            os.dup2(src, dst)       # sources are above 99: no clash
         os.execvp(argv[0], argv)
     except OSError as e:
-        os.write(2, f"jail: {argv[0]}: {e.strerror}\n".encode())
+        os.write(2 if not sandboxed else ERR_FD, f"jail: {argv[0]}: {e.strerror}\n".encode())
     os._exit(127)
 
 
+# Descriptors between the outer jail and the inner one (inside the sandbox).
+REPORT_FD, OUT_FD, ERR_FD = 3, 5, 6
+
+
 def parse(argv):
-    opts = {"uid": None, "gid": None, "cgroup": None, "limits": [],
-            "report": None, "kill_only": False}
+    opts = {"uid": None, "gid": None, "cgroups": [], "limits": [], "report": None,
+            "kill_only": False, "inner": False, "sandboxed": False, "keep": [],
+            "ignore": [], "fd_map": [], "keep_root": False, "chdir": None}
+    flags = {"--kill-only": "kill_only", "--inner": "inner", "--sandboxed": "sandboxed",
+             "--keep-root": "keep_root"}
     i = 1
     while i < len(argv) and argv[i] != "--":
         a = argv[i]
-        if a == "--kill-only":
-            opts["kill_only"] = True
+        if a in flags:
+            opts[flags[a]] = True
             i += 1
             continue
         if i + 1 >= len(argv):
@@ -223,9 +247,18 @@ def parse(argv):
         elif a == "--gid":
             opts["gid"] = int(v)
         elif a == "--cgroup":
-            opts["cgroup"] = v
+            opts["cgroups"].append(v)
         elif a == "--report":
             opts["report"] = v
+        elif a == "--keep-fd":
+            opts["keep"].append(int(v))
+        elif a == "--fd-map":
+            src, _, dst = v.partition(":")
+            opts["fd_map"].append((int(src), int(dst)))
+        elif a == "--chdir":
+            opts["chdir"] = v
+        elif a == "--ignore":
+            opts["ignore"].append(v)
         elif a == "--rlimit":
             name, _, n = v.partition("=")
             if name not in RLIMITS:
@@ -242,52 +275,280 @@ def parse(argv):
     return opts
 
 
-def main(argv):
-    o = parse(argv)
+def oom_kills(cgroups):
+    """How many processes the kernel killed for lack of memory in these
+    cgroups (v1 memory.oom_control, v2 memory.events)."""
+    n = 0
+    for cg in cgroups:
+        for name in ("memory.events", "memory.oom_control"):
+            try:
+                with open(os.path.join(cg, name)) as f:
+                    for line in f:
+                        k, _, v = line.partition(" ")
+                        if k == "oom_kill":
+                            n += int(v)
+            except (OSError, ValueError):
+                pass
+    return n
+
+
+def read_inner_report(fd, timeout=None):
+    """The inner jail's report (JSON on a pipe), or None if it never came
+    (the inner jail was killed: something in the sandbox did it)."""
+    chunks = []
+    end = time.monotonic() + timeout if timeout else None
+    while True:
+        if end is not None:
+            ready, _, _ = select.select([fd], [], [], max(0.0, end - time.monotonic()))
+            if not ready:
+                break
+        try:
+            data = os.read(fd, 65536)
+        except InterruptedError:
+            continue
+        if not data:
+            break
+        chunks.append(data)
+        if sum(map(len, chunks)) > 1 << 20:
+            break
+    os.close(fd)
+    try:
+        return json.loads(b"".join(chunks).decode("utf-8", "replace"))
+    except ValueError:
+        return None
+
+
+def outer_main(o, report):
+    """Run the command (bwrap, when sandboxed) and wait for it."""
     me = os.getpid()
-    prctl(PR_SET_CHILD_SUBREAPER, 1)
 
     def stop(signo, frame):
         raise Stop()
 
+    for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(s, stop)
+    child = None
+    ooms = oom_kills(o["cgroups"])
+    rfd = None
+    inner = None
+    try:
+        sys.stdout.flush()
+        if o["sandboxed"]:
+            r, w = os.pipe()
+            rfd = fcntl.fcntl(r, fcntl.F_DUPFD_CLOEXEC, 20)
+            os.close(r)
+            if w != REPORT_FD:
+                os.dup2(w, REPORT_FD)
+                os.close(w)
+        child = os.fork()
+        if child == 0:
+            if rfd is not None:
+                os.close(rfd)
+            run_child(o["argv"], None if o["keep_root"] else o["uid"], o["gid"], o["cgroups"],
+                      o["limits"], o["sandboxed"], o["fd_map"])
+        if o["sandboxed"]:
+            os.close(REPORT_FD)
+            # The report arrives when the command inside has ended (or
+            # when the sandbox dies): read it while waiting.
+            inner = read_inner_report(rfd)
+            rfd = None
+        while True:
+            pid, status = os.wait()
+            if pid == child:
+                report["status"] = status
+                break
+    except Stop:
+        # Everything is killed below, the command first among them.
+        report["stopped"] = True
+    except ChildProcessError:
+        pass
+    for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(s, signal.SIG_IGN)
+    if rfd is not None:
+        # Stopped: the supervisor inside still says what filled up and
+        # what was left, if it can within a few seconds.
+        for pid in leftovers(me, None, []):
+            if "/.osps/jail.py" in cmdline(pid):
+                try:
+                    os.kill(pid, signal.SIGTERM)
+                except OSError:
+                    pass
+        inner = read_inner_report(rfd, timeout=5)
+    found = kill_everything(me, o["uid"], o["cgroups"])
+    if o["sandboxed"]:
+        # What the jail sees of a sandbox is bwrap being torn down (an
+        # empty command line); the sandbox's own leftovers come from inside.
+        found = {pid: row for pid, row in found.items() if row[4]}
+    if report["status"] is None and child:
+        report["status"] = REAPED.get(child)
+    st = report["status"]
+    if inner is not None and inner.get("status") is not None:
+        st = inner["status"]        # the command's own, not bwrap's
+    if st is not None and os.WIFSIGNALED(st):
+        report["signal"] = os.WTERMSIG(st)
+        report["exit"] = 128 + report["signal"]
+    elif st is not None and os.WIFEXITED(st):
+        report["exit"] = os.WEXITSTATUS(st)
+    else:
+        report["exit"] = 125
+    if o["sandboxed"]:
+        report["inner"] = inner
+        if inner is None and not report["stopped"]:
+            report["supervisor_killed"] = True
+        elif inner:
+            found.update({int(p["pid"]) + 10 ** 9: (p["ppid"], p["sid"], p["state"], -1, p["cmd"])
+                          for p in inner.get("leftovers", [])})
+    if oom_kills(o["cgroups"]) > ooms:
+        report["oom"] = True
+    return found
+
+
+# -- inside the sandbox ---------------------------------------------------------
+
+def inner_main(o):
+    """The sandbox's own supervisor (pid 2, as the submission's uid, not
+    dumpable: processes of the same uid can neither open its descriptors
+    nor trace it). It runs the command with the output descriptors,
+    waits, then lists and kills what is left in the sandbox (every
+    process in its pid namespace, files in its private temporary
+    directories) and writes the report on REPORT_FD for the outer jail."""
+    prctl(PR_SET_DUMPABLE, 0)
+    prctl(PR_SET_CHILD_SUBREAPER, 1)
+    for fd in (REPORT_FD, OUT_FD, ERR_FD):
+        os.set_inheritable(fd, False)
+
+    def stop(signo, frame):
+        raise Stop()
+
+    for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(s, stop)
+    report = {"status": None, "leftovers": [], "files": [], "full": []}
+    child = os.fork()
+    if child == 0:
+        try:
+            os.setsid()
+            os.dup2(OUT_FD, 1)
+            os.dup2(ERR_FD, 2)
+            for fd in o["keep"]:
+                os.set_inheritable(fd, True)
+            if o["uid"] is not None:
+                # bwrap ran as root: the command runs as the slot's uid,
+                # with no capability, and cannot get any back.
+                os.setgroups([])
+                os.setgid(o["gid"])
+                os.setuid(o["uid"])
+            prctl(PR_SET_NO_NEW_PRIVS, 1)
+            if o["chdir"]:
+                os.chdir(o["chdir"])
+            signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+            for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                signal.signal(s, signal.SIG_DFL)
+            os.execvp(o["argv"][0], o["argv"])
+        except OSError as e:
+            os.write(2, f"jail: {o['argv'][0]}: {e.strerror}\n".encode())
+        os._exit(127)
+    os.close(OUT_FD)
+    os.close(ERR_FD)
+    try:
+        while True:
+            pid, status = os.wait()
+            if pid == child:
+                report["status"] = status
+                break
+    except (Stop, ChildProcessError):
+        pass
+    for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(s, signal.SIG_IGN)
+    me = os.getpid()
+    report["leftovers"] = still_running(me)
+    if report["leftovers"]:
+        # A process that is exiting as the command ends is not left over.
+        time.sleep(0.1)
+        reap()
+        again = {p["pid"] for p in still_running(me)}
+        report["leftovers"] = [p for p in report["leftovers"] if p["pid"] in again]
+    for _ in range(200):
+        try:
+            os.kill(-1, signal.SIGKILL)     # every process of the sandbox but us and init
+        except ProcessLookupError:
+            break
+        reap()
+        time.sleep(0.005)
+    reap()
+    report["files"], report["full"] = private_leftovers(o["ignore"])
+    data = json.dumps(report).encode()
+    while data:
+        try:
+            data = data[os.write(REPORT_FD, data):]
+        except OSError:
+            break
+    return 0
+
+
+def still_running(me):
+    """The processes of the sandbox but its init and its supervisor."""
+    table = proc_table()
+    out = []
+    for pid, row in sorted(table.items()):
+        if pid in (1, me) or row[2] in "ZX":
+            continue
+        cmd = cmdline(pid)
+        if cmd:             # an empty command line: a process being torn down
+            out.append({"pid": pid, "ppid": row[0], "sid": row[1], "state": row[2], "cmd": cmd})
+    return out
+
+
+PRIVATE_DIRS = ("/dev/shm", "/tmp", "/var/tmp", "/run", "/dev/mqueue")
+
+
+def private_leftovers(ignore):
+    """What the command left in the sandbox's private directories (gone
+    with the sandbox, but counted), and those that were filled up."""
+    files, full = [], []
+    for d in PRIVATE_DIRS:
+        try:
+            names = sorted(os.listdir(d))
+            st = os.statvfs(d)
+        except OSError:
+            continue
+        for n in names:
+            p = os.path.join(d, n)
+            if any(i == p or i.startswith(p + "/") for i in ignore):
+                continue        # a directory made to hold a mount point
+            try:
+                mode = os.lstat(p).st_mode
+            except OSError:
+                continue
+            files.append({"path": p, "mode": mode})
+        if d != "/dev/mqueue" and st.f_blocks and st.f_bavail * st.f_frsize < 1024 * 1024:
+            full.append({"path": d, "size": st.f_blocks * st.f_frsize})
+    for kind in ("shm", "sem", "msg"):
+        try:
+            with open(f"/proc/sysvipc/{kind}") as f:
+                rows = f.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            cols = row.split()
+            if cols:
+                files.append({"path": f"System V {kind} id {cols[1]}", "mode": 0})
+    return files, full
+
+
+def main(argv):
+    o = parse(argv)
+    if o["inner"]:
+        return inner_main(o)
+    prctl(PR_SET_CHILD_SUBREAPER, 1)
     report = {"status": None, "exit": None, "signal": None, "stopped": False}
     if o["kill_only"]:
-        found = kill_everything(me, o["uid"], o["cgroup"])
+        found = kill_everything(os.getpid(), o["uid"], o["cgroups"])
         report["exit"] = 0
     else:
-        for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-            signal.signal(s, stop)
-        child = None
-        try:
-            sys.stdout.flush()
-            child = os.fork()
-            if child == 0:
-                run_child(o["argv"], o["uid"], o["gid"], o["cgroup"], o["limits"])
-            while True:
-                pid, status = os.wait()
-                if pid == child:
-                    report["status"] = status
-                    break
-        except Stop:
-            # Everything is killed below, the command first among them.
-            report["stopped"] = True
-        except ChildProcessError:
-            pass
-        for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-            signal.signal(s, signal.SIG_IGN)
-        found = kill_everything(me, o["uid"], o["cgroup"])
-        if report["status"] is None and child:
-            report["status"] = REAPED.get(child)
-        st = report["status"]
-        if st is not None and os.WIFSIGNALED(st):
-            report["signal"] = os.WTERMSIG(st)
-            report["exit"] = 128 + report["signal"]
-        elif st is not None and os.WIFEXITED(st):
-            report["exit"] = os.WEXITSTATUS(st)
-        else:
-            report["exit"] = 125
+        found = outer_main(o, report)
     report["leftovers"] = [
-        {"pid": pid, "ppid": row[0], "sid": row[1], "state": row[2], "uid": row[3], "cmd": row[4]}
+        {"pid": pid % 10 ** 9, "ppid": row[0], "sid": row[1], "state": row[2], "uid": row[3],
+         "cmd": row[4]}
         for pid, row in sorted(found.items())]
     if o["report"]:
         tmp = o["report"] + ".tmp"

@@ -1,16 +1,19 @@
 """outputs.py - what the grader writes: the terminal table, grades.csv,
 per student results.json (Gradescope's format) and report.md, summary.json
 and the class statistics (statistics.md)."""
-import csv
 import json
 import os
 import statistics as stats
 
+from . import feedback
 from .kit import exercise_of
+from .roster import KEY_HEADER, safe_cell, write_rows
 
 FLAG_HELP = {"E": "could not be graded", "B": "a step did not build",
              "I": "integrity findings (review)", "T": "time limit reached",
-             "L": "leftovers cleaned by the grader"}
+             "L": "leftovers cleaned by the grader",
+             "S": "a step is the untouched skeleton (nothing differs from the handout)",
+             "D": "commits after the deadline were not graded"}
 
 
 def pct(score, maximum):
@@ -30,6 +33,10 @@ def flags(r):
         f += "T"
     if any(s.get("leftovers") for s in steps):
         f += "L"
+    if r.get("untouched"):
+        f += "S"
+    if r.get("late_commits"):
+        f += "D"
     return f
 
 
@@ -78,20 +85,61 @@ def table(results, step_dirs):
     return out
 
 
+def status_of(r):
+    if r.get("status") == "missing":
+        return "missing"
+    return "error" if r.get("error") else ("review" if r.get("integrity") else "graded")
+
+
 def write_csv(path, results, step_dirs, missing=()):
+    """grades.csv: the id is the roster's key when there is one (kept
+    exactly), else the student's name, else the submission's; every cell is safe to
+    open in a spreadsheet (roster.safe_cell)."""
+    rows = [["id", "name", "email"] + step_dirs + ["total", "max", "percent", "status"]]
+    for r in results:
+        steps = [fmt(r["steps"][d]["score"]["score"]) if d in r.get("steps", {}) else ""
+                 for d in step_dirs]
+        rows.append([r.get("key") or r.get("name") or r["id"], r.get("name", ""), r.get("email", "")] + steps +
+                    [fmt(r.get("total", 0)), fmt(r.get("max", 0)),
+                     f"{pct(r.get('total', 0), r.get('max', 0)):.1f}", status_of(r)])
+    for m in missing:
+        rows.append([m.get("key") or m.get("name") or m["id"], m.get("name", ""), m.get("email", "")] +
+                    [""] * len(step_dirs) + ["0", "", "0.0", "missing"])
     with open(path, "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(["id", "name", "email"] + step_dirs + ["total", "max", "percent", "status"])
-        for r in results:
-            steps = [fmt(r["steps"][d]["score"]["score"]) if d in r.get("steps", {}) else ""
-                     for d in step_dirs]
-            status = "error" if r.get("error") else ("review" if r.get("integrity") else "graded")
-            w.writerow([r["id"], r.get("name", ""), r.get("email", "")] + steps +
-                       [fmt(r.get("total", 0)), fmt(r.get("max", 0)),
-                        f"{pct(r.get('total', 0), r.get('max', 0)):.1f}", status])
-        for m in missing:
-            w.writerow([m["id"], m.get("name", ""), m.get("email", "")] + [""] * len(step_dirs) +
-                       ["0", "", "0.0", "missing"])
+        write_rows(f, rows)
+
+
+def number(x, decimal="."):
+    """A grade as Moodle reads it: at most two decimals, the site's mark."""
+    return fmt(round(x, 2)).replace(".", decimal)
+
+
+def moodle_rows(results, step_dirs, key, decimal="."):
+    """The rows of Moodle's "Import grades from CSV": the key column, a
+    grade per step and the total, a feedback column per step. Results
+    without a key are left out (Moodle would stop at an unknown user)."""
+    head = [KEY_HEADER[key]] + step_dirs + ["total"] + [f"{d} feedback" for d in step_dirs]
+    rows = [head]
+    for r in results:
+        if not r.get("key") or r.get("error") or r.get("status") == "missing":
+            continue
+        grades = [number(r["steps"][d]["score"]["score"], decimal) if d in r.get("steps", {}) else ""
+                  for d in step_dirs]
+        notes = feedback.notes(r)
+        texts = []
+        for d in step_dirs:
+            sr = r.get("steps", {}).get(d)
+            t = feedback.step_text(sr, d in r.get("untouched", [])) if sr else ""
+            if t and notes:
+                t += "\n" + "\n".join(notes)
+            texts.append(t)
+        rows.append([r["key"]] + grades + [number(r.get("total", 0), decimal)] + texts)
+    return rows
+
+
+def write_moodle(path, results, step_dirs, key, delimiter=",", decimal="."):
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        write_rows(f, moodle_rows(results, step_dirs, key, decimal), delimiter)
 
 
 # -- per student ------------------------------------------------------------
@@ -133,16 +181,23 @@ def gradescope_json(r, steps):
             tests.append({"name": f"Step {sr['n']}: build", "score": 0, "max_score": 0,
                           "status": "failed" if not b.get("ok", True) else "passed",
                           "output": "\n".join(out), "visibility": "visible"})
+        w = sr["score"].get("weight", 1.0)
         for s in sr["suites"]:
             for t in s["tests"]:
                 tests.append({
                     "name": f"Step {sr['n']} {t['name']}", "number": exercise_of(t["name"]),
-                    "score": round(t.get("score", 0), 2), "max_score": round(t.get("max_score", 0), 2),
+                    "score": round(t.get("score", 0) * w, 2),
+                    "max_score": round(t.get("max_score", 0) * w, 2),
                     "status": "passed" if t["status"] == "pass" else "failed",
                     "output": test_output(t, step) if t["status"] != "pass" else "",
                     "tags": [d, s["name"]], "visibility": "visible"})
+        # A step's score never goes below 0: what penalties take is at
+        # most what was earned, so that the tests add up to the score.
+        left = sr["score"].get("earned", 0)
         for p in sr["score"]["penalties"]:
-            tests.append({"name": f"Step {sr['n']} penalty: {p['what']}", "score": -p["points"],
+            taken = min(p["points"], max(left, 0))
+            left -= taken
+            tests.append({"name": f"Step {sr['n']} penalty: {p['what']}", "score": -round(taken * w, 2),
                           "max_score": 0, "status": "failed", "visibility": "visible",
                           "output": penalty_details(sr, p)})
     summary = f"Total: {fmt(r.get('total', 0))} / {fmt(r.get('max', 0))}"
@@ -155,8 +210,8 @@ def gradescope_json(r, steps):
 
 def penalty_details(sr, p):
     if p["what"].startswith("valgrind") and sr.get("valgrind"):
-        return "\n".join(f"{v['process']} ({v['suite']}): " + "; ".join(v["details"][:2])
-                         for v in sr["valgrind"]["processes"] if v["status"] == "fail")[:4000]
+        return "\n\n".join(f"{v['process']} ({v['suite']}):\n" + "\n".join(feedback.valgrind_details(v["details"]))
+                           for v in sr["valgrind"]["processes"] if v["status"] == "fail")[:4000]
     if "leftover" in p["what"]:
         return "\n".join(leftover_lines(sr["leftovers"]))[:4000]
     if "warning" in p["what"]:
@@ -177,17 +232,21 @@ def leftover_lines(leftovers):
 
 def report_md(r, steps, sub_summary):
     by_dir = {s.dir: s for s in steps}
-    L = [f"# Feedback for {r['id']}" + (f" ({r['name']})" if r.get("name") else ""), ""]
+    who = r.get("key") or r["id"]
+    L = [f"# Feedback for {who}" + (f" ({r['name']})" if r.get("name") and r["name"] != who else ""), ""]
     if r.get("error"):
         L += [f"**The submission could not be graded:** {r['error']}", ""]
     L += [f"**Total: {fmt(r.get('total', 0))} / {fmt(r.get('max', 0))}** "
           f"({pct(r.get('total', 0), r.get('max', 0)):.0f}%)", ""]
     if r.get("steps"):
+        L += ["## Summary", "", "```"] + feedback.summary_lines(r) + ["```", ""]
+        L += ["## Details", ""]
         L += ["| step | score | tests passed | penalties |", "|---|---|---|---|"]
         for d, sr in r["steps"].items():
             tests = [t for s in sr["suites"] for t in s["tests"] if t["status"] != "skip"]
             npass = sum(t["status"] == "pass" for t in tests)
-            pen = ", ".join(f"-{fmt(p['points'])} {p['what']}" for p in sr["score"]["penalties"]) or "none"
+            w = sr["score"].get("weight", 1.0)
+            pen = ", ".join(f"-{fmt(p['points'] * w)} {p['what']}" for p in sr["score"]["penalties"]) or "none"
             L.append(f"| {d} | {fmt(sr['score']['score'])} / {fmt(sr['score']['max'])} | "
                      f"{npass} / {len(tests)} | {pen} |")
         L.append("")
@@ -195,6 +254,10 @@ def report_md(r, steps, sub_summary):
     if r.get("commit"):
         c = r["commit"]
         L += [f"Commit {c['hash'][:12]} of {c['date']} by {c['author']}: {c['subject']}", ""]
+        if r.get("late_commits"):
+            L += [f"**{r['late_commits']} later commit(s), after the deadline, were not graded.**", ""]
+    if r.get("untouched"):
+        L += ["**The untouched skeleton** (nothing differs from the handout): " + ", ".join(r["untouched"]), ""]
     taken = sub_summary.get("taken", [])
     L.append(f"Taken from the submission ({len(taken)} file(s)), over a pristine copy of the kit:")
     L += [f"- `{t['from']}` as `{t['to']}`" for t in taken] or ["- nothing: every step was graded as the untouched skeleton"]
@@ -224,10 +287,11 @@ def step_md(sr, step):
     L = ["", f"## Step {sr['n']} ({sr['dir']}): {fmt(sr['score']['score'])} / {fmt(sr['score']['max'])}", ""]
     ex = sr["score"]["exercises"]
     if ex:
+        w = sr["score"].get("weight", 1.0)
         L += ["| exercise | tests passed | points |", "|---|---|---|"]
-        for k in sorted(ex, key=lambda e: (e == "run", e == "?", [int(x) for x in e.split(".")] if e[0].isdigit() else [])):
+        for k in sorted(ex, key=feedback.ex_key):
             v = ex[k]
-            L.append(f"| {k} | {v['passed']} / {v['tests']} | {fmt(v['earned'])} / {fmt(v['max'])} |")
+            L.append(f"| {k} | {v['passed']} / {v['tests']} | {fmt(v['earned'] * w)} / {fmt(v['max'] * w)} |")
         L.append("")
     b = sr["build"]
     if not b.get("ok", True):
@@ -270,8 +334,8 @@ def step_md(sr, step):
     if vg:
         L += [f"### Valgrind: {vg['failed']} process(es) with problems out of {len(vg['processes'])}", ""]
         for v in [v for v in vg["processes"] if v["status"] == "fail"][:10]:
-            L += [f"- {v['process']} in {v['suite']}: " + "; ".join(v["details"][:2])]
-        L.append("")
+            L += [f"#### {v['process']} in {v['suite']}", "", "```"]
+            L += feedback.valgrind_details(v["details"]) + ["```", ""]
     return L
 
 

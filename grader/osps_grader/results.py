@@ -115,3 +115,57 @@ def stray_output(text):
     what the learner's code printed on stdout during the unit tests."""
     return [l for l in text.splitlines()
             if l.strip() and not re.match(r"^(ok|not ok|1\.\.\d+|#)", l)][:20]
+
+
+MARKER = re.compile(r"^# osps-test (\d+)$")
+
+
+def check_unit(tapsum, text, verdict_text, secret, suite, expected):
+    """Results of a unit test program run test by test (unit_shim.c):
+    the verdicts come from the verdict pipe, written by a process that ran
+    no test and signed with the run's secret; the program's output only
+    gives each test's messages. Returns (results, anomalies): a verdict
+    line without the secret, or an output that claims a pass the verdict
+    denies, or result lines for other tests, make the suite untrusted."""
+    anomalies = []
+    verdicts = {}
+    for line in verdict_text.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[0] == secret and parts[1].isdigit() and \
+                parts[2] in ("pass", "fail") and int(parts[1]) not in verdicts:
+            verdicts[int(parts[1])] = parts[2]
+        else:
+            anomalies.append(f"a verdict line not written by the grader's harness: {line[:80]!r}")
+    chunks, current = {}, None
+    for line in text.splitlines():
+        m = MARKER.match(line)
+        if m:
+            current = int(m.group(1))
+            chunks.setdefault(current, [])
+        elif current is not None:
+            chunks[current].append(line)
+    results = []
+    for i, name in enumerate(expected, 1):
+        rs, an = check_stream(tapsum, "\n".join(chunks.get(i, [])) + "\n", suite, [name])
+        r = rs[0]
+        anomalies += an
+        said = r.status
+        r.status = verdicts.get(i, "fail")
+        if i not in verdicts:
+            r.notes = ["never reported: the test program crashed, hung, was killed "
+                       "or exited before this test ran"]
+        elif r.status == "fail" and said == "pass":
+            anomalies.append(f"test {name!r} printed a passing result but did not pass "
+                             "(its process ended before the test's own checks were done)")
+        elif r.status == "pass":
+            r.notes = []
+            if said == "skip":
+                r.status = "skip"
+        r.number = i
+        results.append(r)
+    if anomalies:
+        for r in results:
+            r.status = "fail"
+            r.notes.insert(0, "results not trusted: the test output holds lines its test "
+                              "program never writes (see the integrity section)")
+    return results, anomalies

@@ -11,14 +11,16 @@ could rewrite, and checked against the instructor's test list
 (results.py); bats keeps each test's directory so that the report can show
 the programs' last log lines.
 """
+import hashlib
 import os
 import re
 import shutil
 import signal
+import stat
 import time
 
-from . import checks
-from .results import TestResult, check_stream, fail_all, stray_output
+from . import checks, feedback
+from .results import TestResult, check_stream, check_unit, fail_all, stray_output
 
 WARNING = re.compile(r"^(.*?):(\d+):(?:(\d+):)? warning: (.*)$")
 ERROR = re.compile(r"^(.*?):(\d+):(?:(\d+):)? (?:fatal )?error: (.*)$|undefined reference to|ld returned")
@@ -67,7 +69,7 @@ class SubmissionRun:
         self.ctx = ctx
         self.o = ctx.o
         self.box = box
-        self.work = os.path.join(ctx.work_root, sub.id)
+        self.work = os.path.join(ctx.work_root, work_name(sub.id))
         self.start = time.monotonic()
         self.deadline = self.start + self.o.submission_timeout
         self.result = {"id": sub.id, "steps": {}, "integrity": [], "notes": list(sub.notes),
@@ -82,8 +84,11 @@ class SubmissionRun:
             os.chmod(self.work, 0o750)
         self.private = os.path.join(self.work, "grader")     # the grader's own files
         os.makedirs(self.private, mode=0o700)
-        for d in ("home", "run", "tmp", "build"):
+        for d in ("home", "run", "tmp"):
             self.box.own(os.path.join(self.work, d))
+        # The grader's: each step's build directory is lent to the
+        # sandbox while it builds (any slot may retry it later).
+        os.makedirs(os.path.join(self.work, "build"), mode=0o755)
         self.env = {
             "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
             "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "TERM": "dumb", "NO_COLOR": "1",
@@ -92,7 +97,7 @@ class SubmissionRun:
             "TMPDIR": os.path.join(self.work, "tmp"),
             "KIT_ROOT": self.ctx.kit_copy,
             "TIMEOUT_SCALE": f"{self.o.timeout_scale:g}",
-            "OSPS_GRADE_TAG": f"osps-grade-{os.getpid()}-{self.sub.id}",
+            "OSPS_GRADE_TAG": f"osps-grade-{os.getpid()}-{os.path.basename(self.work)}",
         }
         self.snapshot = set(os.listdir("/dev/shm")) if os.path.isdir("/dev/shm") else set()
         self.snapshot = {os.path.join("/dev/shm", n) for n in self.snapshot}
@@ -100,10 +105,10 @@ class SubmissionRun:
     def src_dir(self, step):
         """The step's sources: the skeleton, with the learner's files over it."""
         d = os.path.join(self.work, "src", step.dir)
-        os.makedirs(d)
-        skel = os.path.join(self.ctx.kit_copy, step.dir, "src")
-        for name in step.src_files:
-            shutil.copy2(os.path.join(skel, name), os.path.join(d, name))
+        os.makedirs(os.path.dirname(d), exist_ok=True)
+        # The whole skeleton (its subdirectories too: step 4's examples/
+        # are given programs, built and tested like the rest).
+        shutil.copytree(os.path.join(self.ctx.kit_copy, step.dir, "src"), d, symlinks=False)
         for name, data in self.sub.files.get(step.dir, {}).items():
             with open(os.path.join(d, name), "wb") as f:
                 f.write(data)
@@ -116,16 +121,32 @@ class SubmissionRun:
     def remaining(self):
         return self.deadline - time.monotonic()
 
-    def run(self, argv, name, timeout, cwd=None, env=None, merge=False, valgrind=False, watch=()):
+    def mounts(self, building=None):
+        """What the sandbox sees of the host, besides the system (read-only):
+        the pristine kit and the submission's sources and builds, read-only,
+        and its own home, run and temporary directories. building: the
+        one build directory it may write (the build of a step)."""
+        m = [("ro", self.ctx.kit_copy), ("ro", os.path.join(self.work, "src")),
+             ("ro", os.path.join(self.work, "build"))]
+        if building:
+            m.append(("rw", building))
+        return m + [("rw", os.path.join(self.work, d)) for d in ("home", "run", "tmp")]
+
+    def run(self, argv, name, timeout, cwd=None, env=None, merge=False, valgrind=False, watch=(),
+            building=None, pass_fds=()):
         timeout = min(timeout, max(self.remaining(), 0.1))
         res = self.box.run(
             argv, env or self.env, cwd or self.ctx.kit_copy,
             report=os.path.join(self.private, f"{name}.jail.json"),
             stderr_path=None if merge else os.path.join(self.private, f"{name}.stderr"),
             merge_stderr=merge, timeout=timeout, valgrind=valgrind,
-            watch=list(watch) + [os.path.join(self.work, d) for d in ("tmp", "home", "run")])
+            watch=list(watch) + [os.path.join(self.work, d) for d in ("tmp", "home", "run")],
+            mounts=self.mounts(building), pass_fds=pass_fds)
         if res.timed_out and self.remaining() <= 0.2:
             self.result["time_limit_hit"] = True
+        for f in res.private_files:
+            self.found.append({"kind": private_kind(f), "what": f["path"],
+                               "where": f"left in the sandbox by {name.split('.', 1)[-1]}"})
         return res
 
     def stderr_tail(self, name, lines=15):
@@ -135,6 +156,7 @@ class SubmissionRun:
 
     def grade(self):
         self.setup()
+        self.result["isolation"] = "sandbox" if self.box.sandboxed else "jail only"
         for step in self.ctx.steps:
             self.result["steps"][step.dir] = self.grade_step(step)
         self.result["elapsed"] = round(time.monotonic() - self.start, 2)
@@ -159,9 +181,9 @@ class SubmissionRun:
             return sr
         src = self.src_dir(step)
         out = os.path.join(self.work, "build", step.dir)
-        self.box.own(out)
+        self.box.own(out, private=False)
         files = self.sub.files.get(step.dir, {})
-        sr["findings"] = [f.as_dict() for f in checks.scan_sources(step, files, self.ctx.kit_copy)]
+        sr["findings"] = [f.as_dict() for f in self.static_checks(step, files, src)]
         build = self.build(step, src, out)
         sr["build"] = build
         self.box.seal(out)
@@ -230,11 +252,21 @@ class SubmissionRun:
                 "tests": [t.as_dict() for t in fail_all(suite.expected(), suite.name, note)],
                 "anomalies": [], "exit": None, "stopped": None, "elapsed": 0, "stray": []}
 
+    def static_checks(self, step, files, src):
+        """checks.scan_sources on what the compiler sees of the learner's
+        files, preprocessed in the sandbox (the compiler reads whatever
+        they include)."""
+        if not checks.changed(step, files, self.ctx.kit_copy):
+            return []
+        script = checks.preprocess_script(step, files, src, self.ctx.kit_copy)
+        res = self.run(["sh", "-c", script], f"{step.dir}.cpp", self.o.build_timeout)
+        return checks.scan_sources(step, files, self.ctx.kit_copy, src, res.stdout)
+
     def build(self, step, src, out):
         argv = ["make", "-k", "-s", "--no-print-directory", "-f", "mk/step.mk",
                 f"STEP={step.dir}", f"SRC={src}", f"OUT={out}", "NO_WERROR=1", "V=",
                 "all", "unit"]
-        res = self.run(argv, f"{step.dir}.build", self.o.build_timeout, merge=True)
+        res = self.run(argv, f"{step.dir}.build", self.o.build_timeout, merge=True, building=out)
         lines = res.stdout.splitlines()
         warnings = sorted({l for l in lines if WARNING.match(l)}, key=lines.index)
         errors = [l for l in lines if ERROR.search(l)]
@@ -255,7 +287,7 @@ class SubmissionRun:
                 "exit": res.exit, "signal": res.signal, "stopped": res.stopped,
                 "elapsed": round(res.elapsed, 2), "stray": list(stray),
                 "escaped": [{"pid": p["pid"], "cmd": p["cmd"]} for p in res.leftovers],
-                "stream": res.stdout[-20000:]}
+                "limits": list(res.limits_hit), "stream": res.stdout[-20000:]}
 
     def unit_suite(self, step, suite, out, valgrind_dir=None):
         expected = suite.expected(valgrind=valgrind_dir is not None)
@@ -269,6 +301,8 @@ class SubmissionRun:
     def run_unit(self, suite, out, binary, expected, label, valgrind_dir):
         env = dict(self.env, CMOCKA_MESSAGE_OUTPUT="TAP", BIN=out)
         argv = [binary]
+        tools = self.box.tools
+        shim = tools is not None and not valgrind_dir
         if valgrind_dir:
             argv = VG_CMD + [f"--log-file={valgrind_dir}/vg.%p.log", binary]
         # Line-buffered stdout: a test that hangs or kills the program
@@ -276,10 +310,33 @@ class SubmissionRun:
         # is block-buffered, and a killed program never flushes).
         if shutil.which("stdbuf"):
             argv = ["stdbuf", "-oL"] + argv
-        res = self.run(argv, label, self.o.unit_timeout * self.o.timeout_scale *
-                       (10 if valgrind_dir else 1), cwd=self.env["TMPDIR"],
-                       env=env, valgrind=bool(valgrind_dir))
-        results, anomalies = check_stream(self.ctx.kit.tapsum, res.stdout, suite.name, expected)
+        fds, secret, verdict_r = (), None, None
+        if shim:
+            # Each test in a child, its verdict on a pipe of ours, signed
+            # with a secret the learner's code never sees (unit_shim.c).
+            secret = os.urandom(16).hex()
+            sr, sw = os.pipe()
+            os.write(sw, secret.encode() + b"\n")
+            os.close(sw)
+            verdict_r, vw = os.pipe()
+            fds = ((high_fd(sr), 7), (high_fd(vw), 8))
+            env.update(OSPS_SECRET_FD="7", OSPS_VERDICT_FD="8")
+            # Preloaded in the test program only (env, inside the sandbox).
+            argv = ["env", f"LD_PRELOAD={self.box.shim_path()}"] + argv
+        try:
+            res = self.run(argv, label, self.o.unit_timeout * self.o.timeout_scale *
+                           (10 if valgrind_dir else 1), cwd=self.env["TMPDIR"],
+                           env=env, valgrind=bool(valgrind_dir), pass_fds=fds)
+        finally:
+            for fd, _ in fds:
+                os.close(fd)
+        if shim:
+            verdicts = read_all(verdict_r)
+            results, anomalies = check_unit(self.ctx.kit.tapsum, res.stdout, verdicts, secret,
+                                            suite.name, expected)
+        else:
+            results, anomalies = check_stream(self.ctx.kit.tapsum, res.stdout, suite.name, expected)
+        anomalies += self.abnormal_end(res, "the test program", split=shim)
         if res.flood:
             anomalies.append("more output than the grader reads (4 MiB): the rest was dropped")
         err = self.stderr_tail(label)
@@ -289,6 +346,7 @@ class SubmissionRun:
                     r.notes.append(f"stopped by the grader: {res.stopped}")
                 elif res.signal:
                     r.deaths.append(f"{suite.name} was killed by {signame(res.signal)}")
+                r.notes += res.limits_hit
                 for d in r.diag:
                     m = re.search(r"exception: (.*?)\((\d+)\)", d)
                     if m:
@@ -297,6 +355,27 @@ class SubmissionRun:
                 if err:
                     r.logs = {"stderr of the test program": err[-6:]}
         return res, results, anomalies
+
+    def abnormal_end(self, res, what, split=False):
+        """Anomalies of a run that did not end as its harness ends: the
+        sandbox's supervisor killed from inside, or (bats) the harness
+        killed or ended with a status it never uses."""
+        out = []
+        if res.stopped:
+            return out
+        if res.supervisor_killed:
+            out.append("the sandbox's supervisor never reported (killed from inside, or the "
+                       "sandbox could not start): the run cannot be trusted")
+        if split and res.signal:
+            # Each test runs in a child: the program itself, which runs no
+            # test, is killed only by something aimed at it.
+            out.append(f"the test program was killed by {signame(res.signal)} between its tests: "
+                       "no result of this suite is trusted")
+        if what == "bats" and (res.signal or res.exit not in (0, 1)):
+            how = f"killed by {signame(res.signal)}" if res.signal else f"exit status {res.exit}"
+            out.append(f"bats ended abnormally ({how}): something in the sandbox stopped the "
+                       "test harness, so no result of this suite is trusted")
+        return out
 
     # -- retries ------------------------------------------------------------
 
@@ -391,6 +470,12 @@ class SubmissionRun:
                        valgrind=bool(valgrind_dir))
         results, anomalies = check_stream(self.ctx.kit.tapsum, res.stdout, suite.name, expected,
                                           ordered=step.bats_jobs == 1 or bool(only))
+        anomalies += self.abnormal_end(res, "bats")
+        if anomalies:
+            for r in results:
+                if r.status != "fail":
+                    r.status = "fail"
+                    r.notes.insert(0, "results not trusted: see the integrity section")
         if res.flood:
             anomalies.append("more output than the grader reads (4 MiB): the rest was dropped")
         runs = [os.path.join(tmp, d) for d in os.listdir(tmp) if d.startswith("bats-run-")] \
@@ -403,6 +488,7 @@ class SubmissionRun:
             elif res.signal:
                 r.notes.append(f"bats was killed by {signame(res.signal)}: a program killed its "
                                "parent, or every process of its user")
+            r.notes += res.limits_hit
             r.deaths += deaths_in_diag(r.diag)
             if runs:
                 r.logs = test_logs(os.path.join(runs[0], "test", str(r.number)))
@@ -440,10 +526,11 @@ class SubmissionRun:
             else:
                 self.bats_suite(step, suite, out, valgrind_dir=logs)
             for name in sorted(os.listdir(logs)):
-                if name.startswith("vg.") and name.endswith(".log"):
+                if name.startswith("vg.") and name.endswith(".log") and \
+                        stat.S_ISREG(os.lstat(os.path.join(logs, name)).st_mode):
                     status, pname, details = self.ctx.kit.vgcheck.check(os.path.join(logs, name))
                     procs.append({"suite": suite.name, "process": pname, "status": status,
-                                  "details": details[:12]})
+                                  "details": feedback.valgrind_details(details)})
             shutil.rmtree(logs, ignore_errors=True)
         return {"processes": procs, "failed": sum(p["status"] == "fail" for p in procs)}
 
@@ -453,9 +540,20 @@ def ere_escape(text):
     return re.sub(r"([\\.\[\](){}*+?|^$])", r"\\\1", text)
 
 
+def open_regular(path):
+    """path opened for reading if it is a regular file, never through a
+    link: the submission writes in the directories the grader reads its
+    logs from (a link to /etc/shadow must not land in a report)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(f"{path}: not a regular file")
+    return os.fdopen(fd, "rb")
+
+
 def tail_lines(path, n, limit=65536):
     try:
-        with open(path, "rb") as f:
+        with open_regular(path) as f:
             f.seek(0, os.SEEK_END)
             size = f.tell()
             f.seek(max(0, size - limit))
@@ -524,3 +622,53 @@ def special_files_outside_tests(work):
     for d in ("home", "run"):
         found += special_files(os.path.join(work, d))
     return found
+
+
+def work_name(sid):
+    """A submission's work directory name: its id made safe for a path
+    (any printable id is fine: "+1+1", "a,b", "=cmd", "élève"), and a hash
+    of the id so that two ids never share one."""
+    slug = re.sub(r"[^A-Za-z0-9_-]", "_", sid)[:40] or "student"
+    return f"{slug}-{hashlib.sha1(sid.encode('utf-8', 'surrogateescape')).hexdigest()[:8]}"
+
+
+def high_fd(fd):
+    """fd moved above 99 (the jail maps it to its number in the sandbox)."""
+    import fcntl
+    new = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 100)
+    os.close(fd)
+    return new
+
+
+def read_all(fd, limit=1 << 20):
+    """Everything on a pipe whose writers are gone, then close it."""
+    chunks = []
+    os.set_blocking(fd, False)
+    try:
+        while sum(map(len, chunks)) < limit:
+            try:
+                data = os.read(fd, 65536)
+            except BlockingIOError:
+                break
+            if not data:
+                break
+            chunks.append(data)
+    finally:
+        os.close(fd)
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+def private_kind(f):
+    import stat as st
+    p, mode = f["path"], f["mode"]
+    if p.startswith("System V"):
+        return "System V IPC object"
+    if p.startswith("/dev/shm/"):
+        return "shared memory segment"
+    if p.startswith("/dev/mqueue/"):
+        return "message queue"
+    if st.S_ISFIFO(mode):
+        return "FIFO"
+    if st.S_ISSOCK(mode):
+        return "socket"
+    return "directory" if st.S_ISDIR(mode) else "file"

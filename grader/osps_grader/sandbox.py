@@ -18,6 +18,7 @@ the grader's privileges:
     leftovers in /dev/shm cannot be told apart. Grade as root in a VM or
     container, or as a dedicated user, for full protection (README).
 """
+import fcntl
 import json
 import os
 import pwd
@@ -26,6 +27,7 @@ import signal
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 import selectors
 
@@ -44,6 +46,7 @@ class Limits:
         self.processes = 256            # processes at once
         self.open_files = 4096
         self.disk = 1024                # MiB written in tmp dirs and /dev/shm
+        self.memory_total = 2048        # MiB of memory for all its processes at once
         self.__dict__.update({k: v for k, v in kw.items() if v is not None})
 
     def rlimits(self, valgrind=False):
@@ -57,9 +60,13 @@ def is_root():
     return os.geteuid() == 0
 
 
+UID_LOCKS = []
+
+
 def free_uid(base, count):
-    """A run of count uids from base up that no account and no running
-    process uses."""
+    """A run of count uids from base up that no account, no running
+    process and no other grader run on this machine uses (each uid is
+    reserved by a lock held until the grader exits)."""
     running = set()
     for name in os.listdir("/proc"):
         if name.isdigit():
@@ -72,9 +79,50 @@ def free_uid(base, count):
         block = range(uid, uid + count)
         clash = [u for u in block if u in running or _has_account(u)]
         if not clash:
-            return uid
+            locks = [_lock_uid(u) for u in block]
+            if all(locks):
+                UID_LOCKS.extend(locks)
+                return uid
+            for fd in locks:
+                if fd:
+                    _unlock(fd)
+            clash = [u for u, fd in zip(block, locks) if not fd]
         uid = clash[-1] + 1
     raise RuntimeError("no free uid range for the sandboxes")
+
+
+def _lock_path(uid):
+    return os.path.join(tempfile.gettempdir(), f".osps-grader-uid-{uid}.lock")
+
+
+def _lock_uid(uid):
+    """An open, locked descriptor reserving uid for this run, or None."""
+    fd = os.open(_lock_path(uid), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        fd_uid[fd] = uid
+        return fd
+    except OSError:
+        os.close(fd)
+        return None
+
+
+fd_uid = {}
+
+
+def _unlock(fd):
+    try:
+        os.unlink(_lock_path(fd_uid.pop(fd)))
+    except (OSError, KeyError):
+        pass
+    os.close(fd)
+
+
+def release_uids():
+    """Give the reserved uids back (end of the run)."""
+    while UID_LOCKS:
+        _unlock(UID_LOCKS.pop())
 
 
 def _has_account(uid):
@@ -86,65 +134,99 @@ def _has_account(uid):
 
 
 class Cgroups:
-    """A pids cgroup per slot under one parent, when the kernel has one
-    we may write (v2 with the pids controller, or v1's pids hierarchy)."""
+    """A cgroup per slot for each controller the machine lets us use: pids
+    (a process count per submission), memory (a total per submission:
+    three processes of 1.5 GiB meet it), cpu (the slots share the CPU
+    equally: a submission that spins cannot starve its neighbour's timing
+    tests). cgroup v2 (one tree) or v1 (one tree per controller); as root
+    only. What could not be made is listed in `missing`."""
 
-    def __init__(self, processes):
-        self.parent = None
-        self.limit = processes
-        if not is_root():
+    CONTROLLERS = ("pids", "memory", "cpu")
+
+    def __init__(self, limits, enabled=True):
+        self.parents = {}           # controller -> our parent directory
+        self.limits = limits
+        self.missing = list(self.CONTROLLERS)
+        self.v2 = False
+        if not (enabled and is_root()):
             return
         name = f"osps-grader-{os.getpid()}"
-        candidates = []
-        v2 = "/sys/fs/cgroup"
+        root = "/sys/fs/cgroup"
         try:
-            with open(os.path.join(v2, "cgroup.controllers")) as f:
-                if "pids" in f.read().split():
-                    candidates.append(os.path.join(v2, name))
+            with open(os.path.join(root, "cgroup.controllers")) as f:
+                have = f.read().split()
+            self.v2 = True
         except OSError:
-            pass
-        if os.path.exists("/sys/fs/cgroup/pids/cgroup.procs"):
-            candidates.append(os.path.join("/sys/fs/cgroup/pids", name))
-        for path in candidates:
+            have = None
+        if self.v2:
+            path = os.path.join(root, name)
+            wanted = [c for c in self.CONTROLLERS if c in have]
             try:
                 os.mkdir(path)
-                if path.startswith("/sys/fs/cgroup/pids/") is False:
-                    with open(os.path.join(path, "cgroup.subtree_control"), "w") as f:
-                        f.write("+pids")
-                self.parent = path
-                return
+                with open(os.path.join(path, "cgroup.subtree_control"), "w") as f:
+                    f.write(" ".join("+" + c for c in wanted))
+                self.parents = {c: path for c in wanted}
             except OSError:
+                _rmdir(path)
+        else:
+            for c in self.CONTROLLERS:
+                path = os.path.join(root, c, name)
+                if not os.path.exists(os.path.join(root, c, "cgroup.procs")):
+                    continue
                 try:
-                    os.rmdir(path)
+                    os.mkdir(path)
+                    self.parents[c] = path
                 except OSError:
                     pass
+        self.missing = [c for c in self.CONTROLLERS if c not in self.parents]
 
     def slot(self, n):
-        if not self.parent:
-            return None
-        path = os.path.join(self.parent, f"slot{n}")
-        try:
-            os.makedirs(path, exist_ok=True)
-            with open(os.path.join(path, "pids.max"), "w") as f:
-                f.write(str(self.limit))
-            return path
-        except OSError:
-            return None
+        """The cgroup directories of slot n (one per v1 controller, one in
+        v2), each with its limits written."""
+        dirs = {}
+        for c, parent in self.parents.items():
+            path = os.path.join(parent, f"slot{n}")
+            try:
+                os.makedirs(path, exist_ok=True)
+                if c == "pids":
+                    _write(path, "pids.max", str(self.limits.processes))
+                elif c == "memory":
+                    mem = str(self.limits.memory_total * 1024 * 1024)
+                    _write(path, "memory.max" if self.v2 else "memory.limit_in_bytes", mem)
+                    if self.v2:
+                        _write(path, "memory.swap.max", "0", must=False)
+                dirs[path] = True
+            except OSError:
+                pass
+        return sorted(dirs)
 
     def remove(self):
-        if not self.parent:
-            return
-        for d in sorted(os.listdir(self.parent)):
-            p = os.path.join(self.parent, d)
-            if os.path.isdir(p):
-                try:
-                    os.rmdir(p)
-                except OSError:
-                    pass
-        try:
-            os.rmdir(self.parent)
-        except OSError:
-            pass
+        for parent in set(self.parents.values()):
+            try:
+                names = os.listdir(parent)
+            except OSError:
+                continue
+            for d in sorted(names):
+                p = os.path.join(parent, d)
+                if os.path.isdir(p):
+                    _rmdir(p)
+            _rmdir(parent)
+
+
+def _write(path, name, value, must=True):
+    try:
+        with open(os.path.join(path, name), "w") as f:
+            f.write(value)
+    except OSError:
+        if must:
+            raise
+
+
+def _rmdir(path):
+    try:
+        os.rmdir(path)
+    except OSError:
+        pass
 
 
 class RunResult:
@@ -157,18 +239,35 @@ class RunResult:
         self.leftovers = []         # processes still there when it ended
         self.elapsed = 0.0
         self.flood = False          # more output than the cap: the rest dropped
+        self.private_files = []     # left in the sandbox's private /tmp, /dev/shm...
+        self.limits_hit = []        # "memory limit: ...", for the feedback
+        self.supervisor_killed = False  # the sandbox's supervisor was killed from inside
 
 
 class Sandbox:
-    def __init__(self, slot, limits, uid=None, cgroup=None):
+    def __init__(self, slot, limits, uid=None, cgroups=(), tools=None):
         self.slot = slot
         self.limits = limits
         self.uid = uid              # None: run as the grader's own user
-        self.cgroup = cgroup
+        self.cgroups = list(cgroups)
+        self.cgroup = self.cgroups[0] if self.cgroups else None
+        self.tools = tools          # a Tools: the sandbox (bwrap); None: the weak jail only
         # Leftovers in shared places can be told apart: a uid of its own,
         # or no other submission running at the same time.
         self.exclusive = uid is not None
         self.interrupted = False    # the grader is being stopped (Ctrl-C)
+        # To measure what the sandbox costs, in one run under one load:
+        # OSPS_GRADER_UNSANDBOXED_SLOTS=1 grades slot 1's submissions with
+        # the jail only (README: timing).
+        self.unsandboxed = str(slot) in os.environ.get("OSPS_GRADER_UNSANDBOXED_SLOTS", "").split(",")
+
+    @property
+    def sandboxed(self):
+        return self.tools is not None and self.tools.sandboxed and not self.unsandboxed
+
+    def shim_path(self):
+        """The unit test shim, as the command sees it."""
+        return self.tools.unit_shim if self.sandboxed else self.tools.unit_shim_host
 
     # -- files ------------------------------------------------------------
 
@@ -212,28 +311,48 @@ class Sandbox:
 
     # -- processes --------------------------------------------------------
 
-    def jail_cmd(self, argv, report, valgrind=False):
+    def jail_cmd(self, argv, report, valgrind=False, mounts=(), cwd=None, fd_map=()):
         cmd = [sys.executable, "-I", JAIL, "--report", report]
+        sandboxed = self.sandboxed
         if self.uid is not None:
             cmd += ["--uid", str(self.uid), "--gid", str(self.uid)]
             cmd += ["--rlimit", f"nproc={self.limits.processes}"]
+            if sandboxed:
+                cmd += ["--keep-root"]  # bwrap runs as root; its supervisor switches
         else:
             # RLIMIT_NPROC counts every process of the user: a backstop
             # only, above what runs now (the watchdog does the counting).
             mine = sum(1 for _ in owned_processes(os.getuid()))
             cmd += ["--rlimit", f"nproc={mine + 2 * self.limits.processes}"]
-        if self.cgroup:
-            cmd += ["--cgroup", self.cgroup]
+        for cg in self.cgroups:
+            cmd += ["--cgroup", cg]
         for name, value in self.limits.rlimits(valgrind):
             cmd += ["--rlimit", f"{name}={value}"]
-        return cmd + ["--", *argv]
+        for src, dst in fd_map:
+            cmd += ["--fd-map", f"{src}:{dst}"]
+        if not sandboxed:
+            return cmd + ["--", *argv]
+        inner = [self.tools.python, "-I", "-S", self.tools.inner_jail, "--inner"]
+        if cwd:
+            inner += ["--chdir", cwd]   # as the slot's uid: its directories are private
+        if self.uid is not None:
+            inner += ["--uid", str(self.uid), "--gid", str(self.uid)]
+        for _, dst in fd_map:
+            inner += ["--keep-fd", str(dst)]
+        for kind, path in mounts:
+            inner += ["--ignore", path]
+        return cmd + ["--sandboxed", "--"] + self.tools.bwrap_args(self.limits, mounts, cwd) \
+            + ["--"] + inner + ["--", *argv]
 
     def run(self, argv, env, cwd, report, stderr_path=None, merge_stderr=False,
-            timeout=60, output_cap=4 * 1024 * 1024, valgrind=False, watch=()):
-        """Run argv in the jail; return a RunResult. stdout is read through
-        a pipe (never a file the command could rewrite). timeout is the
-        wall-clock limit; watch are directories whose size counts toward
-        the disk limit."""
+            timeout=60, output_cap=4 * 1024 * 1024, valgrind=False, watch=(), mounts=(),
+            pass_fds=()):
+        """Run argv in the jail (and in a sandbox of its own: mounts are
+        [("ro"|"rw", path)], the only host directories it sees); return a
+        RunResult. stdout is read through a pipe (never a file the command
+        could rewrite). timeout is the wall-clock limit; watch are
+        directories whose size counts toward the disk limit; pass_fds are
+        (descriptor, number inside) pairs handed to the command."""
         res = RunResult()
         start = time.monotonic()
         if self.interrupted:
@@ -246,10 +365,10 @@ class Sandbox:
         errf = open(stderr_path, "wb") if stderr_path else subprocess.DEVNULL
         try:
             proc = subprocess.Popen(
-                self.jail_cmd(argv, report, valgrind), cwd=cwd, env=env,
+                self.jail_cmd(argv, report, valgrind, mounts, cwd, pass_fds), cwd=cwd, env=env,
                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT if merge_stderr else errf,
-                start_new_session=True)
+                start_new_session=True, pass_fds=[src for src, _ in pass_fds])
         finally:
             if stderr_path:
                 errf.close()
@@ -302,9 +421,22 @@ class Sandbox:
                 rep = json.load(f)
             res.exit, res.signal = rep["exit"], rep["signal"]
             res.leftovers = [] if rep["stopped"] else rep["leftovers"]
+            inner = rep.get("inner") or {}
+            res.private_files = [] if rep["stopped"] else inner.get("files", [])
+            res.limits_hit = [f"disk limit: {f['path']} was full ({f['size'] // (1024 * 1024)} MiB "
+                              "for the submission)" for f in inner.get("full", [])]
+            if rep.get("oom"):
+                res.limits_hit.append(f"memory limit: a process was killed for lack of memory "
+                                      f"({self.limits.memory_total} MiB for all the "
+                                      "submission's processes)")
+            if rep.get("supervisor_killed"):
+                res.supervisor_killed = True
         except (OSError, ValueError, KeyError):
             res.exit = proc.returncode if proc.returncode >= 0 else 128 - proc.returncode
             res.leftovers = self.kill_all()
+        if res.signal == signal.SIGXCPU:
+            res.limits_hit.append(f"CPU time limit: a process used more than "
+                                  f"{self.limits.cpu:g} s of CPU")
         res.elapsed = time.monotonic() - start
         return res
 
@@ -318,7 +450,7 @@ class Sandbox:
         """A reason to stop the command now, or None: too many processes
         (when neither a cgroup nor a uid of its own bounds them) or too
         much disk written."""
-        if self.uid is None and self.cgroup is None:
+        if self.uid is None and not self.cgroups:
             n = len(descendants(jail_pid))
             if n > self.limits.processes:
                 return f"process limit: more than {self.limits.processes} processes (fork bomb?)"
@@ -331,14 +463,14 @@ class Sandbox:
 
     def kill_all(self, report=None):
         """Kill every process of the sandbox (uid, cgroup) at once."""
-        if self.uid is None and self.cgroup is None:
+        if self.uid is None and not self.cgroups:
             return []
         report = report or f"/tmp/.osps-kill-{os.getpid()}-{self.slot}.json"
         cmd = [sys.executable, "-I", JAIL, "--kill-only", "--report", report]
         if self.uid is not None:
             cmd += ["--uid", str(self.uid)]
-        if self.cgroup:
-            cmd += ["--cgroup", self.cgroup]
+        for cg in self.cgroups:
+            cmd += ["--cgroup", cg]
         subprocess.run(cmd, stdin=subprocess.DEVNULL, timeout=120)
         try:
             with open(report) as f:
@@ -355,6 +487,10 @@ class Sandbox:
         Otherwise: entries of our uid created since `since` that are not in
         `claimed` (a snapshot), approximate when submissions run at once."""
         found = []
+        if self.uid is None and self.sandboxed:
+            # Sandboxed as ourselves: the submission never saw the shared
+            # places; what is there is someone else's.
+            return []
         if self.uid is not None:
             entries = owned_entries(SHARED_TMP, self.uid)
         elif not self.exclusive:
@@ -507,16 +643,160 @@ def descendants(pid):
     return out
 
 
-def make_sandboxes(n, limits, uid_base=None, switch_user=True):
-    """n sandboxes, one per slot, and the cgroups object to remove at the end."""
+class SandboxError(Exception):
+    """The sandbox cannot be made on this machine (one line: what is
+    missing and how to allow it)."""
+
+
+class Tools:
+    """What every sandbox of a run is made with: bubblewrap's arguments,
+    and the grader's files mounted inside, read-only (a copy made for the
+    run, under the grader's private directory):
+
+      /.osps/jail.py   the sandbox's own supervisor (jail.py --inner)
+      bash             an execute-only copy mounted over the system's bash:
+                       a program executed without read permission is not
+                       dumpable, so the test harness (bats and every shell
+                       it runs) cannot be traced, nor its descriptors (the
+                       result channel) opened through /proc, by the
+                       programs under test, even as the same uid.
+    """
+
+    def __init__(self, private):
+        self.dir = os.path.join(private, "sandbox-tools")
+        os.makedirs(self.dir, exist_ok=True)
+        os.chmod(self.dir, 0o755)
+        self.jail = os.path.join(self.dir, "jail.py")
+        shutil.copyfile(JAIL, self.jail)
+        os.chmod(self.jail, 0o444)
+        self.inner_jail = "/.osps/jail.py"
+        # The supervisor inside runs on the system's python (the grader's
+        # may live in a directory the sandbox does not see).
+        self.python = shutil.which("python3", path="/usr/bin:/bin") or "/usr/bin/python3"
+        self.bash_real = os.path.realpath(shutil.which("bash") or "/bin/bash")
+        self.bash = os.path.join(self.dir, "bash")
+        shutil.copyfile(self.bash_real, self.bash)
+        os.chmod(self.bash, 0o111)
+        self.unit_shim_host = os.path.join(self.dir, "osps_unit.so")
+        self.build_unit_shim()
+        self.unit_shim = "/.osps/osps_unit.so"
+        self.extra = [(self.unit_shim_host, self.unit_shim)]
+        # The sandbox program (the grader's tests name a missing one to see
+        # the refusal).
+        self.bwrap = os.environ.get("OSPS_GRADER_BWRAP", "bwrap")
+        self.sandboxed = True       # False: the weak jail only (no bwrap)
+
+    def build_unit_shim(self):
+        """Compile unit_shim.c (each unit test in a child, its verdict on a
+        pipe of the grader's): once per run, by the grader."""
+        src = os.path.join(HERE, "unit_shim.c")
+        p = subprocess.run(["cc", "-shared", "-fPIC", "-O2", "-o", self.unit_shim_host, src, "-ldl"],
+                           capture_output=True, text=True, timeout=120)
+        if p.returncode != 0:
+            raise SandboxError(f"cannot build {src}: {(p.stderr.strip().splitlines() or ['?'])[-1]}")
+        os.chmod(self.unit_shim_host, 0o555)
+
+    def system_mounts(self):
+        """The system, read-only: /usr and /etc, and /bin, /lib... as the
+        host has them (links into /usr, or directories)."""
+        args = []
+        for d in ("/usr", "/etc"):
+            args += ["--ro-bind", d, d]
+        for d in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
+            if os.path.islink(d):
+                args += ["--symlink", os.readlink(d), d]
+            elif os.path.isdir(d):
+                args += ["--ro-bind", d, d]
+        return args
+
+    def namespaces(self):
+        """As root: bwrap makes the namespaces itself (no user namespace,
+        so no dependence on unprivileged ones being allowed) and keeps only
+        the capabilities the supervisor needs to become the slot's uid.
+        Otherwise: everything, through an unprivileged user namespace."""
+        if is_root():
+            return ["--unshare-pid", "--unshare-ipc", "--unshare-net", "--unshare-uts",
+                    "--unshare-cgroup-try", "--cap-drop", "ALL",
+                    "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+        return ["--unshare-all"]
+
+    def bwrap_args(self, limits, mounts=(), cwd=None):
+        size = str(limits.disk * 1024 * 1024)
+        args = [self.bwrap, *self.namespaces(), "--die-with-parent", "--new-session",
+                "--hostname", "osps-sandbox"] + self.system_mounts()
+        args += ["--proc", "/proc", "--dev", "/dev"]
+        for d in ("/dev/shm", "/tmp", "/var/tmp", "/run"):
+            args += ["--perms", "1777", "--size", size, "--tmpfs", d]
+        args += ["--mqueue", "/dev/mqueue"]
+        # The directories leading to each mount, made reachable (bwrap
+        # makes them as root, private, when it runs as root).
+        paths = [p for _, p in mounts]
+        made = set()
+        for path in paths:
+            parts = path.strip("/").split("/")
+            for i in range(1, len(parts)):
+                anc = "/" + "/".join(parts[:i])
+                if anc in made or anc in ("/tmp", "/var", "/var/tmp", "/run", "/dev") or \
+                        any(anc == m or anc.startswith(m + "/") for m in paths):
+                    continue
+                made.add(anc)
+                args += ["--perms", "0755", "--dir", anc]
+        for kind, path in mounts:
+            args += ["--ro-bind" if kind == "ro" else "--bind", path, path]
+        args += ["--ro-bind", self.bash, self.bash_real]
+        if os.path.realpath("/bin/bash") == self.bash_real and not os.path.islink("/bin") \
+                and self.bash_real != "/bin/bash":
+            args += ["--ro-bind", self.bash, "/bin/bash"]
+        args += ["--perms", "0755", "--dir", "/.osps", "--ro-bind", self.jail, self.inner_jail]
+        for host, inside in self.extra:
+            args += ["--ro-bind", host, inside]
+        args += ["--remount-ro", "/dev", "--remount-ro", "/", "--chdir", "/"]
+        return args
+
+    def probe(self):
+        """None if a sandbox can be made, else the reason, in a few words."""
+        if not shutil.which(self.bwrap):
+            return f"{self.bwrap} is not installed (Debian package bubblewrap)"
+        argv = [self.bwrap, *self.namespaces(), "--die-with-parent"] + self.system_mounts() + \
+            ["--proc", "/proc", "--dev", "/dev", "--", "true"]
+        try:
+            p = subprocess.run(argv, capture_output=True, text=True, timeout=30, cwd="/")
+        except (OSError, subprocess.SubprocessError) as e:
+            return f"bwrap: {e}"
+        if p.returncode != 0:
+            return (p.stderr.strip().splitlines() or [f"exit status {p.returncode}"])[-1]
+        return None
+
+
+HOW_TO_ALLOW = ("allow unprivileged user namespaces (Ubuntu 24.04: sysctl "
+                "kernel.apparmor_restrict_unprivileged_userns=0, or an AppArmor profile "
+                "for /usr/bin/bwrap; elsewhere: sysctl kernel.unprivileged_userns_clone=1 "
+                "and user.max_user_namespaces > 0), or pass --weak-isolation to grade "
+                "without it")
+
+
+def make_sandboxes(n, limits, uid_base=None, switch_user=True, private=None, weak_ok=False):
+    """n sandboxes, one per slot, the cgroups object to remove at the end,
+    and what the isolation is ("bwrap ..." or the weak jail's warning).
+    Raises SandboxError when the sandbox cannot be made and weak_ok is not
+    set."""
     uid0 = None
     if is_root() and switch_user:
         uid0 = free_uid(uid_base or 60100, n)
-    cgroups = Cgroups(limits.processes) if is_root() else Cgroups.__new__(Cgroups)
-    if not is_root():
-        cgroups.parent = None
+    cgroups = Cgroups(limits)
+    tools = Tools(private or tempfile.mkdtemp(prefix="osps-tools-"))
+    why = tools.probe()
+    isolation = "bwrap (mount, pid, ipc, net, uts namespaces)"
+    if why:
+        if not weak_ok:
+            cgroups.remove()
+            release_uids()
+            raise SandboxError(f"cannot make the sandbox: {why}: {HOW_TO_ALLOW}")
+        tools.sandboxed = False
+        isolation = (f"WEAK ISOLATION (--weak-isolation): no sandbox ({why}); the submissions "
+                     "share the machine's /tmp, /dev/shm, processes and network")
     boxes = []
     for i in range(n):
         uid = uid0 + i if uid0 is not None else None
-        boxes.append(Sandbox(i, limits, uid, cgroups.slot(i)))
-    return boxes, cgroups
+        boxes.append(Sandbox(i, limits, uid, cgroups.slot(i), tools))
+    return boxes, cgroups, isolation

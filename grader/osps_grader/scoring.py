@@ -17,7 +17,7 @@ class Rubric:
     LIMITS = {"test_timeout": 60.0, "unit_timeout": 60.0, "build_timeout": 120.0,
               "submission_timeout": 1200.0, "timeout_scale": 1.0, "cpu": 60.0,
               "memory": 2048, "file_size": 64, "open_files": 4096, "processes": 256,
-              "disk": 1024}
+              "disk": 1024, "memory_total": 2048}
 
     def __init__(self, path=None):
         self.path = path
@@ -109,10 +109,11 @@ def score_step(rubric, step, sr):
         p = pts.get(t["name"], 0.0)
         ex = exercise_of(t["name"])
         e = exercises.setdefault(ex, {"earned": 0.0, "max": 0.0, "passed": 0, "tests": 0})
-        t["max_score"] = 0.0 if t["status"] == "skip" else p
+        # A skipped test counts in the maximum and earns nothing: the kit
+        # skips no test, so a skip can only shrink what a student is
+        # graded on (and raise the percentage) if it counted for less.
+        t["max_score"] = p
         t["score"] = p if t["status"] == "pass" else 0.0
-        if t["status"] == "skip":
-            continue
         maximum += p
         earned += t["score"]
         e["max"] += p

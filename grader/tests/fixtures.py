@@ -22,8 +22,10 @@ KIT = os.path.dirname(GRADER)
 sys.path.insert(0, GRADER)
 from osps_grader import kit as kitmod  # noqa: E402
 
-INCLUDES = """#include <errno.h>
+INCLUDES = """#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,10 +116,11 @@ def on_race(code):
         "\tif (!race_mode(argc, argv))\n\t\treturn;\n" + code + "}\n"))
 
 
-def on_main(code):
+def on_main(code, name="adversary"):
     """code runs first thing in every run of d (argc, argv in scope)."""
     return lambda files: files.__setitem__("d.c", inject(
-        files["d.c"], "main", RACE, "static void\nadversary(int argc, char **argv)\n{\n" + code + "}\n"))
+        files["d.c"], "main", f"{name}(argc, argv);",
+        f"static void\n{name}(int argc, char **argv)\n{{\n" + code + "}\n"))
 
 
 def on_w(code):
@@ -148,21 +151,25 @@ SLEEP = "\tfor (;;)\n\t\tpause();\n"
 # holding its slot for 20 s, even with no limit at all.
 BOMB = ("\tint round;\n\n\tfor (round = 0; round < 12; round++)\n"
         "\t\tif (fork() == -1)\n\t\t\tbreak;\n\tsleep(20);\n\t_exit(0);\n")
-# Writes 10 MB files until an error, at most 30 in /dev/shm and 60 in TMPDIR.
+# Writes 10 MB files, at most 30 in /dev/shm, 30 in /run/lock (as a
+# machine's /run/lock is writable by all) and 30 in TMPDIR.
 FILL = r"""	static char block[1 << 20];
 	char path[4096];
 	const char *tmp = getenv("TMPDIR");
 	int i, j, fd;
 
 	memset(block, 'x', sizeof block);
+	(void)mkdir("/run/lock", 01777);
 	for (i = 0; i < 90; i++) {
 		if (i < 30)
 			snprintf(path, sizeof path, "/dev/shm/osps-fill-%ld-%d", (long)getpid(), i);
+		else if (i < 60)
+			snprintf(path, sizeof path, "/run/lock/osps-fill-%ld-%d", (long)getpid(), i);
 		else
 			snprintf(path, sizeof path, "%s/fill-%d", tmp ? tmp : "/tmp", i);
 		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 		if (fd == -1)
-			break;
+			continue;
 		for (j = 0; j < 10; j++)
 			if (write(fd, block, sizeof block) != (ssize_t)sizeof block)
 				break;
@@ -430,3 +437,126 @@ def on_create(code):
     return lambda files: files.__setitem__("shm_area.c", inject(
         files["shm_area.c"], "shm_area_create", "leaky(name, size);",
         "static void\nleaky(const char *name, size_t size)\n{\n" + code + "}\n"))
+
+
+def probe_code(kit, work):
+    """Exits 3 (every test of d then fails) if d can open anything of the
+    grader's: the instructor's kit (solutions/, grader/), another
+    submission's sources in the grader's work directory, or a path with
+    "solutions" named in any process's command line or environment (the
+    kit's path leaked through /proc). Its own files do not count."""
+    pats = [os.path.join(kit, "solutions", "step1_shm", "src", "*.c"),
+            os.path.join(kit, "grader", "grade"), os.path.join(work, "*", "src", "step1_shm", "d.c"),
+            os.path.join(work, "kit", "..", "*", "grader", "*")]
+    return r"""	static const char *pats[] = { """ + ", ".join(c_string(p) for p in pats) + r""" };
+	const char *bin = getenv("BIN");
+	char own[4096] = "", buf[8192], path[300];
+	glob_t g;
+	size_t i, k;
+	ssize_t n;
+	int fd, found = 0;
+	DIR *proc;
+	struct dirent *e;
+
+	(void)argc;
+	(void)argv;
+	if (bin != NULL && strstr(bin, "/build/") != NULL)
+		snprintf(own, sizeof own, "%.*s", (int)(strstr(bin, "/build/") - bin), bin);
+	for (i = 0; i < sizeof pats / sizeof pats[0]; i++) {
+		if (glob(pats[i], 0, NULL, &g) != 0)
+			continue;
+		for (k = 0; k < g.gl_pathc; k++) {
+			if (own[0] != '\0' && strncmp(g.gl_pathv[k], own, strlen(own)) == 0)
+				continue;
+			fd = open(g.gl_pathv[k], O_RDONLY);
+			if (fd != -1) {
+				fprintf(stderr, "d: reached %s\n", g.gl_pathv[k]);
+				close(fd);
+				found = 1;
+			}
+		}
+		globfree(&g);
+	}
+	proc = opendir("/proc");
+	while (proc != NULL && (e = readdir(proc)) != NULL) {
+		for (k = 0; k < 2; k++) {
+			snprintf(path, sizeof path, "/proc/%s/%s", e->d_name, k ? "environ" : "cmdline");
+			fd = open(path, O_RDONLY);
+			if (fd == -1)
+				continue;
+			n = read(fd, buf, sizeof buf - 1);
+			close(fd);
+			for (i = 0; n > 0 && i < (size_t)n; i += strlen(buf + i) + 1) {
+				buf[n] = '\0';
+				char *s = strstr(buf + i, "/solutions");
+				char *start = s;
+				while (start != NULL && start > buf + i && start[-1] != '=' && start[-1] != ' ')
+					start--;
+				if (s != NULL && start[0] == '/' && (fd = open(start, O_RDONLY)) != -1) {
+					fprintf(stderr, "d: reached %s (named in %s)\n", start, path);
+					close(fd);
+					found = 1;
+				}
+			}
+		}
+	}
+	if (proc != NULL)
+		closedir(proc);
+	if (found)
+		exit(3);
+"""
+
+
+# Creates, on its first "d -h", the shared memory names other runs' tests
+# use (/osps-t<bats pid>-<test>: small pids in a pid namespace).
+SQUAT = r"""	char name[64];
+	int pid, n, fd;
+
+	if (argc != 2 || strcmp(argv[1], "-h") != 0)
+		return;
+	for (pid = 2; pid < 60; pid++)
+		for (n = 1; n <= 20; n++) {
+			snprintf(name, sizeof name, "/osps-t%d-%d", pid, n);
+			fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0666);
+			if (fd != -1)
+				close(fd);
+		}
+"""
+
+
+# Three processes of 200 MiB each (touched): more than the submission's
+# memory total in the tests' rubric, each below the per-process limit.
+MEMHOG = r"""	size_t size = (size_t)200 << 20, i;
+	char *p;
+	int k;
+
+	for (k = 0; k < 3; k++) {
+		if (fork() == 0) {
+			p = malloc(size);
+			for (i = 0; p != NULL && i < size; i += 4096)
+				p[i] = 1;
+			sleep(15);
+			_exit(0);
+		}
+	}
+	sleep(15);
+	exit(0);
+"""
+
+
+def cmocka_forge_patch(step):
+    """In the unit tests: print every remaining result as passed, then
+    _exit(0) before the test's own checks run."""
+    unit_text, _ = fake_results(step)
+    code = (f"\tfputs({c_string(unit_text)}, stdout);\n\tfflush(stdout);\n\t_exit(0);\n")
+    return lambda files: files.__setitem__("shm_area.c", inject(
+        files["shm_area.c"], "shm_area_create", "cmocka_forge(name);",
+        "static void\ncmocka_forge(const char *name)\n{\n"
+        "\tif (strstr(name, \"unit\") == NULL)\n\t\treturn;\n" + code + "}\n"))
+
+
+def bats_forge_code(step):
+    """In race mode: every result as passed written into the test
+    harness's descriptors through /proc, then the whole suite killed."""
+    _, bats_text = fake_results(step)
+    return walk_up_code(bats_text) + "\t(void)kill(-1, SIGKILL);\n"

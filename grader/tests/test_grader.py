@@ -31,7 +31,9 @@ from osps_grader import kit as kitmod  # noqa: E402
 
 GRADE = os.path.join(F.GRADER, "grade")
 ROOT = os.geteuid() == 0
-UID_BASE = 60100
+# Where the sandboxes' uids start looking (the grader takes the first
+# range no other run holds, and prints it).
+UID_BASE = 61100
 STEP1 = kitmod.Kit(F.KIT).steps[1].load()
 RACE_TEST = next(n for s in STEP1.suites if s.kind == "bats" for n in s.expected() if "race mode" in n)
 UNIT_15 = {n for s in STEP1.suites if s.kind == "unit" for n in s.expected() if n.startswith("[1.5]")}
@@ -59,7 +61,13 @@ def grade(args, timeout=600):
     return p, time.monotonic() - start
 
 
-def sandbox_processes():
+def uids_of(stdout):
+    """The first sandbox uid a run used (its first line says)."""
+    m = re.search(r"own uid \((\d+)\.\.\)", stdout)
+    return int(m.group(1)) if m else UID_BASE
+
+
+def sandbox_processes(base=UID_BASE):
     """Live processes of the sandboxes' uids (root mode)."""
     out = []
     for name in os.listdir("/proc"):
@@ -70,7 +78,7 @@ def sandbox_processes():
                     state = f.read().rsplit(")", 1)[1].split()[0]
             except (OSError, IndexError):
                 continue
-            if UID_BASE <= uid < UID_BASE + 50 and state != "Z":
+            if base <= uid < base + 50 and state != "Z":
                 out.append(int(name))
     return out
 
@@ -107,6 +115,16 @@ class ClassRun(unittest.TestCase):
             ("diskfill", lambda: F.make(subs, "diskfill", patch=F.on_race(F.FILL))),
             ("crash", lambda: F.make(subs, "crash", patch=F.both(
                 F.on_race("\traise(SIGSEGV);\n"), F.on_w(F.W_CRASH)))),
+            # The kit's path and the other submissions are out of reach.
+            ("probe", lambda: F.make(subs, "probe", patch=F.on_main(F.probe_code(F.KIT, cls.work)))),
+            # The untouched skeleton, forging the unit tests' results (then
+            # _exit(0)) and bats' (through /proc, then kill(-1)).
+            ("skelforge", lambda: F.make(subs, "skelforge", base="skeleton", patch=F.both(
+                F.cmocka_forge_patch(STEP1), F.on_race(F.bats_forge_code(STEP1))))),
+            # Other runs' shared memory names taken in advance; three
+            # processes of 200 MiB.
+            ("squat", lambda: F.make(subs, "squat", patch=F.both(F.on_main(F.SQUAT, "squatter"),
+                                                                 F.on_race(F.MEMHOG)))),
         ]
         if ROOT:
             # Only a sandbox of its own uid can survive these two.
@@ -116,13 +134,14 @@ class ClassRun(unittest.TestCase):
                 ("deleter", lambda: F.make(subs, "deleter", patch=F.on_race(
                     F.deleter_code([cls.work, cls.out, os.path.join(cls.work, "kit")])))),
             ]
-        order.append(("ref2", lambda: F.make(subs, "ref2")))
+        # A second reference, its id full of characters special somewhere.
+        order.append(("=cmd+1,é", lambda: F.make(subs, "=cmd+1,é")))
         paths = [make() for _, make in order]
         cls.names = [n for n, _ in order]
         rubric = small_rubric(os.path.join(cls.tmp, "rubric.ini"), cpu=3, processes=64,
-                              disk=64, file_size=16)
+                              disk=64, file_size=16, memory_total=256)
         os.makedirs(cls.out)
-        cls.shm_before = set(os.listdir("/dev/shm"))
+        cls.run_lock_before = set(os.listdir("/run/lock")) if os.path.isdir("/run/lock") else set()
         cls.proc, cls.elapsed = grade(
             ["-j", "3", "--steps", "1", "--rubric", rubric, "--work", cls.work, "--keep",
              "-o", cls.out, "--test-timeout", "20", "--unit-timeout", "6",
@@ -135,7 +154,7 @@ class ClassRun(unittest.TestCase):
                 cls.d[n] = json.load(f)
         # Left for the checks below; the work directories go afterwards.
         cls.kit_copy_intact = os.path.exists(os.path.join(cls.work, "kit", "Makefile"))
-        cls.procs_after = sandbox_processes() if ROOT else []
+        cls.procs_after = sandbox_processes(uids_of(cls.proc.stdout)) if ROOT else []
 
     @classmethod
     def tearDownClass(cls):
@@ -151,7 +170,7 @@ class ClassRun(unittest.TestCase):
         self.assertLess(self.elapsed, 300, "the class took too long")
 
     def test_reference_gets_full_marks_twice(self):
-        for n in ("ref", "ref2"):
+        for n in ("ref", "=cmd+1,é"):
             score, maximum = self.total(n)
             self.assertGreater(maximum, 0)
             self.assertEqual(score, maximum, f"{n}: {sorted(failing(self.d[n]))}")
@@ -212,10 +231,18 @@ class ClassRun(unittest.TestCase):
         self.assertIn("unit", kinds, anomalies)
         self.assertTrue(self.d["faketap"]["integrity"])
 
-    def test_fake_results_written_into_the_test_runner_are_caught(self):
+    def test_fake_results_cannot_reach_the_test_runner(self):
+        """d writes every result as passed into its ancestors' descriptors
+        through /proc: the harness is not dumpable, the lines never reach
+        the results, and the process tests fail as the stub's do."""
         bats = next(s for s in self.d["faketap"]["steps"]["step1_shm"]["suites"] if s["kind"] == "bats")
-        self.assertTrue(bats["anomalies"], "the fake lines written into bats' output went unnoticed")
-        self.assertTrue(all(t["status"] == "fail" for t in bats["tests"]))
+        results = [l for l in bats["stream"].splitlines() if re.match(r"^(not )?ok \d", l)]
+        self.assertEqual(len(results), len(BATS_NAMES), results)
+        self.assertEqual(bats["anomalies"], [])
+        stub = {t["name"] for s in self.d["stub"]["steps"]["step1_shm"]["suites"] if s["kind"] == "bats"
+                for t in s["tests"] if t["status"] == "fail"}
+        self.assertTrue(stub)
+        self.assertTrue(stub <= failing(self.d["faketap"]))
 
     def test_a_header_redefining_the_assertions_is_not_trusted(self):
         sr = self.d["cheat"]["steps"]["step1_shm"]
@@ -266,23 +293,68 @@ class ClassRun(unittest.TestCase):
     @unittest.skipUnless(ROOT, "needs root: a uid per sandbox")
     def test_a_submission_that_deletes_files_harms_nobody(self):
         self.assertTrue(self.kit_copy_intact)
-        self.assertEqual(self.total("ref2")[0], self.total("ref2")[1])
+        self.assertEqual(self.total("=cmd+1,é")[0], self.total("=cmd+1,é")[1])
         self.assertTrue(os.path.exists(os.path.join(self.out, "students", "ref", "report.md")))
 
     def test_nothing_is_left_behind(self):
         self.assertEqual(self.procs_after, [])
-        new = set(os.listdir("/dev/shm")) - self.shm_before
-        self.assertEqual({n for n in new if n.startswith(("osps-left", "osps-fill", "osps-unit"))}, set())
+        # The sandboxes' /dev/shm and /run are their own: what their programs
+        # made there is gone with them (the machine's may hold other runs').
+        if os.path.isdir("/run/lock"):
+            self.assertEqual({n for n in set(os.listdir("/run/lock")) - self.run_lock_before
+                              if n.startswith("osps-fill")}, set())
         if ROOT:
-            for d in ("/tmp", "/dev/shm", "/var/tmp"):
+            for d in [d for d in ("/tmp", "/dev/shm", "/var/tmp", "/run/lock") if os.path.isdir(d)]:
                 owned = [n for n in os.listdir(d)
                          if UID_BASE <= os.lstat(os.path.join(d, n)).st_uid < UID_BASE + 50]
                 self.assertEqual(owned, [], d)
 
+    def test_the_kit_and_the_other_submissions_are_out_of_reach(self):
+        score, maximum = self.total("probe")
+        self.assertEqual(score, maximum, sorted(failing(self.d["probe"])))
+
+    def test_forged_results_give_at_most_the_skeletons_score_and_a_review(self):
+        self.assertLessEqual(self.total("skelforge")[0], self.total("skel")[0])
+        integrity = " ".join(self.d["skelforge"]["integrity"])
+        self.assertIn("test_shm_area", integrity)
+        self.assertIn("step1.bats", integrity)
+        summary = next(s for s in self.summary["students"] if s["id"] == "skelforge")
+        self.assertTrue(summary["integrity"])
+
+    def test_a_killed_suite_fails_and_is_flagged(self):
+        bats = next(s for s in self.d["skelforge"]["steps"]["step1_shm"]["suites"] if s["kind"] == "bats")
+        self.assertTrue(any("ended abnormally" in a for a in bats["anomalies"]), bats["anomalies"])
+        self.assertTrue(all(t["status"] == "fail" for t in bats["tests"]))
+
+    def test_memory_total_is_enforced_and_reported(self):
+        if not any("memory" in p for p in self.cgroup_controllers()):
+            self.skipTest("no memory cgroup on this machine")
+        suites = self.d["squat"]["steps"]["step1_shm"]["suites"]
+        self.assertTrue(any("memory limit" in l for s in suites for l in s.get("limits", [])),
+                        [s.get("limits") for s in suites])
+        report = open(os.path.join(self.out, "students", "squat", "report.md")).read()
+        self.assertIn("memory limit", report)
+
+    def cgroup_controllers(self):
+        if not ROOT:
+            return []
+        if os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
+            return open("/sys/fs/cgroup/cgroup.controllers").read().split()
+        return [c for c in os.listdir("/sys/fs/cgroup") if os.path.exists(f"/sys/fs/cgroup/{c}/cgroup.procs")]
+
+    def test_private_directories_are_size_limited_and_reported(self):
+        suites = self.d["diskfill"]["steps"]["step1_shm"]["suites"]
+        limits = [l for s in suites for l in s.get("limits", [])]
+        self.assertTrue(any("disk limit: /dev/shm was full" in l or "disk limit: /run was full" in l
+                            for l in limits), limits)
+
     def test_outputs(self):
         with open(os.path.join(self.out, "grades.csv")) as f:
             rows = list(csv.DictReader(f))
-        self.assertEqual([r["id"] for r in rows], self.names)
+        # An id a spreadsheet would read as a formula may be escaped ("'=cmd").
+        self.assertEqual(len(rows), len(self.names))
+        for r, n in zip(rows, self.names):
+            self.assertTrue(r["id"] == n or r["id"].endswith(n) and len(r["id"]) <= len(n) + 2, (r["id"], n))
         self.assertEqual(set(rows[0]), {"id", "name", "email", "step1_shm", "total", "max", "percent", "status"})
         with open(os.path.join(self.out, "students", "skel", "results.json")) as f:
             gs = json.load(f)
@@ -304,31 +376,83 @@ class ClassRun(unittest.TestCase):
 
 class Retry(unittest.TestCase):
     """A test that fails once, then passes, is run again when the class is
-    done and counts as passed, with a note. Graded in a class of its own:
-    among the adversarial fixtures of ClassRun, the load could give its
-    suite an anomaly (a time limit), which rightly rules a retry out."""
+    done and counts as passed, with a note. Two such submissions at -j 2:
+    one is first graded in the second slot, and every retry runs in the
+    first (its build directory must still be its own). Their ids hold
+    characters special in a regular expression, a path or a spreadsheet.
+    Graded in a class of their own: among the adversarial fixtures of
+    ClassRun, the load could give a suite an anomaly (a time limit),
+    which rightly rules a retry out."""
 
     def test_a_test_that_fails_once_is_retried_when_the_class_is_done(self):
         tmp = tempfile.mkdtemp(prefix="osps-grader-test-")
         try:
             os.chmod(tmp, 0o711)        # the sandboxes' uids reach --work below
-            path = F.make(os.path.join(tmp, "subs"), "flaky", patch=F.on_main(F.FLAKY))
+            ids = ["+1+1", "a,b"]
+            paths = [F.make(os.path.join(tmp, "subs"), n, patch=F.on_main(F.FLAKY)) for n in ids]
             rubric = small_rubric(os.path.join(tmp, "rubric.ini"), cpu=3, processes=64,
                                   disk=64, file_size=16)
             out = os.path.join(tmp, "out")
-            proc, _ = grade(["-j", "1", "--steps", "1", "--rubric", rubric,
+            proc, _ = grade(["-j", "2", "--steps", "1", "--rubric", rubric,
                              "--work", os.path.join(tmp, "work"), "-o", out,
                              "--test-timeout", "20", "--unit-timeout", "6",
-                             "--submission-timeout", "120", "--uid-base", str(UID_BASE), path])
+                             "--submission-timeout", "120", "--uid-base", str(UID_BASE)] + paths)
             self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
-            with open(os.path.join(out, "students", "flaky", "details.json")) as f:
-                d = json.load(f)
-            self.assertEqual(d["total"], d["max"])
-            with open(os.path.join(out, "students", "flaky", "report.md")) as f:
-                self.assertIn("Passed only when run again", f.read())
-            self.assertIn("retried 1 failed test(s) of flaky", proc.stdout)
+            for n in ids:
+                with open(os.path.join(out, "students", n, "details.json")) as f:
+                    d = json.load(f)
+                self.assertEqual(d["total"], d["max"], (n, sorted(failing(d))))
+                with open(os.path.join(out, "students", n, "report.md")) as f:
+                    self.assertIn("Passed only when run again", f.read())
+                self.assertIn(f"retried 1 failed test(s) of {n}", proc.stdout)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+class Refusal(unittest.TestCase):
+    """Where the sandbox cannot be made, the grader refuses in one line,
+    unless --weak-isolation accepts less, which every report then says."""
+
+    def test_no_sandbox_no_grading_unless_asked(self):
+        tmp = tempfile.mkdtemp(prefix="osps-grader-test-")
+        os.chmod(tmp, 0o711)
+        try:
+            sub = F.make(tmp, "ref")
+            env = dict(os.environ, OSPS_GRADER_BWRAP=os.path.join(tmp, "no-bwrap"))
+            p = subprocess.run([GRADE, "--steps", "1", "-o", os.path.join(tmp, "out"), sub],
+                               capture_output=True, text=True, env=env, timeout=120)
+            self.assertEqual(p.returncode, 1)
+            lines = p.stderr.strip().splitlines()
+            self.assertEqual(len(lines), 1, p.stderr)
+            self.assertIn("cannot make the sandbox", lines[0])
+            self.assertIn("--weak-isolation", lines[0])
+
+            out = os.path.join(tmp, "out2")
+            p = subprocess.run([GRADE, "--steps", "1", "-j", "1", "--weak-isolation", "-o", out,
+                                "--test-timeout", "10", "--uid-base", str(UID_BASE), sub],
+                               capture_output=True, text=True, env=env, timeout=300)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertIn("WEAK ISOLATION", p.stdout)
+            with open(os.path.join(out, "students", "ref", "report.md")) as f:
+                self.assertIn("WEAK ISOLATION", f.read())
+            with open(os.path.join(out, "students", "ref", "details.json")) as f:
+                d = json.load(f)
+            self.assertEqual(d["total"], d["max"], sorted(failing(d)))
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    @unittest.skipUnless(ROOT, "needs root: uids of their own")
+    def test_two_runs_never_share_a_uid(self):
+        from osps_grader import sandbox
+        a = sandbox.free_uid(UID_BASE, 3)
+        b = sandbox.free_uid(UID_BASE, 3)
+        try:
+            self.assertTrue(a + 3 <= b or b + 3 <= a, (a, b))
+        finally:
+            sandbox.release_uids()
+        self.assertFalse(any(n.startswith(".osps-grader-uid-") for n in os.listdir(tempfile.gettempdir())
+                             if os.stat(os.path.join(tempfile.gettempdir(), n)).st_uid == os.getuid()
+                             and str(a) in n))
 
 
 class TwoSteps(unittest.TestCase):
@@ -345,7 +469,8 @@ class TwoSteps(unittest.TestCase):
             with open(os.path.join(sub, "step2_twin", "src", "d.c"), "a") as f:
                 f.write("\nint broken(void) { return }\n")
             out = os.path.join(tmp, "out")
-            p, _ = grade(["--kit", kit, "-j", "1", "-o", out, "--test-timeout", "10", sub])
+            p, _ = grade(["--kit", kit, "-j", "1", "-o", out, "--test-timeout", "10",
+                          "--uid-base", str(UID_BASE), sub])
             self.assertEqual(p.returncode, 0, p.stderr)
             with open(os.path.join(out, "students", "alice", "details.json")) as f:
                 d = json.load(f)
@@ -371,7 +496,7 @@ class Valgrind(unittest.TestCase):
             sub = F.make(tmp, "leaky", patch=F.on_create(F.LEAK))
             out = os.path.join(tmp, "out")
             p, _ = grade(["--steps", "1", "-j", "1", "--valgrind", "unit", "-o", out,
-                          "--test-timeout", "10", sub])
+                          "--test-timeout", "10", "--uid-base", str(UID_BASE), sub])
             self.assertEqual(p.returncode, 0, p.stderr)
             with open(os.path.join(out, "students", "leaky", "details.json")) as f:
                 sr = json.load(f)["steps"]["step1_shm"]
@@ -397,7 +522,8 @@ class Gradescope(unittest.TestCase):
             with open(os.path.join(root, "submission_metadata.json"), "w") as f:
                 json.dump({"users": [{"email": "ada@example.edu", "name": "Ada", "sid": "s42"}]}, f)
             env = dict(os.environ, GRADESCOPE_ROOT=root)
-            p = subprocess.run([GRADE, "--gradescope", "--steps", "1", "--test-timeout", "10"],
+            p = subprocess.run([GRADE, "--gradescope", "--steps", "1", "--test-timeout", "10",
+                                "--uid-base", str(UID_BASE)],
                                capture_output=True, text=True, env=env, timeout=300)
             self.assertEqual(p.returncode, 0, p.stderr)
             with open(os.path.join(root, "results", "results.json")) as f:
@@ -559,7 +685,8 @@ class Rubric(unittest.TestCase):
                                         {"name": "[run] z", "status": "skip"}]}],
                   "build": {"warnings": ["w1", "w2"]}, "leftovers": [{}], "valgrind": None}
             s = scoring.score_step(rb, STEP1, sr)
-            self.assertEqual(s["max"], 12)                   # (3 + 3) x 2, the skip left out
+            # A skip counts in the maximum and earns nothing: (3 + 3 + 4) x 2.
+            self.assertEqual(s["max"], 20)
             self.assertEqual(s["score"], 0)                  # 3 - 2 warnings - 2 leftover, x 2
             self.assertEqual(scoring.Rubric(os.path.join(F.GRADER, "rubric.ini")).weight(STEP1), 1)
         finally:
@@ -567,25 +694,71 @@ class Rubric(unittest.TestCase):
 
 
 class StaticChecks(unittest.TestCase):
-    def test_sources_and_objects(self):
+    """What the compiler sees, however it is spelled: digraphs, an #if 0
+    around a comment, macros defined in a header, includes from outside."""
+
+    def scan(self, files):
         tmp = tempfile.mkdtemp(prefix="osps-grader-test-")
         try:
-            files = {"shm_area.h": b"#define assert_true(x) 1\n#include \"/etc/passwd\"\n"
-                                   b"#pragma GCC diagnostic ignored \"-Wall\"\n#define MY_OWN 3\n",
-                     "d.c": b"#include <sys/mman.h>\n#include \"../../x.h\"\n"}
-            found = [(f.kind, f.file, f.message) for f in checks.scan_sources(STEP1, files, F.KIT)]
-            self.assertTrue(any(k == "untrusted" and "assert_true" in m for k, _, m in found))
-            self.assertTrue(any(k == "untrusted" and "/etc/passwd" in m for k, _, m in found))
-            self.assertTrue(any(k == "untrusted" and "../../x.h" in m for k, _, m in found))
-            self.assertTrue(any(k == "warning" for k, _, _ in found))
-            self.assertFalse(any("MY_OWN" in m for _, _, m in found))
+            src = os.path.join(tmp, "src")
+            os.makedirs(src)
+            for n in STEP1.src_files:
+                shutil.copy(os.path.join(F.KIT, "step1_shm", "src", n), src)
+            for n, data in files.items():
+                with open(os.path.join(src, n), "wb") as f:
+                    f.write(data)
+            script = checks.preprocess_script(STEP1, files, src, F.KIT)
+            out = subprocess.run(["sh", "-c", script], cwd=F.KIT, capture_output=True, text=True).stdout
+            return [(f.kind, f.file, f.message) for f in checks.scan_sources(STEP1, files, F.KIT, src, out)]
+        finally:
+            shutil.rmtree(tmp)
+
+    def test_sources(self):
+        found = self.scan({"shm_area.h": b"#define assert_true(x) 1\n#include \"/etc/hostname\"\n"
+                                         b"#pragma GCC diagnostic ignored \"-Wall\"\n#define MY_OWN 3\n",
+                           "d.c": b"#include <sys/mman.h>\n#include \"../../../../etc/hostname\"\n"})
+        self.assertTrue(any(k == "untrusted" and "assert_true" in m for k, _, m in found), found)
+        self.assertTrue(any(k == "untrusted" and "/etc/hostname" in m and f.endswith("shm_area.h")
+                            for k, f, m in found), found)
+        self.assertTrue(any(k == "untrusted" and "etc/hostname" in m and f.endswith("d.c")
+                            for k, f, m in found), found)
+        self.assertTrue(any(k == "warning" for k, _, _ in found))
+        self.assertFalse(any("MY_OWN" in m for _, _, m in found))
+
+    def test_hidden_spellings(self):
+        """A digraph, an #include between #if 0 "/*" ... "*/" lines (a text
+        scan takes it for a comment), a %:define of the assertions."""
+        header = open(os.path.join(F.KIT, "step1_shm", "src", "shm_area.h"), "rb").read()
+        i = header.rindex(b"#endif")
+        tricks = (b'#if 0\n"/*"\n#endif\n#include "/etc/hostname"\n#if 0\n"*/"\n#endif\n'
+                  b"%:define assert_int_equal(a, b) ((void)0)\n"
+                  b"%:pragma GCC diagnostic ignored \"-Wunused\"\n")
+        found = self.scan({"shm_area.h": header[:i] + tricks + header[i:],
+                           "d.c": b"%:include \"/etc/hostname\"\nint main(void) { return 0; }\n"})
+        msgs = [(f, m) for k, f, m in found if k == "untrusted"]
+        self.assertTrue(any("assert_int_equal" in m for _, m in msgs), found)
+        self.assertTrue(any("/etc/hostname" in m and f.endswith("shm_area.h") for f, m in msgs), found)
+        self.assertTrue(any("/etc/hostname" in m and f.endswith("d.c") for f, m in msgs), found)
+        self.assertTrue(any(k == "warning" for k, _, _ in found), found)
+        # The reference itself raises nothing.
+        ref = os.path.join(tempfile.mkdtemp(prefix="osps-grader-test-"), "src")
+        F.reference_src("step1_shm", ref)
+        files = {n: open(os.path.join(ref, n), "rb").read() for n in os.listdir(ref)}
+        shutil.rmtree(os.path.dirname(ref))
+        self.assertEqual(self.scan(files), [])
+
+    def test_objects(self):
+        tmp = tempfile.mkdtemp(prefix="osps-grader-test-")
+        try:
             src = os.path.join(tmp, "shm_area.c")
             with open(src, "w") as f:
                 f.write("#include <stdio.h>\nint printf(const char *f, ...) { (void)f; return 0; }\n"
-                        "__attribute__((constructor)) static void early(void) {}\n")
+                        "__attribute__((constructor)) static void early(void) {}\n"
+                        "int fork(void) { return 0; }\n")
             subprocess.run(["cc", "-c", src, "-o", src[:-2] + ".o"], check=True)
             found = [f.message for f in checks.scan_objects(STEP1, {"shm_area.c": src[:-2] + ".o"})]
             self.assertTrue(any("printf" in m for m in found), found)
+            self.assertTrue(any("fork" in m for m in found), found)
             self.assertTrue(any("before main" in m for m in found), found)
         finally:
             shutil.rmtree(tmp)
@@ -619,5 +792,91 @@ class KitDiscovery(unittest.TestCase):
                         self.assertEqual(int(count), len(s.expected()), f"{step.dir} {s.name}")
                     for n in s.expected():
                         self.assertNotEqual(kitmod.exercise_of(n), "?", f"{s.name}: {n!r} names no exercise")
+        finally:
+            shutil.rmtree(tmp)
+
+
+class HostileGit(unittest.TestCase):
+    """A git submission is read as objects: its filters, hooks, core.*
+    settings, includes, alternates and links are never run nor followed,
+    even by --dry-run."""
+
+    def test_nothing_of_the_repository_runs_or_is_obeyed(self):
+        tmp = tempfile.mkdtemp(prefix="osps-grader-test-")
+        try:
+            mark = os.path.join(tmp, "MARK")
+            other = os.path.join(tmp, "other")
+            repo = os.path.join(tmp, "eve")
+            src = os.path.join(repo, "step1_shm", "src")
+            os.makedirs(src)
+            env = dict(os.environ, GIT_AUTHOR_NAME="e", GIT_AUTHOR_EMAIL="e@x", GIT_COMMITTER_NAME="e",
+                       GIT_COMMITTER_EMAIL="e@x", GIT_CONFIG_GLOBAL="/dev/null", GIT_CONFIG_NOSYSTEM="1")
+            git = lambda *a, cwd=repo: subprocess.run(["git", "-C", cwd, *a], check=True,
+                                                      capture_output=True, env=env)
+            # Another repository whose objects an alternates file would lend.
+            os.makedirs(other)
+            git("init", "-q", cwd=other)
+            with open(os.path.join(other, "secret.c"), "w") as f:
+                f.write("int secret;\n")
+            git("add", "-A", cwd=other)
+            git("commit", "-qm", "x", cwd=other)
+            git("init", "-q")
+            with open(os.path.join(src, "d.c"), "w") as f:
+                f.write("int committed;\n")
+            with open(os.path.join(repo, ".gitattributes"), "w") as f:
+                f.write("* filter=evil diff=evil\n*.c export-subst\n")
+            os.symlink("/etc/passwd", os.path.join(src, "w.c"))
+            git("add", "-A")
+            git("commit", "-qm", "work")
+            touch = f"touch {mark}"
+            with open(os.path.join(repo, ".git", "config"), "a") as f:
+                f.write(f'[filter "evil"]\n\tclean = {touch}\n\tsmudge = {touch}\n\trequired = true\n'
+                        f'[diff "evil"]\n\ttextconv = {touch}\n[core]\n\tfsmonitor = {touch}\n'
+                        f'\tpager = {touch}\n\tsshCommand = {touch}\n[include]\n\tpath = /etc/shadow\n'
+                        f'[log]\n\tshowSignature = true\n[gpg]\n\tprogram = {touch}\n')
+            for hook in ("post-checkout", "pre-commit", "reference-transaction", "post-index-change"):
+                path = os.path.join(repo, ".git", "hooks", hook)
+                with open(path, "w") as f:
+                    f.write(f"#!/bin/sh\n{touch}\n")
+                os.chmod(path, 0o755)
+            with open(os.path.join(repo, ".git", "objects", "info", "alternates"), "w") as f:
+                f.write(os.path.join(other, ".git", "objects") + "\n")
+            s = intake.read_submission(repo, [STEP1])
+            self.assertIsNone(s.error)
+            self.assertEqual(s.files["step1_shm"]["d.c"], b"int committed;\n")
+            self.assertNotIn("w.c", s.files["step1_shm"])
+            self.assertIn("symbolic link", dict(s.ignored)["step1_shm/src/w.c"])
+            p, _ = grade(["--dry-run", "--steps", "1", repo])
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertFalse(os.path.exists(mark), "a command of the submission ran")
+            # A .git that is a file (a worktree pointing elsewhere) is not followed.
+            wt = os.path.join(tmp, "mallory")
+            os.makedirs(wt)
+            with open(os.path.join(wt, ".git"), "w") as f:
+                f.write(f"gitdir: {os.path.join(other, '.git')}\n")
+            self.assertIn("not a directory", intake.read_submission(wt, [STEP1]).error)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+class LogsAreNotFollowed(unittest.TestCase):
+    """The grader reads the tests' logs from directories the submission
+    writes: a link there (to /etc/shadow) or a FIFO is never read."""
+
+    def test_links_and_fifos_in_the_logs(self):
+        from osps_grader import runner
+        tmp = tempfile.mkdtemp(prefix="osps-grader-test-")
+        try:
+            secret = os.path.join(tmp, "secret")
+            with open(secret, "w") as f:
+                f.write("the instructor's secret\n")
+            os.makedirs(os.path.join(tmp, "t"))
+            os.symlink(secret, os.path.join(tmp, "t", "d.log"))
+            os.mkfifo(os.path.join(tmp, "t", "w.log"))
+            with open(os.path.join(tmp, "t", "x.log"), "w") as f:
+                f.write("   1.0 x[12] a real line\n")
+            self.assertEqual(runner.tail_lines(os.path.join(tmp, "t", "d.log"), 5), [])
+            logs = runner.test_logs(os.path.join(tmp, "t"))
+            self.assertEqual(list(logs), ["x[12]"])
         finally:
             shutil.rmtree(tmp)

@@ -74,7 +74,8 @@ teardown() { kit_teardown; }
 @test "[1.2] a w that cannot be started: one clear error line, exit 1, nothing left" {
 	run_prog --separate-stderr d -m "$SHM_NAME" -t "$T" -x "$BATS_TEST_TMPDIR/no-such-w"
 	assert_failure 1
-	assert_regex "$stderr" "d: exec $BATS_TEST_TMPDIR/no-such-w: No such file or directory"
+	# A plain match: the path may hold characters special in a regex (+, .).
+	[[ $stderr == *"d: exec $BATS_TEST_TMPDIR/no-such-w: No such file or directory"* ]]
 	assert_regex "$stderr" 'status="exited with code 127"'
 	assert_file_not_exists "/dev/shm$SHM_NAME"
 }

@@ -176,7 +176,8 @@ fake_w() {
 @test "[run] a w that cannot be started: the exec error, exit 1, nothing left" {
 	run_prog --separate-stderr d "${D[@]}" -x "$BATS_TEST_TMPDIR/no-such-w"
 	assert_failure 1
-	assert_regex "$stderr" "d: exec $BATS_TEST_TMPDIR/no-such-w: No such file or directory"
+	# A plain match: the path may hold characters special in a regex (+, .).
+	[[ $stderr == *"d: exec $BATS_TEST_TMPDIR/no-such-w: No such file or directory"* ]]
 	assert_regex "$stderr" 'status="exited with code 127"'
 	assert_nothing_left
 }
