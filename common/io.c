@@ -73,13 +73,19 @@ lr_next(struct line_reader *lr, char *line, size_t size)
 		return -1;
 	}
 	memcpy(line, lr->buf, linelen);
+	/* Keep what follows the line (the start of the next one). */
+	lr->len -= (size_t)(nl + 1 - lr->buf);
+	memmove(lr->buf, nl + 1, lr->len);
+	/* A NUL would end the C string early: "requetetype1\0junk" would
+	 * pass for "requetetype1". The line is refused, never cut short. */
+	if (memchr(line, '\0', linelen) != NULL) {
+		errno = EILSEQ;
+		return -1;
+	}
 	/* Accept "\r\n" too: telnet and some nc builds send it. */
 	if (linelen > 0 && line[linelen - 1] == '\r')
 		linelen--;
 	line[linelen] = '\0';
-	/* Keep what follows the line (the start of the next one). */
-	lr->len -= (size_t)(nl + 1 - lr->buf);
-	memmove(lr->buf, nl + 1, lr->len);
 	return 1;
 }
 

@@ -46,15 +46,18 @@ ssize_t lr_fill(struct line_reader *lr);
  * NUL included), without its "\n" or "\r\n".
  * Returns 1 when a line was taken, 0 when no complete line is buffered yet,
  * -1 with errno EMSGSIZE when the line is too long for size (the reader
- * is then unusable: close the connection).
+ * is then unusable: close the connection), or -1 with errno EILSEQ when
+ * the line holds a NUL byte (that line is dropped; the next one can be
+ * taken). Call it until it returns 0: one read may bring many lines.
  */
 int lr_next(struct line_reader *lr, char *line, size_t size);
 
 /*
  * Blocking read of the next line: lr_next() and lr_fill() until a line
  * is complete. Returns 1 for a line, 0 at end of file between lines,
- * -1 with errno set: EMSGSIZE (line too long), EPROTO (end of file in the
- * middle of a line), or the error of read().
+ * -1 with errno set: EMSGSIZE (line too long), EILSEQ (a NUL in the
+ * line), EPROTO (end of file in the middle of a line), or the error of
+ * read().
  */
 int lr_getline(struct line_reader *lr, char *line, size_t size);
 

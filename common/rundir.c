@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -41,8 +42,15 @@ rundir_prepare(const char *path, char *why, size_t whysize)
 {
 	struct stat st;
 
-	if (mkdir(path, 0700) == -1 && errno != EEXIST)
-		return refuse(errno, why, whysize, "cannot be created", 0);
+	if (mkdir(path, 0700) == -1 && errno != EEXIST) {
+		int err = errno;
+
+		/* mkdir makes one level only: say so when that is the cause. */
+		snprintf(why, whysize, "cannot be created: %s%s", strerror(err),
+		    err == ENOENT ? " (its parent directory does not exist)" : "");
+		errno = err;
+		return -1;
+	}
 	/* lstat, not stat: stat would follow a symlink to its target. */
 	if (lstat(path, &st) == -1)
 		return refuse(errno, why, whysize, "cannot be examined", 0);

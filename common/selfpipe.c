@@ -28,11 +28,16 @@ selfpipe_open(void)
 static void
 handler(int sig, siginfo_t *info, void *context)
 {
-	struct sig_event ev = { sig, info != NULL ? info->si_pid : 0 };
+	struct sig_event ev = { sig, 0, 0, 0 };
 	int saved = errno;	/* write() may change errno under main's feet */
 	ssize_t n;
 
 	(void)context;
+	if (info != NULL) {
+		ev.pid = info->si_pid;
+		ev.code = info->si_code;
+		ev.status = sig == SIGCHLD ? info->si_status : 0;
+	}
 	/* Records are smaller than PIPE_BUF: each write is atomic, so
 	 * records from several signals never mix. */
 	n = write(pipe_fds[1], &ev, sizeof ev);

@@ -18,6 +18,9 @@
 struct sig_event {
 	int signo;	/* the signal number */
 	pid_t pid;	/* the sender (si_pid), 0 if the kernel sent it */
+	int code;	/* why (si_code): for SIGCHLD, CLD_EXITED, CLD_STOPPED... */
+	int status;	/* SIGCHLD: exit code, or the signal that ended,
+			 * stopped or continued the child (si_status) */
 };
 
 /*

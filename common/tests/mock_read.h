@@ -6,6 +6,7 @@
  *     will_read("pi"); will_read("ng\n");   two short reads make one line
  *     will_fail_read(EINTR);                one read fails with EINTR
  *     will_read("");                        end of file
+ *     will_read_bytes("a\0b\n", 4);          bytes a string cannot hold
  *     __real_read(fd, buf, n)               the real read(), unmocked
  *
  * A read the test did not queue fails the test ("Could not get value to
@@ -26,25 +27,32 @@ __wrap_read(int fd, void *buf, size_t count)
 {
 	int err = mock_type(int);
 	const char *chunk = mock_ptr_type(const char *);
-	size_t len;
+	size_t len = mock_type(size_t);
 
 	(void)fd;
 	if (chunk == NULL) {
 		errno = err;
 		return -1;
 	}
-	len = strlen(chunk);
 	assert_true(len <= count);
 	memcpy(buf, chunk, len);
 	return (ssize_t)len;
+}
+
+/* Queue a read() that returns the len bytes at chunk (NULs included). */
+static void
+will_read_bytes(const char *chunk, size_t len)
+{
+	will_return(__wrap_read, 0);
+	will_return(__wrap_read, chunk);
+	will_return(__wrap_read, len);
 }
 
 /* Queue a read() that returns chunk ("" is end of file). */
 static void
 will_read(const char *chunk)
 {
-	will_return(__wrap_read, 0);
-	will_return(__wrap_read, chunk);
+	will_read_bytes(chunk, strlen(chunk));
 }
 
 /* Queue a read() that fails with errno err. */
@@ -53,6 +61,7 @@ will_fail_read(int err)
 {
 	will_return(__wrap_read, err);
 	will_return(__wrap_read, NULL);
+	will_return(__wrap_read, 0);
 }
 
 #endif

@@ -71,6 +71,14 @@ teardown() { kit_teardown; }
 	assert_file_not_exists "/dev/shm$SHM_NAME"
 }
 
+@test "[run] d -t 0: w cannot answer in time, d says so and exits 1" {
+	run_prog --separate-stderr d -m "$SHM_NAME" -t 0
+	assert_failure 1
+	assert_regex "$stderr" 'd: no answer from w in the segment after 0 ms'
+	refute_output --partial 'd read:'
+	assert_file_not_exists "/dev/shm$SHM_NAME"
+}
+
 @test "[1.2] a w that cannot be started: one clear error line, exit 1, nothing left" {
 	run_prog --separate-stderr d -m "$SHM_NAME" -t "$T" -x "$BATS_TEST_TMPDIR/no-such-w"
 	assert_failure 1

@@ -23,11 +23,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "fifo.h"
+#include "io.h"
 #include "log.h"
 #include "proto.h"
 #include "rtt.h"
@@ -63,6 +65,8 @@ struct run {
 	char dw_path[PATH_MAX];		/* RUN_DIR/dwtube1 */
 	char wd_path[PATH_MAX];		/* RUN_DIR/wdtube1 */
 	int made_dw, made_wd;		/* d created that FIFO: remove it */
+	char lock_path[PATH_MAX];	/* RUN_DIR/d.pid */
+	int lock_fd;			/* holds the lock on the run directory; -1 */
 	int sig_fd, dw_fd, wd_fd;	/* -1 when closed */
 	struct line_reader lr;		/* w's messages, from wdtube1 */
 	pid_t w_pid;			/* 0: no w (not started, or reaped) */
@@ -691,6 +695,53 @@ w_args(const struct options *o, char *delay, size_t size, char *args[11])
 }
 
 /*
+ * Lock the run directory for the whole run: a second d on the same
+ * directory (even one starting at the same instant) is refused before it
+ * looks at the FIFOs, so two d's never both take them for stale. The lock
+ * (fcntl) goes away with the process, even on SIGKILL: a file left by a
+ * crash is simply locked again. Returns 0, or -1 after saying why.
+ */
+static int
+lock_run_dir(struct run *r)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	struct stat held, named;
+	char pid[32];
+	int n;
+
+	for (;;) {
+		r->lock_fd = open(r->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (r->lock_fd == -1) {
+			warn("open %s", r->lock_path);
+			return -1;
+		}
+		if (fcntl(r->lock_fd, F_SETLK, &fl) == -1) {
+			if ((errno == EAGAIN || errno == EACCES) &&
+			    fcntl(r->lock_fd, F_GETLK, &fl) == 0)
+				warnx("run directory %s is in use by d[%ld]; choose another with -r",
+				    r->o->run_dir, (long)fl.l_pid);
+			else
+				warn("lock %s", r->lock_path);
+			close(r->lock_fd);
+			r->lock_fd = -1;
+			return -1;
+		}
+		/* The d before us may have removed the file between our open
+		 * and our lock: then we hold a lock nobody else can see. */
+		if (fstat(r->lock_fd, &held) == 0 && stat(r->lock_path, &named) == 0 &&
+		    held.st_ino == named.st_ino)
+			break;
+		close(r->lock_fd);
+	}
+	n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+	if (ftruncate(r->lock_fd, 0) == -1 || write_all(r->lock_fd, pid, (size_t)n) == -1) {
+		warn("write %s", r->lock_path);
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * Prepare the run: run directory, segment, signals, FIFOs, then w.
  * Returns 0, or -1 after saying why.
  */
@@ -710,10 +761,13 @@ setup(struct run *r)
 		return -1;
 	}
 	if (rundir_path(o->run_dir, DW_FIFO, r->dw_path, sizeof r->dw_path) == -1 ||
-	    rundir_path(o->run_dir, WD_FIFO, r->wd_path, sizeof r->wd_path) == -1) {
+	    rundir_path(o->run_dir, WD_FIFO, r->wd_path, sizeof r->wd_path) == -1 ||
+	    rundir_path(o->run_dir, D_PIDFILE, r->lock_path, sizeof r->lock_path) == -1) {
 		warn("run directory %s", o->run_dir);
 		return -1;
 	}
+	if (lock_run_dir(r) == -1)
+		return -1;
 	r->shm = create_segment(o->shm_name);
 	if (r->shm == NULL)
 		return -1;
@@ -768,6 +822,12 @@ cleanup(struct run *r)
 		else
 			log_event("removed name=%s", r->o->shm_name);
 	}
+	/* Last: until here, another d must not take what we leave. */
+	if (r->lock_fd != -1) {
+		if (unlink(r->lock_path) == -1)
+			warn("unlink %s", r->lock_path);
+		close(r->lock_fd);
+	}
 	rtt_free(&r->rtt);
 }
 
@@ -782,7 +842,7 @@ main(int argc, char **argv)
 	log_set_quiet(o.quiet);
 	memset(&r, 0, sizeof r);
 	r.o = &o;
-	r.sig_fd = r.dw_fd = r.wd_fd = -1;
+	r.sig_fd = r.dw_fd = r.wd_fd = r.lock_fd = -1;
 
 	if (setup(&r) == -1) {
 		r.rc = 1;

@@ -26,6 +26,9 @@
 #define DW_FIFO "dwtube1"	/* d writes, w reads */
 #define WD_FIFO "wdtube1"	/* w writes, d reads */
 
+/* d's lock on the run directory, held for the whole run; it holds d's pid. */
+#define D_PIDFILE "d.pid"
+
 /* Longest message line, "\n" and the terminating NUL included. */
 #define PROTO_LINE_MAX 32
 

@@ -229,18 +229,42 @@ fake_w() {
 	rm "$RUN_DIR/wdtube1"
 }
 
-@test "[2.1] FIFOs in use by a running d are refused" {
+@test "[2.1] a run directory in use by a running d is refused, its FIFOs untouched" {
 	start_prog first d -n 1000000 -t "$(kit_ms 20)" "${D[@]}"
 	wait_log first ' recv msg=pong n=1 ' 2
 	run_prog --separate-stderr d -r "$RUN_DIR" -m "$SHM_NAME-2"
 	assert_failure 1
-	assert_equal "$(errors_in "$stderr")" "d: FIFO $RUN_DIR/dwtube1: is in use by another d"
+	assert_equal "$(errors_in "$stderr")" "d: run directory $RUN_DIR is in use by d[$first_PID]; choose another with -r"
 	assert_file_not_exists "/dev/shm$SHM_NAME-2"
 	# The first pair did not notice.
 	kill -TERM "$first_PID"
 	wait_exit first 2
 	assert_equal "$status" 0
 	assert_nothing_left
+}
+
+@test "[run] two d's started at the same instant on one run directory: one runs, the other is refused" {
+	for round in 1 2 3; do
+		start_prog a d -n 1000000 -t "$(kit_ms 20)" -r "$RUN_DIR" -m "$SHM_NAME"
+		start_prog b d -n 1000000 -t "$(kit_ms 20)" -r "$RUN_DIR" -m "$SHM_NAME-b"
+		# One of them is refused at once; the other keeps exchanging.
+		for ((i = 0; i < 100; i++)); do
+			is_running "$a_PID" && is_running "$b_PID" || break
+			sleep 0.02
+		done
+		if is_running "$a_PID"; then winner=a loser=b; else winner=b loser=a; fi
+		wait_exit "$loser" 2
+		assert_equal "$status" 1
+		grep -Eq "^d: run directory $RUN_DIR is in use by d\[[0-9]+\]; choose another with -r$" \
+			"$(log_of "$loser")" || fail "round $round: $(cat "$(log_of "$loser")")"
+		n=$(log_count "$winner" ' recv msg=pong ')
+		wait_log "$winner" " recv msg=pong n=$((n + 2)) " 2
+		kill -TERM "$(cat "$BATS_TEST_TMPDIR/$winner.pid")"
+		wait_exit "$winner" 2
+		assert_equal "$status" 0
+		assert_equal "$(ls -A "$RUN_DIR")" ""
+	done
+	assert_file_not_exists "/dev/shm$SHM_NAME-b"
 }
 
 @test "[run] a run directory open to others, or a symlink, is refused with one clear line" {

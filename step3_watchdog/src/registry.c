@@ -15,6 +15,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef SYS_pidfd_open
@@ -54,6 +55,46 @@ bad:
 	close(*fd);
 	errno = saved;
 	return NULL;
+}
+
+/* The identity and size of the shared memory object name; -1 on error. */
+static int
+shm_stat(const char *name, struct stat *st)
+{
+	int fd = shm_open(name, O_RDONLY | O_CLOEXEC, 0);
+	int r;
+
+	if (fd == -1)
+		return -1;
+	r = fstat(fd, st);
+	close(fd);
+	return r;
+}
+
+int
+reg_remove_stale(const char *tmpname)
+{
+	struct timespec pause = { 0, 100 * 1000 * 1000 };
+	struct stat st, again;
+
+	if (shm_stat(tmpname, &st) == -1)
+		return errno == ENOENT ? 1 : -1;	/* gone already: free */
+	if (st.st_uid != getuid() || st.st_size != 0)
+		goto not_stale;
+	/* reg_create() holds the name for a few microseconds: one still
+	 * there 100 ms later belongs to a watchdog that died holding it. */
+	while (nanosleep(&pause, &pause) == -1 && errno == EINTR)
+		;
+	if (shm_stat(tmpname, &again) == -1)
+		return errno == ENOENT ? 1 : -1;
+	if (again.st_ino != st.st_ino || again.st_size != 0)
+		goto not_stale;
+	if (shm_unlink(tmpname) == -1 && errno != ENOENT)
+		return -1;
+	return 1;
+not_stale:
+	errno = EEXIST;
+	return 0;
 }
 
 struct registry *

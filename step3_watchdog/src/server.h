@@ -7,6 +7,7 @@
 #ifndef STEP3_SERVER_H
 #define STEP3_SERVER_H
 
+#include <stdnoreturn.h>
 #include <sys/types.h>
 
 #include "proto.h"
@@ -50,6 +51,14 @@ void server_fault_at_start(const struct server *sv, int fd);
  * slot).
  */
 int server_attach(struct server *sv, int fd, unsigned slot);
+
+/*
+ * Refuse to start, for a reason a restart would meet again: print it,
+ * leave it in the registry for the watchdog to give, and exit
+ * EXIT_NO_RESTART. sv must be attached.
+ */
+noreturn void server_refuse(struct server *sv, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* Mark our slot READY and wake the watchdog up so that it sees it. */
 int server_ready(struct server *sv);

@@ -248,23 +248,48 @@ drop_ref(struct watch *wt)
 	reg_ref_close(&wt->ref);
 }
 
+/* Remove d's lock file if it holds pid (a dead d's); 1 if removed. */
+static unsigned
+remove_pidfile(pid_t pid)
+{
+	char path[4200], text[32];
+	ssize_t n;
+	int fd;
+
+	if (rundir_path(opt.run_dir, D_PIDFILE, path, sizeof path) == -1)
+		return 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd == -1)
+		return 0;
+	n = read(fd, text, sizeof text - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	text[n] = '\0';
+	return strtol(text, NULL, 10) == (long)pid && unlink(path) == 0;
+}
+
 /*
- * Remove what d (pid), dead without cleaning up, left behind: its FIFOs
- * and its data segment (a new d would find them stale). Only if the
- * segment says it was that d's: a d that died because another tree
- * already uses the same names must not take that tree's files with it.
+ * Remove what d (pid), dead without cleaning up, left behind: its lock
+ * file, its FIFOs and its data segment (a new d would find them stale).
+ * Only if the segment says it was that d's: a d that died because another
+ * tree already uses the same names must not take that tree's files with
+ * it.
  */
 static void
 clean_after_d(pid_t pid)
 {
 	struct shm_layout *seg;
 	char name[32], path[4200];
-	unsigned i, removed = 0;
+	unsigned i, removed = remove_pidfile(pid);
 	int ours;
 
 	seg = shm_area_open(opt.shm_name, sizeof *seg);
-	if (seg == NULL)
-		return;		/* d died before making anything */
+	if (seg == NULL) {
+		if (removed > 0)	/* d died before making its segment */
+			log_event("cleanup name=d pid=%ld removed=%u", (long)pid, removed);
+		return;
+	}
 	ours = seg->magic == SHM_MAGIC && seg->owner == pid;
 	shm_area_close(seg, sizeof *seg);
 	if (!ours)
@@ -384,12 +409,15 @@ kill_server(unsigned i, const char *reason)
 	sup_killed(&wt->sup);
 }
 
+/* Why we gave up: said once the tree is down, as our last line. */
+static char give_up_why[256];
+
 /* Stop with exit code 1 and a clear message. */
 static void
 give_up(const char *why)
 {
 	log_event("give-up reason=\"%s\"", why);
-	warnx("giving up: %s", why);
+	snprintf(give_up_why, sizeof give_up_why, "%s", why);
 	exit_code = 1;
 	stopping = 1;
 }
@@ -407,6 +435,13 @@ d_exited(pid_t pid, int status, double now)
 		return;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == EXIT_GIVE_UP) {
 		give_up("d gave up: a w was restarted too often");
+		return;
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == EXIT_NO_RESTART) {
+		/* A restart would meet the same refusal: stop now, and say
+		 * why in d's words. */
+		reg->refusal[sizeof reg->refusal - 1] = '\0';
+		give_up(reg->refusal[0] != '\0' ? reg->refusal : "d cannot start");
 		return;
 	}
 	/* Killed by us (STOPPING), kill_server() said why; else it died. */
@@ -657,6 +692,20 @@ setup(void)
 	unsigned i;
 	int sigfd;
 
+	/* The registry first: a refusal then leaves nothing open. */
+	snprintf(tmpname, sizeof tmpname, "%s-reg", opt.shm_name);
+	nwatch = 1 + (unsigned)opt.n;
+	reg = reg_create(tmpname, nwatch, &reg_fd);
+	if (reg == NULL && errno == EEXIST && reg_remove_stale(tmpname) == 1) {
+		log_event("stale-segment name=%s action=replaced", tmpname);
+		reg = reg_create(tmpname, nwatch, &reg_fd);
+	}
+	if (reg == NULL && errno == EEXIST)
+		fatalx("shared memory %s exists and is not a stale one of ours; "
+		    "remove /dev/shm%s or choose another name with -m", tmpname, tmpname);
+	if (reg == NULL)
+		fatal("shm_open %s", tmpname);
+
 	/* TODO 3.9: become a child subreaper (prctl
 	 * PR_SET_CHILD_SUBREAPER): when d dies, its w's are reparented to
 	 * us instead of init, so that we reap them (no zombie left to a
@@ -671,11 +720,6 @@ setup(void)
 	    selfpipe_catch(SIGINT) == -1 || selfpipe_catch(SIGUSR2) == -1)
 		fatal("sigaction");
 
-	snprintf(tmpname, sizeof tmpname, "%s-reg", opt.shm_name);
-	nwatch = 1 + (unsigned)opt.n;
-	reg = reg_create(tmpname, nwatch, &reg_fd);
-	if (reg == NULL)
-		fatal("shm_open %s", tmpname);
 	for (i = 0; i < nwatch; i++) {
 		sup_init(&watch[i].sup);
 		watch[i].ref.pid = 0;
@@ -696,7 +740,7 @@ main(int argc, char **argv)
 	struct pollfd pfd[PFD_MAX];
 	double now;
 	int sigfd, timeout, use_stdin, tree_ready = 0;
-	char why[64];
+	char why[160];
 
 	log_init("watchdog");
 	parse_options(argc, argv);
@@ -741,5 +785,7 @@ main(int argc, char **argv)
 	/* Fewer SIGUSR2 than replies: some arrived together and merged. */
 	log_event("stopped code=%d heartbeats=%lu sigusr2=%lu", exit_code,
 	    nbeats, nusr2);
+	if (give_up_why[0] != '\0')
+		warnx("giving up: %s", give_up_why);
 	return exit_code;
 }

@@ -223,6 +223,19 @@ teardown() {
 	stop_tree
 }
 
+@test "[run] question 3.c: d logs the SIGCHLD of a w stopped, then of it continued" {
+	start_tree -w 1 -T "$(kit_ms 5000)"
+	w1=$(pid_of w1)
+	kill -STOP "$w1"
+	wait_log wd " d\[[0-9]+\] sigchld name=w1 pid=$w1 code=CLD_STOPPED signal=SIGSTOP$"
+	kill -CONT "$w1"
+	wait_log wd " d\[[0-9]+\] sigchld name=w1 pid=$w1 code=CLD_CONTINUED signal=SIGCONT$"
+	# Nothing to reap: w1 is alive, the same process.
+	assert_equal "$(log_count wd " reaped name=w1 ")" 0
+	assert_equal "$(pid_of w1)" "$w1"
+	stop_tree
+}
+
 @test "[3.6] a w in a crash loop: d gives up, the tree stops, the watchdog exits 1" {
 	start_prog wd watchdog -r "$RUN_DIR" -m "$SHM_NAME" -P "$P" -T "$T" -K "$K" \
 		-b "$(kit_ms 10)" -B "$(kit_ms 40)" -R 4 -W 10000 -f w1:exit
@@ -327,14 +340,30 @@ teardown() {
 		-b 10 -B 20 -R 2 -w 1
 	wait_exit wd2 5
 	assert_equal "$status" 1
-	grep -q "^d: shared memory $SHM_NAME is in use by d\[$d\]" "$(log_of wd2)" ||
+	grep -q "^d: run directory $RUN_DIR is in use by d\[$d\]; choose another with -r$" "$(log_of wd2)" ||
 		fail "no clear refusal: $(cat "$(log_of wd2)")"
+	# At once, not after R restarts, and the cause is the last line.
+	assert_equal "$(log_count wd2 ' started name=d ')" 1
+	assert_equal "$(tail -n1 "$(log_of wd2)")" "watchdog: giving up: run directory $RUN_DIR is in use by d[$d]; choose another with -r"
 	! grep -q ' cleanup ' "$(log_of wd2)" || fail "the second tree cleaned up the first one's files"
 	# The first tree still serves, with its FIFOs and its segment.
 	n=$(log_count wd " recv msg=pong name=w1 ")
 	wait_log wd " recv msg=pong name=w1 n=$((n + 1)) "
 	assert_equal "$(pid_of d)" "$d"
 	stop_tree
+}
+
+@test "[run] a registry name left by a killed watchdog is replaced; a foreign one is refused with what to do" {
+	# What a watchdog killed between shm_open() and shm_unlink() leaves.
+	: >"/dev/shm$SHM_NAME-reg"
+	start_tree -w 1
+	assert_equal "$(log_count wd " stale-segment name=$SHM_NAME-reg action=replaced$")" 1
+	stop_tree
+	echo data >"/dev/shm$SHM_NAME-reg"
+	run_prog --separate-stderr watchdog -r "$RUN_DIR" -m "$SHM_NAME" -w 1
+	rm -f "/dev/shm$SHM_NAME-reg"
+	assert_failure 1
+	assert_equal "${stderr_lines[-1]}" "watchdog: shared memory $SHM_NAME-reg exists and is not a stale one of ours; remove /dev/shm$SHM_NAME-reg or choose another name with -m"
 }
 
 @test "[run] bad arguments: usage on stderr, exit 2" {

@@ -39,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -420,6 +421,8 @@ dispatch(struct client *c, enum req_type type, double now)
 	client_error(c, PERR_BUSY, "dispatch is not written yet (TODO 4.4)");
 }
 
+static void client_lines(struct client *c, double now);
+
 /* A w became idle: serve the oldest queued requests. */
 static void
 dispatch_queue(double now)
@@ -431,8 +434,8 @@ dispatch_queue(double now)
 		queue_remove(c);
 		client_touch(c, now);
 		dispatch(c, type, now);
-		if (c->eof && c->queued == REQ_NONE)
-			client_close(c, "eof");
+		/* Its next requests may be buffered already (pipelined). */
+		client_lines(c, now);
 	}
 }
 
@@ -440,8 +443,10 @@ dispatch_queue(double now)
 
 /*
  * Take every complete line client c has sent, one request after the
- * other. A queued client's next lines wait until its request is served:
- * replies come back in the order of the requests.
+ * other (a client may send several without waiting: pipelining). A
+ * queued client's next lines wait until its request is served: replies
+ * come back in the order of the requests. A client that has shut down
+ * its writing is closed once nothing of it is left to answer.
  */
 static void
 client_lines(struct client *c, double now)
@@ -452,13 +457,14 @@ client_lines(struct client *c, double now)
 
 	while (c->fd != -1 && c->queued == REQ_NONE &&
 	    (got = lr_next(&c->lr, line, sizeof line)) != 0) {
-		if (got == -1) {
+		client_touch(c, now);
+		if (got == -1 && errno != EILSEQ) {
 			log_request("toolong peer=%s", c->peer);
 			client_error(c, PERR_TOOLONG, "a line is at most 512 bytes");
 			return;
 		}
-		client_touch(c, now);
-		type = proto_parse_request(line);
+		/* A line holding a NUL (EILSEQ) is no request either. */
+		type = got == 1 ? proto_parse_request(line) : REQ_NONE;
 		if (type == REQ_NONE) {
 			log_request("unknown peer=%s", c->peer);
 			client_error(c, PERR_UNKNOWN, "expected requetetype1 or requetetype2");
@@ -466,6 +472,8 @@ client_lines(struct client *c, double now)
 		}
 		dispatch(c, type, now);
 	}
+	if (c->fd != -1 && c->eof && c->queued == REQ_NONE)
+		client_close(c, lr_pending(&c->lr) ? "eof-mid-line" : "eof");
 }
 
 /* Read what client c has sent (poll said POLLIN or POLLHUP or POLLERR). */
@@ -495,18 +503,16 @@ client_read(struct client *c, short revents, double now)
 		client_close(c, errno == ECONNRESET ? "reset" : "read-error");
 		return;
 	}
-	if (n == 0) {
-		/* End of file: the client has closed, or only shut down its
-		 * writing (nc -N, shutdown(SHUT_WR)). A request waiting in the
-		 * queue still gets its answer, then the connection is closed. */
-		if (c->queued != REQ_NONE && !lr_pending(&c->lr) &&
-		    !(revents & (POLLHUP | POLLERR))) {
-			c->eof = 1;
-			return;
-		}
+	if (n == 0 && (revents & (POLLHUP | POLLERR))) {
+		/* Closed both ways: nobody is left to answer. */
 		client_close(c, lr_pending(&c->lr) ? "eof-mid-line" : "eof");
 		return;
 	}
+	/* End of file: the client has closed, or only shut down its writing
+	 * (nc -N, shutdown(SHUT_WR)). Every complete line it sent before
+	 * still gets its answer (client_lines), then the connection closes. */
+	if (n == 0)
+		c->eof = 1;
 	client_lines(c, now);
 }
 
@@ -596,8 +602,8 @@ make_fifo(const char *path)
 	case 1:
 		log_event("stale-fifo path=%s action=replaced", path);
 		break;
-	default:
-		fatalx("%s %s", path, why);
+	default:	/* in use, or not a FIFO: a restart would not help */
+		server_refuse(&sv, "%s %s", path, why);
 	}
 }
 
@@ -764,7 +770,7 @@ read_w(struct wchild *wc, double now)
 	}
 	while (wc->from_w != -1 && (got = lr_next(&wc->lr, line, sizeof line)) != 0) {
 		if (got == -1) {
-			worker_kill(wc, "report-too-long");
+			worker_kill(wc, errno == EILSEQ ? "bad-report" : "report-too-long");
 			return;
 		}
 		worker_report(wc, line, now);
@@ -862,6 +868,25 @@ reap_ws(double now)
 
 /* ---- signals, the main loop ---------------------------------------- */
 
+/*
+ * A SIGCHLD that tells of a w stopped (kill -STOP) or continued (kill
+ * -CONT), not ended: there is nothing to reap, but the kernel told us all
+ * the same (we did not ask it not to, with SA_NOCLDSTOP). Logged so that
+ * question 3.c can be watched: "sigchld name=w1 ... code=CLD_STOPPED".
+ */
+static void
+log_child_state(const struct sig_event *ev)
+{
+	struct wchild *wc;
+
+	if (ev->code != CLD_STOPPED && ev->code != CLD_CONTINUED)
+		return;
+	wc = find_w(ev->pid);
+	log_event("sigchld name=%s pid=%ld code=%s signal=%s", wc != NULL ? wc->name : "?",
+	    (long)ev->pid, ev->code == CLD_STOPPED ? "CLD_STOPPED" : "CLD_CONTINUED",
+	    signal_name(ev->status));
+}
+
 /* Handle the signals recorded since the last wake-up. */
 static void
 drain_signals(double now)
@@ -872,6 +897,7 @@ drain_signals(double now)
 	while ((r = selfpipe_read(&ev)) == 1) {
 		switch (ev.signo) {
 		case SIGCHLD:
+			log_child_state(&ev);
 			reap_ws(now);
 			break;
 		case SIGUSR1:
@@ -1000,21 +1026,29 @@ static void
 lock_run_dir(void)
 {
 	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	struct stat held, named;
 	char pid[32];
 	int n;
 
 	if (rundir_path(opt.run_dir, D_PIDFILE, d.lock_path, sizeof d.lock_path) == -1)
 		fatal("path %s/%s", opt.run_dir, D_PIDFILE);
-	d.lock_fd = open(d.lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (d.lock_fd == -1)
-		fatal("open %s", d.lock_path);
-	if (fcntl(d.lock_fd, F_SETLK, &fl) == -1) {
-		if (errno != EAGAIN && errno != EACCES)
-			fatal("lock %s", d.lock_path);
-		if (fcntl(d.lock_fd, F_GETLK, &fl) == -1)
-			fatal("lock %s", d.lock_path);
-		fatalx("run directory %s is in use by d[%ld]; choose another with -r",
-		    opt.run_dir, (long)fl.l_pid);
+	for (;;) {
+		d.lock_fd = open(d.lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (d.lock_fd == -1)
+			fatal("open %s", d.lock_path);
+		if (fcntl(d.lock_fd, F_SETLK, &fl) == -1) {
+			if ((errno != EAGAIN && errno != EACCES) ||
+			    fcntl(d.lock_fd, F_GETLK, &fl) == -1)
+				fatal("lock %s", d.lock_path);
+			server_refuse(&sv, "run directory %s is in use by d[%ld]; "
+			    "choose another with -r", opt.run_dir, (long)fl.l_pid);
+		}
+		/* The d before us may have removed the file between our open
+		 * and our lock: then we would hold a lock nobody else sees. */
+		if (fstat(d.lock_fd, &held) == 0 && stat(d.lock_path, &named) == 0 &&
+		    held.st_ino == named.st_ino)
+			break;
+		close(d.lock_fd);
 	}
 	n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
 	if (ftruncate(d.lock_fd, 0) == -1 || write_all(d.lock_fd, pid, (size_t)n) == -1)
@@ -1162,7 +1196,7 @@ main(int argc, char **argv)
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		fatal("signal SIGPIPE");
 	if (rundir_prepare(opt.run_dir, why, sizeof why) == -1)
-		fatalx("run directory %s: %s", opt.run_dir, why);
+		server_refuse(&sv, "run directory %s: %s", opt.run_dir, why);
 	lock_run_dir();
 	sigfd = selfpipe_open();
 	if (sigfd == -1)

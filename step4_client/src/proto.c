@@ -26,6 +26,7 @@ static const char *const err_words[PERR_COUNT] = {
 	[PERR_SHUTDOWN] = "shutdown",
 	[PERR_CLIENTGONE] = "clientgone",
 	[PERR_WDIED] = "wdied",
+	[PERR_BADBYTE] = "badbyte",
 };
 
 const char *
@@ -45,6 +46,17 @@ proto_err_from_word(const char *word)
 		if (strcmp(word, err_words[e]) == 0)
 			return (enum proto_err)e;
 	return PERR_NONE;
+}
+
+int
+proto_text_valid(const char *line)
+{
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)line; *p != '\0'; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return 0;
+	return 1;
 }
 
 const char *
@@ -106,10 +118,9 @@ split(const char *line, char *copy, char **words, int max, int rest)
 
 	if (len > PROTO_LINE_MAX)
 		return -1;
+	if (!proto_text_valid(line))
+		return -1;
 	memcpy(copy, line, len + 1);
-	for (p = copy; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			return -1;
 	p = copy;
 	while (n < max) {
 		char *sp = n == max - 1 && rest ? NULL : strchr(p, ' ');

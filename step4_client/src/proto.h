@@ -6,7 +6,9 @@
  * watches d and the w's. PROTOCOL.md describes it all for humans.
  *
  * Every message is one line of text ending in "\n" (a "\r\n" is accepted
- * too): nc, socat or telnet can speak both protocols by hand.
+ * too): nc, socat or telnet can speak both protocols by hand. A peer may
+ * send several lines at once, without waiting for the answers: each is
+ * answered, in order.
  *
  *   client -> d (TCP, port 2222)      "requetetype1" | "requetetype2"
  *   d -> client                       "<port> <token>" | "error <word> [text]"
@@ -81,6 +83,8 @@ enum proto_err {
 	PERR_SHUTDOWN,	/* d, w: the server is stopping; closed */
 	PERR_CLIENTGONE,	/* w -> d only: the client left mid-request */
 	PERR_WDIED,	/* d's log only: the w serving the request died */
+	PERR_BADBYTE,	/* w: a requetetype2 line holds a byte outside the text
+			 * bytes (proto_text_valid); closed */
 	PERR_COUNT
 };
 
@@ -89,6 +93,14 @@ const char *proto_err_word(enum proto_err err);
 
 /* The error whose word is word, or PERR_NONE when there is none. */
 enum proto_err proto_err_from_word(const char *word);
+
+/*
+ * True when every byte of line is allowed in a protocol line: printable
+ * ASCII (0x20 to 0x7e) and bytes from 0x80 on (UTF-8 text, "é"). NUL,
+ * the other control bytes (tab included) and DEL are not: a line holding
+ * one is refused, never passed on or cut short.
+ */
+int proto_text_valid(const char *line);
 
 /* The request's word ("requetetype1"); "?" for REQ_NONE. */
 const char *proto_req_word(enum req_type type);
@@ -232,6 +244,11 @@ int proto_token_equal(const char *a, const char *b);
  * not respawn" code). 0, 1 and 2 keep their usual meanings. */
 #define EXIT_GIVE_UP 3
 
+/* Exit code of d when it cannot start for a reason that a restart would
+ * meet again (its run directory or its segment in use by another tree):
+ * the watchdog stops at once, with the reason d left in the registry. */
+#define EXIT_NO_RESTART 4
+
 /* Written first by the watchdog: tells a registry from anything else. */
 #define REG_MAGIC 0x4f535034u	/* "OSP4" */
 
@@ -261,6 +278,7 @@ struct registry {
 	pid_t watchdog;		/* where servers send SIGUSR2 */
 	unsigned nslots;	/* 1 + n */
 	struct reg_slot slot[1 + W_MAX];
+	char refusal[256];	/* why d cannot start (EXIT_NO_RESTART) */
 };
 
 #endif

@@ -421,12 +421,15 @@ kill_server(unsigned i, const char *reason)
 	sup_killed(&wt->sup);
 }
 
+/* Why we gave up: said once the tree is down, as our last line. */
+static char give_up_why[256];
+
 /* Stop with exit code 1 and a clear message. */
 static void
 give_up(const char *why)
 {
 	log_event("give-up reason=\"%s\"", why);
-	warnx("giving up: %s", why);
+	snprintf(give_up_why, sizeof give_up_why, "%s", why);
 	exit_code = 1;
 	stopping = 1;
 }
@@ -444,6 +447,13 @@ d_exited(pid_t pid, int status, double now)
 		return;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == EXIT_GIVE_UP) {
 		give_up("d gave up: a w was restarted too often");
+		return;
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == EXIT_NO_RESTART) {
+		/* A restart would meet the same refusal: stop now, and say
+		 * why in d's words. */
+		reg->refusal[sizeof reg->refusal - 1] = '\0';
+		give_up(reg->refusal[0] != '\0' ? reg->refusal : "d cannot start");
 		return;
 	}
 	/* Killed by us (STOPPING), kill_server() said why; else it died. */
@@ -733,6 +743,26 @@ setup(void)
 	unsigned i;
 	int sigfd;
 
+	/* The registry first: a refusal then leaves nothing open. */
+	snprintf(tmpname, sizeof tmpname, "%s-reg", opt.shm_name);
+	nwatch = 1 + (unsigned)opt.n;
+	reg = reg_create(tmpname, nwatch, &reg_fd);
+	if (reg == NULL && errno == EEXIST && reg_remove_stale(tmpname) == 1) {
+		log_event("stale-segment name=%s action=replaced", tmpname);
+		reg = reg_create(tmpname, nwatch, &reg_fd);
+	}
+	if (reg == NULL && errno == EEXIST) {
+		close(listen_fd);
+		fatalx("shared memory %s exists and is not a stale one of ours; "
+		    "remove /dev/shm%s or choose another name with -m", tmpname, tmpname);
+	}
+	if (reg == NULL) {
+		int err = errno;
+
+		close(listen_fd);
+		errno = err;
+		fatal("shm_open %s", tmpname);
+	}
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
 		fatal("prctl PR_SET_CHILD_SUBREAPER");
 
@@ -745,11 +775,6 @@ setup(void)
 	    selfpipe_catch(SIGINT) == -1 || selfpipe_catch(SIGUSR2) == -1)
 		fatal("sigaction");
 
-	snprintf(tmpname, sizeof tmpname, "%s-reg", opt.shm_name);
-	nwatch = 1 + (unsigned)opt.n;
-	reg = reg_create(tmpname, nwatch, &reg_fd);
-	if (reg == NULL)
-		fatal("shm_open %s", tmpname);
 	for (i = 0; i < nwatch; i++) {
 		sup_init(&watch[i].sup);
 		watch[i].ref.pid = 0;
@@ -770,17 +795,20 @@ main(int argc, char **argv)
 	struct pollfd pfd[PFD_MAX];
 	double now;
 	int sigfd, timeout, use_stdin, tree_ready = 0;
-	char why[64];
+	char why[160];
 
 	log_init("watchdog");
 	parse_options(argc, argv);
-	if (rundir_prepare(opt.run_dir, why, sizeof why) == -1)
-		fatalx("run directory %s: %s", opt.run_dir, why);
 	/* The port before anything else: "address in use", the likeliest
-	 * refusal, then leaves nothing open and nothing behind. */
+	 * refusal, then leaves nothing open and nothing behind (not even
+	 * the run directory). */
 	listen_fd = net_listen(NET_LOOPBACK, (unsigned)opt.port);
 	if (listen_fd == -1)
 		fatal("bind %s:%lu", NET_LOOPBACK, opt.port);
+	if (rundir_prepare(opt.run_dir, why, sizeof why) == -1) {
+		close(listen_fd);
+		fatalx("run directory %s: %s", opt.run_dir, why);
+	}
 	log_event("listening port=%d", net_local_port(listen_fd));
 	sigfd = setup();
 	use_stdin = stdin_usable();
@@ -822,5 +850,7 @@ main(int argc, char **argv)
 	close(listen_fd);
 	log_event("stopped code=%d heartbeats=%lu sigusr2=%lu", exit_code,
 	    nbeats, nusr2);
+	if (give_up_why[0] != '\0')
+		warnx("giving up: %s", give_up_why);
 	return exit_code;
 }

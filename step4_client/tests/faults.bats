@@ -24,7 +24,7 @@ load_result() {
 	assert_equal "$((ok + errors))" "$2"
 	sum=$(sed -nE 's/^outcomes: //p' <<<"$out" | tr ' ' '\n' | cut -d= -f2 | paste -sd+ | bc)
 	assert_equal "$sum" "$2"
-	grep -Eq '^outcomes: ok=[0-9]+ unknown=0 toolong=0 timeout=0 busy=0 badtoken=0 shutdown=0 clientgone=0 wdied=0 refused=[0-9]+ closed=[0-9]+ garbled=0 expired=0$' <<<"$out" ||
+	grep -Eq '^outcomes: ok=[0-9]+ unknown=0 toolong=0 timeout=0 busy=0 badtoken=0 shutdown=0 clientgone=0 wdied=0 badbyte=0 refused=[0-9]+ closed=[0-9]+ garbled=0 expired=0$' <<<"$out" ||
 		fail "unexpected outcomes: $out"
 	((ok > 0)) || fail "nothing succeeded: $out"
 	echo "# $(grep '^outcomes:' <<<"$out")" >&3
@@ -168,5 +168,18 @@ load_result() {
 	sleep "$(kit_scale 1)"
 	refute_log sys ' (heartbeat-miss|kill|restart) '
 	assert_equal "$(w_pid sys 1)" "$w1"
+	stop_system sys
+}
+
+@test "[run] step 3 on step 4: d logs the SIGCHLD of a w stopped, then continued (question 3.c)" {
+	start_system sys -w 1 -T "$(kit_ms 5000)"
+	w1=$(w_pid sys 1)
+	kill -STOP "$w1"
+	wait_log sys " d\[[0-9]+\] sigchld name=w1 pid=$w1 code=CLD_STOPPED signal=SIGSTOP$"
+	kill -CONT "$w1"
+	wait_log sys " d\[[0-9]+\] sigchld name=w1 pid=$w1 code=CLD_CONTINUED signal=SIGCONT$"
+	run_prog client -p "$PORT" requetetype1
+	assert_success
+	refute_log sys ' reaped name=w1 '
 	stop_system sys
 }

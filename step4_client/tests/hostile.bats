@@ -175,3 +175,117 @@ still_serving() {
 	still_serving
 	refute_log sys ' (reaped|kill|warn|accept) '
 }
+
+@test "[4.4] requests pipelined behind a queued one: each answered, in order" {
+	start_system sys -w 1 -t 0
+	hold_w x
+	# Two requests in one write, while the only w is busy: both wait.
+	tcp_open b "$PORT"
+	printf '%s' $'requetetype1\nrequetetype1\n' >&"$b"	# one write()
+	wait_log sys ' d\[[0-9]+\] queued peer='
+	exec {x}>&-
+	for id in 2 3; do
+		tcp_line "$b"
+		[[ $LINE =~ ^([0-9]+)\ ([0-9a-f]{16})$ ]] || fail "request $id: \"$LINE\""
+		tcp_open y "${BASH_REMATCH[1]}"
+		tcp_say "$y" "${BASH_REMATCH[2]}"
+		tcp_line "$y"; assert_equal "$LINE" "ok $id requetetype1"
+		tcp_line "$y"; assert_regex "$LINE" "^result $id "
+		exec {y}>&-
+	done
+	exec {b}>&-
+}
+
+@test "[4.4] nc -N: requests pipelined, then end of file: each answered, then closed" {
+	start_system sys -w 1 -t 0
+	hold_w x
+	start_nc b "$PORT" 'requetetype1\nrequetetype1\n'
+	wait_log sys ' d\[[0-9]+\] queued peer='
+	exec {x}>&-
+	for id in 2 3; do
+		wait_lines b $((id - 1))
+		[[ $OUT =~ ^([0-9]+)\ ([0-9a-f]{16})$ ]] || fail "request $id: \"$OUT\""
+		run timeout "$(kit_scale 5)" nc -N 127.0.0.1 "${BASH_REMATCH[1]}" <<<"${BASH_REMATCH[2]}"
+		assert_line --index 0 "ok $id requetetype1"
+	done
+	wait_exit b
+	assert_equal "$(wc -l <"$BATS_TEST_TMPDIR/b.out")" 2
+	refute_log sys 'reason=eof-mid-line'
+}
+
+@test "[4.3] a NUL or a control byte in a request: \"error unknown\", the next line is served" {
+	start_system sys -w 1 -t 0
+	run timeout "$(kit_scale 5)" nc -N 127.0.0.1 "$PORT" \
+		< <(printf 'requetetype1\0junk\nrequetetype1\001\nrequetetype1\n')
+	assert_line --index 0 "error unknown expected requetetype1 or requetetype2"
+	assert_line --index 1 "error unknown expected requetetype1 or requetetype2"
+	assert_line --index 2 --regexp '^[0-9]+ [0-9a-f]{16}$'
+	assert_equal "${#lines[@]}" 3
+}
+
+@test "[4.7] a token followed by a NUL is no token; the real one still works" {
+	start_system sys -w 1 -t 0
+	tcp_open a "$PORT"
+	ask_d "$a" requetetype1
+	run timeout "$(kit_scale 5)" nc -N 127.0.0.1 "$WPORT" < <(printf '%s\0junk\n' "$TOKEN")
+	assert_output "error badtoken no request of yours is waiting here"
+	run timeout "$(kit_scale 5)" nc -N 127.0.0.1 "$WPORT" <<<"$TOKEN"
+	assert_line --index 0 "ok 1 requetetype1"
+	exec {a}>&-
+}
+
+@test "[run] requetetype2: a line with a NUL or a control byte: \"error badbyte\", d told" {
+	start_system sys -w 1 -t 0
+	tcp_open a "$PORT"
+	ask_d "$a" requetetype2
+	run timeout "$(kit_scale 5)" nc -N 127.0.0.1 "$WPORT" < <(printf '%s\nfine\nab\0cd\nlost\n' "$TOKEN")
+	assert_output "$(printf 'ok 1 requetetype2\nfine\nerror badbyte a line holds a byte that is not text')"
+	wait_log sys ' d\[[0-9]+\] failed id=1 w=w1 reason=badbyte$'
+	ask_d "$a" requetetype2
+	run timeout "$(kit_scale 5)" nc -N 127.0.0.1 "$WPORT" < <(printf '%s\nbell\a\n' "$TOKEN")
+	assert_output "$(printf 'ok 2 requetetype2\nerror badbyte a line holds a byte that is not text')"
+	exec {a}>&-
+	still_serving
+}
+
+@test "[run] requetetype2: lines sent with the token are echoed at once" {
+	start_system sys -w 1 -t 0
+	tcp_open a "$PORT"
+	ask_d "$a" requetetype2
+	tcp_open y "$WPORT"
+	# One write() (printf writes line by line with \n in its format), no
+	# end of file: the lines arrive with the token.
+	printf '%s' "$TOKEN"$'\nhello\nworld\n' >&"$y"
+	tcp_line "$y"; assert_equal "$LINE" "ok 1 requetetype2"
+	tcp_line "$y"; assert_equal "$LINE" "hello"
+	tcp_line "$y"; assert_equal "$LINE" "world"
+	exec {a}>&- {y}>&-
+}
+
+# bats test_tags=timing
+@test "[run] a w out of descriptors (limit 64): no spin, few warnings, strangers evicted, the client served" {
+	[[ ${VALGRIND:-0} == 1 ]] && skip "valgrind keeps descriptors of its own at the top of the limit"
+	start_system sys -w 1 -t 0
+	wpid=$(w_pid sys 1)
+	# What `ulimit -n 64` in w's shell would give it: 100 strangers cannot
+	# all have a descriptor, and accept() fails with EMFILE.
+	prlimit --pid "$wpid" --nofile=64:64
+	tcp_open a "$PORT"
+	ask_d "$a" requetetype1
+	start_peer crowd hold "$WPORT" 100 "$(kit_scale 30)"
+	wait_log crowd '^held 100$' 10
+	cpu0=$(awk '{ print $14 + $15 }' "/proc/$wpid/stat")
+	sleep 1	# the window in which a spinning w would burn its CPU
+	cpu1=$(awk '{ print $14 + $15 }' "/proc/$wpid/stat")
+	(((cpu1 - cpu0) * 100 < 20 * $(getconf CLK_TCK))) ||
+		fail "w used $(((cpu1 - cpu0) * 100 / $(getconf CLK_TCK)))% of a CPU while out of descriptors"
+	tcp_open x "$WPORT"
+	tcp_say "$x" "$TOKEN"
+	tcp_line "$x"; assert_equal "$LINE" "ok 1 requetetype1"
+	tcp_line "$x"; assert_regex "$LINE" '^result 1 '
+	exec {a}>&- {x}>&-
+	assert_log sys ' w1\[[0-9]+\] evicted peer='
+	assert_log sys '^w1: accept port [0-9]+: Too many open files$'
+	(($(log_count sys '^w1: accept') <= 5)) ||
+		fail "$(log_count sys '^w1: accept') warnings about accept() in a few seconds"
+}

@@ -35,7 +35,38 @@ teardown() { kit_teardown; }
 	run_prog --separate-stderr watchdog -p "$PORT" -r "$BATS_TEST_TMPDIR/other"
 	assert_failure 1
 	assert_equal "$stderr" "watchdog: bind 127.0.0.1:$PORT: Address already in use"
-	assert_equal "$(ls -A "$BATS_TEST_TMPDIR/other")" ""
+	[[ ! -e $BATS_TEST_TMPDIR/other ]] || fail "the run directory was left behind"
+}
+
+@test "[run] a run directory whose parent is missing: the reason, exit 1" {
+	run_prog --separate-stderr watchdog -p 0 -r "$BATS_TEST_TMPDIR/missing/run" -m "$SHM_NAME"
+	assert_failure 1
+	assert_equal "$stderr" "watchdog: run directory $BATS_TEST_TMPDIR/missing/run: cannot be created: No such file or directory (its parent directory does not exist)"
+}
+
+@test "[run] a second tree on the same run directory stops at once, the cause as its last line" {
+	start_system sys -w 1
+	d=$(d_pid sys)
+	run_prog --separate-stderr watchdog -p 0 -r "$RUN_DIR" -m "${SHM_NAME}-b" -P "$P" -T "$T" -w 1
+	assert_failure 1
+	assert_equal "${stderr_lines[-1]}" "watchdog: giving up: run directory $RUN_DIR is in use by d[$d]; choose another with -r"
+	# Not restarted: a restart would meet the same refusal.
+	assert_equal "$(grep -c ' started name=d ' <<<"$stderr")" 1
+	assert_equal "$(d_pid sys)" "$d"
+	stop_system sys
+}
+
+@test "[run] a registry name left by a killed watchdog is replaced; a foreign one is refused with what to do" {
+	# What a watchdog killed between shm_open() and shm_unlink() leaves.
+	: >"/dev/shm$SHM_NAME-reg"
+	start_system sys -w 1
+	assert_log sys " stale-segment name=$SHM_NAME-reg action=replaced$"
+	stop_system sys
+	echo data >"/dev/shm$SHM_NAME-reg"
+	run_prog --separate-stderr watchdog -p 0 -r "$RUN_DIR" -m "$SHM_NAME" -w 1
+	rm -f "/dev/shm$SHM_NAME-reg"
+	assert_failure 1
+	assert_equal "${stderr_lines[-1]}" "watchdog: shared memory $SHM_NAME-reg exists and is not a stale one of ours; remove /dev/shm$SHM_NAME-reg or choose another name with -m"
 }
 
 @test "[4.3] many clients at once, fresh or reused connections: all served" {
@@ -282,7 +313,7 @@ teardown() { kit_teardown; }
 	assert_line --index 0 "load: requests=40 concurrency=6 mode=fresh type=requetetype1"
 	assert_line --index 1 --regexp '^result: sent=40 ok=[0-9]+ errors=[0-9]+ elapsed_s=[0-9.]+ req_per_s=[0-9.]+$'
 	assert_line --index 2 --regexp '^latency_ms: p50=[0-9.]+ p99=[0-9.]+ max=[0-9.]+$'
-	assert_line --index 3 --regexp '^outcomes: ok=[0-9]+ unknown=0 toolong=0 timeout=0 busy=[1-9][0-9]* badtoken=0 shutdown=0 clientgone=0 wdied=0 refused=0 closed=0 garbled=0 expired=0$'
+	assert_line --index 3 --regexp '^outcomes: ok=[0-9]+ unknown=0 toolong=0 timeout=0 busy=[1-9][0-9]* badtoken=0 shutdown=0 clientgone=0 wdied=0 badbyte=0 refused=0 closed=0 garbled=0 expired=0$'
 	sum=$(sed -nE 's/^outcomes: //p' <<<"$output" | tr ' ' '\n' | cut -d= -f2 | paste -sd+ | bc)
 	assert_equal "$sum" 40
 	ok=$(sed -nE 's/^result: .* ok=([0-9]+) .*/\1/p' <<<"$output")
@@ -345,4 +376,91 @@ teardown() { kit_teardown; }
 		assert_regex "$stderr" "usage: ${args%% *} "
 		assert_equal "$output" ""
 	done
+}
+
+# readme_block HEADING: the command lines of the first sh block after the
+# README's line HEADING, without prompts ("$ ") and comments.
+readme_block() {
+	awk -v h="$1" '$0 == h { f = 1; next } f && /^```sh/ { b = 1; next }
+		b && /^```/ { exit } b' "$BATS_TEST_DIRNAME/../README.md" |
+		sed -E 's/^\$ //; s/ +#.*$//'
+}
+
+# readme_cmd LINE: the README's command LINE as words, build/step4_client/
+# dropped (run_prog finds the programs).
+readme_cmd() { read -r -a CMD <<<"${1#build/step4_client/}"; }
+
+@test "[run] README, \"How to run\": every command line works as documented" {
+	run readme_block '## How to run'
+	# A line added to the README needs its check below.
+	assert_output "$(cat <<-'EOF2'
+	build/step4_client/watchdog
+	build/step4_client/client requetetype1 requetetype2
+	build/step4_client/client -i requetetype2
+	build/step4_client/watchdog -w 4 -t 0
+	build/step4_client/client -n 2000 -c 50 requetetype1
+	build/step4_client/client -n 2000 -c 50 -k requetetype1
+	build/step4_client/watchdog -p 0 -t 100
+	build/step4_client/watchdog -h
+	EOF2
+	)"
+	mapfile -t cmds <<<"$output"
+	# Each system gets a free port, the test's run directory and names
+	# (tests run side by side); clients are pointed at it with -p.
+	n=$( [[ ${VALGRIND:-0} == 1 ]] && echo 200 || echo 2000 )
+	readme_cmd "${cmds[0]}"
+	start_system one "${CMD[@]:1}"
+	readme_cmd "${cmds[1]}"
+	run_prog "${CMD[0]}" -p "$PORT" "${CMD[@]:1}"
+	assert_success
+	assert_line --regexp '^requetetype1 ok requetetype1 done by w[0-9] in 500 ms$'
+	assert_line 'requetetype2 ok 3 lines echoed'
+	readme_cmd "${cmds[2]}"
+	run bash -c 'printf "hello\nworld\n" | "$0" -p "$1" "${@:2}"' "$BIN/${CMD[0]}" "$PORT" "${CMD[@]:1}"
+	assert_success
+	assert_output "$(printf '%s\n' hello world 'requetetype2 ok 2 lines echoed')"
+	stop_system one
+	readme_cmd "${cmds[3]}"
+	start_system two "${CMD[@]:1}"
+	for i in 4 5; do
+		readme_cmd "${cmds[i]}"
+		RUN_TIMEOUT=60 run_prog "${CMD[0]}" -p "$PORT" "${CMD[@]:1:1}" "$n" "${CMD[@]:3}"
+		assert_success
+		assert_line --regexp "^result: sent=$n ok=$n errors=0 "
+	done
+	stop_system two
+	readme_cmd "${cmds[6]}"
+	start_system three "${CMD[@]:1}"
+	run_prog client -p "$PORT" requetetype1
+	assert_success
+	assert_output --regexp '^requetetype1 ok requetetype1 done by w[0-9] in 100 ms$'
+	stop_system three
+	readme_cmd "${cmds[7]}"
+	run_prog "${CMD[@]}"
+	assert_success
+	assert_output --partial 'usage: watchdog'
+}
+
+@test "[run] README, \"By hand\": nc and socat as documented get both answers" {
+	# 1 s of processing: socat without -t would quit 0.5 s after its
+	# input ends, and the result would be lost every time.
+	start_system sys -w 1 -t 1000
+	# The README's own socat command line, pointed at the test's ports.
+	socat_cmd=$(grep -o 'socat [^#]*TCP:127.0.0.1:2222' "$BATS_TEST_DIRNAME/../README.md" | head -n1)
+	[[ -n $socat_cmd ]] || fail "no socat example in the README"
+	read -r -a sc <<<"${socat_cmd%:2222}"
+	run timeout "$(kit_scale 5)" nc -N 127.0.0.1 "$PORT" <<<requetetype1
+	assert_output --regexp '^[0-9]+ [0-9a-f]{16}$'
+	read -r wport token <<<"$output"
+	# The token, then end of input at once: the result, after the
+	# processing time, must still reach the terminal.
+	run timeout "$(kit_scale 10)" "${sc[@]}:$wport" <<<"$token"
+	assert_output "$(printf '%s\n' "ok 1 requetetype1" "result 1 requetetype1 done by w1 in 1000 ms")"
+	run timeout "$(kit_scale 10)" "${sc[@]}:$PORT" <<<requetetype1
+	assert_output --regexp '^[0-9]+ [0-9a-f]{16}$'
+	# The one-liner of the text.
+	line=$(grep -o "echo requetetype1 | nc -N 127.0.0.1 2222" "$BATS_TEST_DIRNAME/../README.md")
+	[[ -n $line ]] || fail "no one-line nc example in the README"
+	run timeout "$(kit_scale 5)" bash -c "${line%2222}$PORT"
+	assert_output --regexp '^[0-9]+ [0-9a-f]{16}$'
 }

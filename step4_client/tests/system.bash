@@ -168,3 +168,45 @@ assert_tree_sane_s4() {
 	done
 	return 0
 }
+
+# start_nc NAME PORT FORMAT: `nc -N 127.0.0.1 PORT` in the background, fed
+# printf FORMAT (escapes such as \n or \0 allowed): it shuts down its
+# writing once FORMAT is sent, as PROTOCOL.md's examples do. Its output
+# goes to NAME.out; wait for it with wait_lines.
+start_nc() {
+	local name=$1 port=$2
+	# shellcheck disable=SC2059
+	printf "$3" >"$BATS_TEST_TMPDIR/$name.in"
+	(close_fds; exec setsid nc -N 127.0.0.1 "$port" <"$BATS_TEST_TMPDIR/$name.in") \
+		>"$BATS_TEST_TMPDIR/$name.out" 2>"$BATS_TEST_TMPDIR/$name.log" &
+	echo "$!" >"$BATS_TEST_TMPDIR/$name.pid"
+	KIT_PIDS+=("$!")
+}
+
+# wait_lines NAME N [SECONDS]: wait until NAME.out holds N lines; then
+# OUT is its line N.
+wait_lines() {
+	local i limit file=$BATS_TEST_TMPDIR/$1.out
+	limit=$(kit_scale "${3:-5}")
+	for ((i = 0; i < ${limit%.*} * 20 + 20; i++)); do
+		if (($(wc -l <"$file") >= $2)); then
+			OUT=$(sed -n "$2p" "$file")
+			return 0
+		fi
+		sleep 0.05
+	done
+	fail "fewer than $2 lines from $1 after ${limit}s: $(cat "$file")"
+}
+
+# hold_w FD: as a requetetype2 client, keep the only w busy until FD is
+# closed (the w then reads end of file, answers "end" and is free).
+hold_w() {
+	local d
+	tcp_open d "$PORT"
+	ask_d "$d" requetetype2
+	exec {d}>&-
+	tcp_open "$1" "$WPORT"
+	tcp_say "${!1}" "$TOKEN"
+	tcp_line "${!1}"
+	assert_regex "$LINE" '^ok [0-9]+ requetetype2$'
+}

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -238,6 +239,70 @@ test_lr_nonblocking_fill_then_next(void **state)
 	assert_string_equal(line, "request");
 }
 
+/* A NUL would cut the line short: the line is refused, the next one read. */
+static void
+test_lr_nul_refuses_the_line_only(void **state)
+{
+	struct line_reader lr;
+	char line[64];
+
+	(void)state;
+	lr_init(&lr, 3);
+	will_read_bytes("requetetype1\0junk\nnext\n", 23);
+	assert_int_equal(lr_getline(&lr, line, sizeof line), -1);
+	assert_int_equal(errno, EILSEQ);
+	assert_int_equal(lr_next(&lr, line, sizeof line), 1);
+	assert_string_equal(line, "next");
+	assert_false(lr_pending(&lr));
+}
+
+/* Complete lines buffered before end of file are all taken, then 0. */
+static void
+test_lr_lines_buffered_at_eof(void **state)
+{
+	struct line_reader lr;
+	char line[64];
+
+	(void)state;
+	lr_init(&lr, 3);
+	will_read("a\nb\nc\n");
+	assert_int_equal(lr_fill(&lr), 6);
+	will_read("");
+	assert_int_equal(lr_fill(&lr), 0);	/* end of file, lines still held */
+	assert_true(lr_pending(&lr));
+	assert_int_equal(lr_getline(&lr, line, sizeof line), 1);
+	assert_string_equal(line, "a");
+	assert_int_equal(lr_next(&lr, line, sizeof line), 1);
+	assert_string_equal(line, "b");
+	assert_int_equal(lr_next(&lr, line, sizeof line), 1);
+	assert_string_equal(line, "c");
+	assert_int_equal(lr_next(&lr, line, sizeof line), 0);
+	assert_false(lr_pending(&lr));
+}
+
+/* One read bringing many lines: each one comes out whole, in order. */
+static void
+test_lr_many_lines_in_one_read(void **state)
+{
+	static char chunk[LR_BUF_SIZE];
+	struct line_reader lr;
+	char line[64], want[8];
+	int i;
+
+	(void)state;
+	for (i = 0; i < 200; i++)
+		snprintf(chunk + 4 * i, 5, "%03d\n", i);
+	lr_init(&lr, 3);
+	will_read_bytes(chunk, 800);
+	assert_int_equal(lr_fill(&lr), 800);
+	for (i = 0; i < 200; i++) {
+		snprintf(want, sizeof want, "%03d", i);
+		assert_int_equal(lr_next(&lr, line, sizeof line), 1);
+		assert_string_equal(line, want);
+	}
+	assert_int_equal(lr_next(&lr, line, sizeof line), 0);
+}
+
 int
 main(void)
 {
@@ -256,6 +321,9 @@ main(void)
 		cmocka_unit_test(test_lr_eintr_is_retried),
 		cmocka_unit_test(test_lr_read_error_is_reported),
 		cmocka_unit_test(test_lr_nonblocking_fill_then_next),
+		cmocka_unit_test(test_lr_nul_refuses_the_line_only),
+		cmocka_unit_test(test_lr_lines_buffered_at_eof),
+		cmocka_unit_test(test_lr_many_lines_in_one_read),
 	};
 
 	return cmocka_run_group_tests_name("io", tests, NULL, NULL);

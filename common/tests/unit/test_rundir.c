@@ -88,6 +88,20 @@ test_refuses_open_permissions(void **state)
 	assert_string_equal(why, "is accessible by group or others (mode 0755; chmod 700 it)");
 }
 
+/* A missing parent: the reason says so, not only "cannot be created". */
+static void
+test_missing_parent_says_why(void **state)
+{
+	char deep[192];
+
+	(void)state;
+	snprintf(deep, sizeof deep, "%s/missing/run", base);
+	assert_int_equal(rundir_prepare(deep, why, sizeof why), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_string_equal(why, "cannot be created: No such file or directory "
+	    "(its parent directory does not exist)");
+}
+
 static void
 test_default_and_path(void **state)
 {
@@ -115,6 +129,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_refuses_regular_file, make_base, remove_base),
 		cmocka_unit_test_setup_teardown(test_refuses_open_permissions, make_base, remove_base),
 		cmocka_unit_test(test_default_and_path),
+		cmocka_unit_test_setup_teardown(test_missing_parent_says_why, make_base,
+		    remove_base),
 	};
 
 	return cmocka_run_group_tests_name("rundir", tests, NULL, NULL);

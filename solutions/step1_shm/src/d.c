@@ -271,15 +271,17 @@ run_race(const struct options *o, struct shm_layout *shm, pid_t w_pid)
 static int
 run_request(const struct options *o, struct shm_layout *shm, pid_t w_pid)
 {
-	int status = 0;
-
 	char how[64];
+	int status = 0, answered;
 
 	process(2 * o->delay_ms, &w_pid, &status);
-	if (shm->answer[0] == '\0' && w_pid == 0) {
+	/* Decided now, at the deadline: w may still write its answer while
+	 * we reap it below, but that answer came too late. */
+	answered = shm->answer[0] != '\0';
+	if (!answered && w_pid == 0) {
 		warnx("no answer from w: it ended before answering (%s)",
 		    status_str(status, how, sizeof how));
-	} else if (shm->answer[0] == '\0') {
+	} else if (!answered) {
 		warnx("no answer from w in the segment after %lu ms "
 		    "(step 1 has no synchronisation: d can only wait and hope)",
 		    2 * o->delay_ms);
@@ -289,7 +291,7 @@ run_request(const struct options *o, struct shm_layout *shm, pid_t w_pid)
 	}
 	if (w_pid > 0 && reap_w(w_pid, 0, &status) != 1)
 		fatal("waitpid w[%ld]", (long)w_pid);
-	if (shm->answer[0] == '\0')
+	if (!answered)
 		return 1;
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
 }

@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -92,6 +93,8 @@ static struct wchild ws[W_MAX];
 static struct sup_window restarts;	/* every w's restarts, for the intensity */
 static int stopping;
 static int exit_code;
+static int lock_fd = -1;		/* holds the lock on the run directory */
+static char lock_path[4200];		/* RUN_DIR/d.pid */
 
 static noreturn void
 usage(int code)
@@ -214,9 +217,52 @@ badfault:
 }
 
 /*
+ * Lock the run directory for the whole run: two d's sharing it would use
+ * each other's FIFOs, and two starting at the same instant could both
+ * take them for stale. The lock (fcntl) goes away with the process, even
+ * on SIGKILL, so a stale file from a crash is simply locked again. The
+ * file holds d's pid: the watchdog reads it to clean up after a d that
+ * died. A directory in use is refused (server_refuse): a restart would
+ * meet the same lock.
+ */
+static void
+lock_run_dir(void)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	struct stat held, named;
+	char pid[32];
+	int n;
+
+	if (rundir_path(opt.run_dir, D_PIDFILE, lock_path, sizeof lock_path) == -1)
+		fatal("path %s/%s", opt.run_dir, D_PIDFILE);
+	for (;;) {
+		lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (lock_fd == -1)
+			fatal("open %s", lock_path);
+		if (fcntl(lock_fd, F_SETLK, &fl) == -1) {
+			if ((errno != EAGAIN && errno != EACCES) ||
+			    fcntl(lock_fd, F_GETLK, &fl) == -1)
+				fatal("lock %s", lock_path);
+			server_refuse(&sv, "run directory %s is in use by d[%ld]; "
+			    "choose another with -r", opt.run_dir, (long)fl.l_pid);
+		}
+		/* The d before us may have removed the file between our open
+		 * and our lock: then we would hold a lock nobody else sees. */
+		if (fstat(lock_fd, &held) == 0 && stat(lock_path, &named) == 0 &&
+		    held.st_ino == named.st_ino)
+			break;
+		close(lock_fd);
+	}
+	n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+	if (ftruncate(lock_fd, 0) == -1 || write_all(lock_fd, pid, (size_t)n) == -1)
+		fatal("write %s", lock_path);
+}
+
+/*
  * Create and map the data segment. One left by a d that died (its owner
  * is dead) is reported and replaced; one in use by a live d, or not
- * ours, is refused: never silently reused. Returns NULL after saying why.
+ * ours, is refused (server_refuse: a restart would not help): never
+ * silently reused. Returns NULL after saying why on any other error.
  */
 static struct shm_layout *
 create_segment(const char *name)
@@ -231,17 +277,14 @@ create_segment(const char *name)
 	if (old == NULL || old->magic != SHM_MAGIC) {
 		if (old != NULL)
 			shm_area_close(old, sizeof *old);
-		warnx("shared memory %s exists and is not a step-3 segment; "
+		server_refuse(&sv, "shared memory %s exists and is not a step-3 segment; "
 		    "remove /dev/shm%s or choose another name with -m", name, name);
-		return NULL;
 	}
 	owner = old->owner;
 	shm_area_close(old, sizeof *old);
-	if (kill(owner, 0) == 0 || errno != ESRCH) {
-		warnx("shared memory %s is in use by d[%ld]; "
+	if (kill(owner, 0) == 0 || errno != ESRCH)
+		server_refuse(&sv, "shared memory %s is in use by d[%ld]; "
 		    "choose another name with -m", name, (long)owner);
-		return NULL;
-	}
 	log_event("stale-segment name=%s owner=%ld action=replaced", name, (long)owner);
 	if (shm_area_unlink(name) == -1) {
 		warn("shm_unlink %s", name);
@@ -271,8 +314,8 @@ make_fifo(const char *path)
 	case 1:
 		log_event("stale-fifo path=%s action=replaced", path);
 		break;
-	default:
-		fatalx("%s %s", path, why);
+	default:	/* in use, or not a FIFO: a restart would not help */
+		server_refuse(&sv, "%s %s", path, why);
 	}
 }
 
@@ -500,6 +543,25 @@ read_w(struct wchild *wc, double now)
 	close_pipes(wc);
 }
 
+/*
+ * A SIGCHLD that tells of a w stopped (kill -STOP) or continued (kill
+ * -CONT), not ended: there is nothing to reap, but the kernel told us all
+ * the same (we did not ask it not to, with SA_NOCLDSTOP). Logged so that
+ * question 3.c can be watched: "sigchld name=w1 ... code=CLD_STOPPED".
+ */
+static void
+log_child_state(const struct sig_event *ev)
+{
+	struct wchild *wc;
+
+	if (ev->code != CLD_STOPPED && ev->code != CLD_CONTINUED)
+		return;
+	wc = find_w(ev->pid);
+	log_event("sigchld name=%s pid=%ld code=%s signal=%s", wc != NULL ? wc->name : "?",
+	    (long)ev->pid, ev->code == CLD_STOPPED ? "CLD_STOPPED" : "CLD_CONTINUED",
+	    signal_name(ev->status));
+}
+
 /* Handle the signals recorded since the last wake-up. */
 static void
 drain_signals(double now)
@@ -510,6 +572,7 @@ drain_signals(double now)
 	while ((r = selfpipe_read(&ev)) == 1) {
 		switch (ev.signo) {
 		case SIGCHLD:
+			log_child_state(&ev);
 			reap_ws(now);
 			break;
 		case SIGUSR1:
@@ -593,6 +656,10 @@ clean_up(void)
 		warn("shm_unlink %s", opt.shm_name);
 	else
 		log_event("removed name=%s", opt.shm_name);
+	/* Last: until here, another d must not take what we leave. */
+	if (unlink(lock_path) == -1)
+		warn("unlink %s", lock_path);
+	close(lock_fd);
 }
 
 /* How long poll() may sleep: until the next ping or restart, in ms. */
@@ -623,8 +690,6 @@ setup(void)
 	char name[32];
 	unsigned i;
 
-	if (server_attach(&sv, opt.reg_fd, 0) == -1)
-		fatal("registry -H %d", opt.reg_fd);
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		fatal("signal SIGPIPE");
 	for (i = 0; i < opt.n; i++) {
@@ -658,12 +723,14 @@ main(int argc, char **argv)
 	log_init("d");
 	parse_options(argc, argv);
 	server_fault_at_start(&sv, opt.reg_fd);
-	/* What may be refused comes first, while only the registry's
-	 * descriptor is open: a refusal leaves nothing behind. */
+	if (server_attach(&sv, opt.reg_fd, 0) == -1)
+		fatal("registry -H %d", opt.reg_fd);
+	/* What may be refused comes first, while only the registry is
+	 * open: a refusal leaves nothing behind. */
 	if (rundir_prepare(opt.run_dir, why, sizeof why) == -1)
-		warnx("run directory %s: %s", opt.run_dir, why);
-	else
-		shm = create_segment(opt.shm_name);
+		server_refuse(&sv, "run directory %s: %s", opt.run_dir, why);
+	lock_run_dir();
+	shm = create_segment(opt.shm_name);
 	if (shm == NULL) {
 		close(opt.reg_fd);
 		return 1;

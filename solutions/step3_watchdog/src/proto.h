@@ -35,6 +35,9 @@
 /* FIFO names in the run directory, created by d, 0600; %u is the w's
  * number, 1..n. */
 #define DWTUBE_FMT "dwtube%u"	/* d -> wi */
+/* d's lock on the run directory, held for the whole run; it holds d's
+ * pid, for the watchdog to clean up after a d that died. */
+#define D_PIDFILE "d.pid"
 #define WDTUBE_FMT "wdtube%u"	/* wi -> d */
 
 /*
@@ -87,6 +90,11 @@ int proto_recv(struct line_reader *lr, enum proto_msg *m);
  * not respawn" code). 0, 1 and 2 keep their usual meanings. */
 #define EXIT_GIVE_UP 3
 
+/* Exit code of d when it cannot start for a reason that a restart would
+ * meet again (its run directory or its segment in use by another tree):
+ * the watchdog stops at once, with the reason d left in the registry. */
+#define EXIT_NO_RESTART 4
+
 /* Written first by the watchdog: tells a registry from anything else. */
 #define REG_MAGIC 0x4f535033u	/* "OSP3" */
 
@@ -116,6 +124,7 @@ struct registry {
 	pid_t watchdog;		/* where servers send SIGUSR2 */
 	unsigned nslots;	/* 1 + n */
 	struct reg_slot slot[1 + W_MAX];
+	char refusal[256];	/* why d cannot start (EXIT_NO_RESTART) */
 };
 
 /* The data segment of step 2, one request/answer pair per w. */

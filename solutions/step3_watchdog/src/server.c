@@ -1,9 +1,12 @@
 /*
  * server.c - the servers' side of supervision (contracts in server.h).
  */
+#define _DEFAULT_SOURCE	/* closefrom() */
 #include "server.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +63,26 @@ server_fault_at_start(const struct server *sv, int fd)
 	log_event("fault kind=exit");
 	close(fd);
 	exit(1);
+}
+
+void
+server_refuse(struct server *sv, const char *fmt, ...)
+{
+	char why[sizeof sv->reg->refusal];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof why, fmt, ap);
+	va_end(ap);
+	warnx("%s", why);
+	/* Read by the watchdog once it has reaped us: exit() and its wait()
+	 * order the write before the read. */
+	memcpy(sv->reg->refusal, why, sizeof why);
+	/* We may be anywhere in start-up, holding the registry, the lock,
+	 * a socket...: the kernel would close them all at exit, but closing
+	 * them here leaves nothing for valgrind's --track-fds to report. */
+	closefrom(3);
+	exit(EXIT_NO_RESTART);
 }
 
 int

@@ -97,6 +97,7 @@ outcome_of_errno(int err)
 		return OUT_REFUSED;
 	case EPROTO:
 	case EMSGSIZE:
+	case EILSEQ:	/* a NUL in the line */
 		return OUT_GARBLED;
 	default:
 		return OUT_CLOSED;	/* EOF, ECONNRESET, EPIPE... */
@@ -106,7 +107,7 @@ outcome_of_errno(int err)
 /*
  * Wait for the next line on lr until deadline (log_now() seconds).
  * Returns 1 with a line, -1 with errno: ETIMEDOUT, ECONNRESET (end of
- * file: the server closed), EMSGSIZE, EPROTO or a read error.
+ * file: the server closed), EMSGSIZE, EILSEQ, EPROTO or a read error.
  */
 static int
 get_line(struct line_reader *lr, char *line, size_t size, double deadline)

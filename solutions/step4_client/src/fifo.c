@@ -71,9 +71,9 @@ fifo_create(const char *path, char *why, size_t whysize)
 	/* A FIFO is there already. A pair of servers using it keeps it open
 	 * for reading (w reads dwtube<i>, d reads wdtube<i>); one left by a run
 	 * that was killed has no reader, and a fresh one replaces it.
-	 * NOTE: two d's starting at the same instant with the same run
-	 * directory can both see "no reader"; a lock that d holds on a
-	 * file of the run directory for the whole run would close that gap. */
+	 * Two d's starting at the same instant with the same run directory
+	 * could both see "no reader": d's lock on the run directory, held
+	 * for the whole run (lock_run_dir in d.c), keeps the second away. */
 	used = has_reader(path);
 	if (used == -1)
 		return refuse(errno, why, whysize, "cannot be examined", 1);

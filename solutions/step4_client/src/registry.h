@@ -24,6 +24,15 @@
 struct registry *reg_create(const char *tmpname, unsigned nslots, int *fd);
 
 /*
+ * reg_create() failed with EEXIST: is tmpname a stale name, left by a
+ * watchdog killed in the instant it held it? Such a name is ours, empty,
+ * and still there 100 ms later: it is removed and 1 returned. 0 (errno
+ * EEXIST) when it is not stale (not ours, holding data, or replaced in
+ * the meantime): the caller refuses to start. -1 with errno on error.
+ */
+int reg_remove_stale(const char *tmpname);
+
+/*
  * Map the registry behind fd (inherited from the parent). Returns it, or
  * NULL with errno: EPROTO when fd is not a registry.
  */

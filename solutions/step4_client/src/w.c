@@ -88,6 +88,7 @@ static struct {
 	struct job job;
 	enum job_state state;
 	double job_deadline;		/* WAITING: token expiry; RUNNING type 1: result due */
+	double listen_paused_until;	/* accept() ran out of descriptors */
 	struct conn *client;		/* RUNNING: the client served */
 	unsigned long served;		/* requests served */
 	int stopping;
@@ -437,13 +438,19 @@ serve_lines(struct conn *c, double now)
 	 * buffer. A client that writes without reading stalls itself, not w. */
 	while (c->outlen + sizeof line <= sizeof c->out &&
 	    (got = lr_next(&c->lr, line, PROTO_LINE_MAX + 1)) == 1) {
+		if (!proto_text_valid(line))
+			break;
 		c->deadline = now + (double)w.idle_ms / 1000;
 		len = strlen(line);
 		line[len++] = '\n';
 		c->echoed++;
 		conn_send(c, line, (int)len);
 	}
-	if (got == -1)
+	/* A NUL (EILSEQ) or a control byte: echoing it would pass on bytes
+	 * the protocol does not allow, and a NUL would cut the line short. */
+	if ((got == -1 && errno == EILSEQ) || (got == 1 && !proto_text_valid(line)))
+		job_fail(PERR_BADBYTE, "a line holds a byte that is not text");
+	else if (got == -1)
 		job_fail(PERR_TOOLONG, "a line is at most 512 bytes");
 	else if (got == 0 && c->eof)
 		client_eof(c);
@@ -517,15 +524,50 @@ conn_event(struct conn *c, short revents, double now)
 	}
 	/* Not the job's client (yet): its first line must be a token. */
 	got = lr_next(&c->lr, line, sizeof line);
-	if (got == 1)
-		check_token(c, line, now);
-	else if (got == -1 || n == -1)
+	if (got == 1 || (got == -1 && errno == EILSEQ)) {
+		/* A line holding a NUL is no token either. */
+		check_token(c, got == 1 ? line : "", now);
+		/* requetetype2's first lines may have come with the token. */
+		if (c->serving && w.job.type == REQ_TYPE2)
+			serve_lines(c, now);
+	} else if (got == -1 || n == -1)
 		conn_error(c, PERR_TOOLONG, "a line is at most 512 bytes");
 	else if (c->eof) {
 		log_request("disconnect peer=%s reason=eof-before-token", c->peer);
 		close(c->fd);
 		c->fd = -1;
 	}
+}
+
+/* True when accept() failed for want of a descriptor or of memory. */
+static int
+out_of_fds(int err)
+{
+	return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
+}
+
+/*
+ * Warn that accept() ran out of descriptors, at most once a second: the
+ * condition lasts, and a line per failed accept() would flood the log
+ * (and the disk) while saying nothing new. errno is accept()'s.
+ */
+static void
+warn_out_of_fds(double now)
+{
+	static double next;
+	static unsigned long missed;
+
+	if (now < next) {
+		missed++;
+		return;
+	}
+	if (missed == 0)
+		warn("accept port %u", w.port);
+	else
+		warn("accept port %u (%lu more times since the last warning)", w.port,
+		    missed);
+	missed = 0;
+	next = now + 1.0;
 }
 
 /*
@@ -567,10 +609,26 @@ accept_conn(double now)
 	int fd;
 
 	fd = accept4(w.listen_fd, (struct sockaddr *)&sa, &len, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (fd == -1 && out_of_fds(errno)) {
+		/* Strangers hold every descriptor: the oldest one makes room,
+		 * as when the table is full, and we try once more. */
+		warn_out_of_fds(now);
+		len = sizeof sa;
+		if (evict_one() == 0)
+			fd = accept4(w.listen_fd, (struct sockaddr *)&sa, &len,
+			    SOCK_CLOEXEC | SOCK_NONBLOCK);
+	}
 	if (fd == -1) {
-		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
-		    errno != ECONNABORTED)
+		if (out_of_fds(errno)) {
+			/* Nobody to evict. The connection stays in the backlog
+			 * and the listener stays readable: polling it would
+			 * spin. Rest until a connection closes (conns_sweep),
+			 * 100 ms at most. */
+			w.listen_paused_until = now + 0.1;
+		} else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+		    errno != ECONNABORTED) {
 			warn("accept");
+		}
 		return;
 	}
 	if (w.nconns == MAX_CONNS && evict_one() == -1) {
@@ -645,6 +703,7 @@ conns_sweep(void)
 		if (w.client == c && w.state == JOB_RUNNING)
 			job_fail(PERR_CLIENTGONE, NULL);
 		free(c);
+		w.listen_paused_until = 0;	/* a descriptor is free again */
 	}
 	w.nconns = kept;
 }
@@ -682,6 +741,8 @@ poll_timeout(double now)
 
 	if (w.state == JOB_WAITING || (w.state == JOB_RUNNING && w.job.type == REQ_TYPE1))
 		next = w.job_deadline < next ? w.job_deadline : next;
+	if (w.listen_paused_until > now && w.listen_paused_until < next)
+		next = w.listen_paused_until;
 	for (i = 0; i < w.nconns; i++)
 		if (w.conns[i]->deadline < next)
 			next = w.conns[i]->deadline;
@@ -699,7 +760,8 @@ serve(void)
 
 		pfd[PFD_SIGNAL] = (struct pollfd){ w.sigfd, POLLIN, 0 };
 		pfd[PFD_FIFO] = (struct pollfd){ w.rfd, POLLIN, 0 };
-		pfd[PFD_LISTEN] = (struct pollfd){ w.listen_fd, POLLIN, 0 };
+		pfd[PFD_LISTEN] = (struct pollfd){ w.listen_paused_until > now ? -1 :
+		    w.listen_fd, POLLIN, 0 };
 		for (i = 0; i < w.nconns; i++) {
 			struct conn *c = w.conns[i];
 
@@ -726,7 +788,7 @@ serve(void)
 			if (pfd[PFD_CONNS + i].revents != 0 && w.conns[i]->fd != -1)
 				conn_event(w.conns[i], pfd[PFD_CONNS + i].revents, now);
 		/* New connections last: accepting may move the table around. */
-		if (pfd[PFD_LISTEN].revents != 0)
+		if (pfd[PFD_LISTEN].fd != -1 && pfd[PFD_LISTEN].revents != 0)
 			accept_conn(now);
 		timers(now);
 		/* The end of the turn: what was queued goes out. */

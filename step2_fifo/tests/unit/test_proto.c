@@ -194,6 +194,21 @@ test_recv_unknown_word(void **state)
 	assert_int_equal(m, PROTO_PING);
 }
 
+/* "ping\0junk" is not "ping": a NUL makes the whole line refused. */
+static void
+test_recv_nul_in_a_line(void **state)
+{
+	struct line_reader lr;
+	enum proto_msg m;
+
+	(void)state;
+	lr_init(&lr, 7);
+	will_read_bytes("ping\0junk\npong\n", 15);
+	assert_recv_fails(&lr, EILSEQ);
+	assert_int_equal(proto_recv(&lr, &m), 1);
+	assert_int_equal(m, PROTO_PONG);
+}
+
 static void
 test_recv_eof_mid_line(void **state)
 {
@@ -245,6 +260,7 @@ main(void)
 		EX_TEST("2.3", test_recv_two_messages_in_one_read),
 		EX_TEST("2.3", test_recv_line_too_long),
 		EX_TEST("2.3", test_recv_unknown_word),
+		EX_TEST("2.3", test_recv_nul_in_a_line),
 		EX_TEST("2.3", test_recv_eof_mid_line),
 		EX_TEST("2.3", test_recv_eof_between_messages),
 		EX_TEST("2.3", test_recv_read_error),

@@ -217,7 +217,7 @@ static void
 test_heartbeat_counts_then_wakes_the_watchdog(void **state)
 {
 	struct server sv = { reg, 1, 0, { FAULT_NONE, 0 } };
-	struct sig_event ev = { SIGUSR1, 0 };
+	struct sig_event ev = { .signo = SIGUSR1, .pid = 0 };
 
 	(void)state;
 	ev.pid = reg->watchdog;
@@ -232,7 +232,7 @@ static void
 test_heartbeat_from_a_stranger_is_ignored(void **state)
 {
 	struct server sv = { reg, 1, 0, { FAULT_NONE, 0 } };
-	struct sig_event ev = { SIGUSR1, 1 };	/* init is not our watchdog */
+	struct sig_event ev = { .signo = SIGUSR1, .pid = 1 };	/* init is not our watchdog */
 
 	(void)state;
 	assert_call_equal("3.1", server_heartbeat(&sv, &ev), 0);

@@ -41,13 +41,35 @@ test_request_words(void **state)
 	assert_string_equal(proto_req_word(REQ_NONE), "?");
 }
 
+/* The bytes a line may hold: printable ASCII and UTF-8, nothing else. */
+static void
+test_text_bytes(void **state)
+{
+	static const char *const bad[] = {
+		"ab\x01" "cd", "tab\there", "del\x7f", "\x1b[31mred", "cr\rinside",
+		"\x1f",
+	};
+	size_t i;
+
+	(void)state;
+	assert_true(proto_text_valid(""));
+	assert_true(proto_text_valid("hello world ~!"));
+	assert_true(proto_text_valid("d\xc3\xa9j\xc3\xa0 vu"));	/* "déjà vu" */
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		if (proto_text_valid(bad[i]))
+			fail_msg("accepted byte in \"%s\"", bad[i]);
+	/* A request with a control byte is no request (d: "error unknown"). */
+	assert_int_equal(proto_parse_request("requetetype1\x01"), REQ_NONE);
+	assert_int_equal(proto_parse_request("requetetype1\t"), REQ_NONE);
+}
+
 /* ---- error words ----------------------------------------------------- */
 
 static void
 test_every_error_word_round_trips(void **state)
 {
 	static const char *const words[] = { "unknown", "toolong", "timeout",
-		"busy", "badtoken", "shutdown", "clientgone", "wdied" };
+		"busy", "badtoken", "shutdown", "clientgone", "wdied", "badbyte" };
 	char line[PROTO_BUF];
 	struct reply r;
 	int e, n;
@@ -360,6 +382,7 @@ main(void)
 		EX_TEST("4.1", test_bad_jobs_refused),
 		EX_TEST("run", test_format_job_refuses_nonsense),
 		EX_TEST("run", test_request_words),
+		EX_TEST("run", test_text_bytes),
 		EX_TEST("run", test_every_error_word_round_trips),
 		EX_TEST("run", test_error_lines_exact),
 		EX_TEST("run", test_handover_round_trip),
