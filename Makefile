@@ -33,8 +33,19 @@ endif
 
 STEP_MAKE = $(MAKE) -s --no-print-directory -f mk/step.mk
 
+# STRESS=1: the step's process tests with the stress shim (tests/stress)
+# preloaded into the programs under test; SEED=N replays a run's delays.
+ifeq ($(STRESS),1)
+  STRESS_SEED := $(or $(SEED),$(shell od -An -N4 -tu4 /dev/urandom | tr -d ' '))
+  stress_note  = echo "\# stress: seed $(STRESS_SEED); the same delays again: make $(1) STRESS=1 SEED=$(STRESS_SEED)"
+  stress_run   = $(call stress_note,$(1)); STRESS=1 OSPS_STRESS_SEED=$(STRESS_SEED) $(2) || { $(call stress_note,$(1)) >&2; exit 1; }
+  stress_dep   = stress-shim
+else
+  stress_run   = $(2)
+endif
+
 .PHONY: help deps doctor progress watch timeline demo-live handout test test-grader clean skeletons \
-	check-skeletons check-teeth teeth-matrix test-common demo compile_commands.json bench submit
+	check-skeletons check-teeth teeth-matrix check-races test-common demo compile_commands.json bench submit
 
 help:
 	@echo 'OSPS lab kit: make TARGET [IMPL=solution]'
@@ -48,6 +59,7 @@ help:
 	@echo '  ... IMPL=solution     any of the above on the reference solution instead'
 	@echo '  make watch STEP=N [EX=N.M]  step N'"'"'s tests again on every save: one line per test,'
 	@echo '                        the first failure in full (needs inotify-tools)'
+	@echo '  make test-stepN STRESS=1 [SEED=N]  random short delays at racy calls: lucky races fail (not with valgrind)'
 	@echo '  make progress         one row per exercise: passed, failing, not started; what to do next'
 	@echo '                        (re-runs only the steps whose sources changed since their last tests)'
 	@echo '  make hint-stepN EX=N.M  the hints of one exercise, one level per call'
@@ -64,13 +76,14 @@ ifeq ($(HAVE_SOLUTIONS),)
 	@echo '  make clean            remove build/'
 else
 	@echo 'The kit itself:'
-	@echo '  make test             every check: tests on the reference, valgrind, skeletons, teeth'
+	@echo '  make test             every check: tests on the reference, valgrind, skeletons, teeth, races'
 	@echo '  make deps             install the test dependencies (as root) or print the command'
 	@echo '  make skeletons        regenerate every stepN/src from solutions/'
 	@echo '  make check-skeletons  fail when a generated skeleton is stale'
 	@echo '  make check-teeth [MATRIX=1]  prove that every exercise'"'"'s stub makes a test fail'
 	@echo '                       (MATRIX=1: then the independence matrix, as make teeth-matrix)'
 	@echo '  make teeth-matrix [STEP=N [EX=N.M,..]]  each exercise stubbed alone: which tests fail (slow)'
+	@echo '  make check-races [FULL=1]  prove that STRESS=1 catches racy mutants of the reference'
 	@echo '  make bench [QUICK=1]  the reference against raw baselines: a table and bench/results.json'
 	@echo '  make handout          the students'"'"' tarball (no solutions), checked by building it'
 	@echo '  make handout LANG=fr  the same, French edition first (README.md in French)'
@@ -108,14 +121,15 @@ unit-step$(1): step$(1)
 	@$$(STEP_MAKE) STEP=$(call step_dir,$(1)) SRC=$(call src_of,$(call step_dir,$(1))) OUT=$(call build_of,$(call step_dir,$(1))) unit
 
 # A whole run's results are kept for make progress, with a fingerprint of
-# the sources taken before the run.
-test-step$(1): step$(1) deps-quiet unit-step$(1)
+# the sources taken before the run (not a run of one exercise, nor under
+# stress). STRESS=1 preloads the stress shim (see stress_run above).
+test-step$(1): step$(1) deps-quiet unit-step$(1) $$(stress_dep)
 	@r=$$$${RESULTS:-$$$$(mktemp -d)}; key=$$$$(python3 scripts/progress.py --impl $(IMPL) --key $(call step_dir,$(1))); \
-	scripts/run-tests.sh $$(if $$(EX),--ex $$(EX)) $$(if $$(filter-out 0,$$(BRIEF)),--brief) $(call step_dir,$(1)) $(call build_of,$(call step_dir,$(1))) "$$$$r"; rc=$$$$?; \
-	$$(if $$(EX),,python3 scripts/progress.py --impl $(IMPL) --record $(call step_dir,$(1)) "$$$$r" "$$$$key";) exit $$$$rc
+	$$(call stress_run,test-step$(1),scripts/run-tests.sh $$(if $$(EX),--ex $$(EX)) $$(if $$(filter-out 0,$$(BRIEF)),--brief) $(call step_dir,$(1)) $(call build_of,$(call step_dir,$(1))) "$$$$r"); rc=$$$$?; \
+	$$(if $$(EX)$$(filter 1,$$(STRESS)),,python3 scripts/progress.py --impl $(IMPL) --record $(call step_dir,$(1)) "$$$$r" "$$$$key";) exit $$$$rc
 
 valgrind-step$(1): step$(1) deps-quiet unit-step$(1)
-	@scripts/run-tests.sh --valgrind $$(if $$(EX),--ex $$(EX)) --label $(call step_dir,$(1)).valgrind $(call step_dir,$(1)) $(call build_of,$(call step_dir,$(1))) $$$${RESULTS:-$$$$(mktemp -d)}
+	@$$(if $$(filter 1,$$(STRESS)),echo "make: STRESS=1 does not combine with valgrind (run them apart)" >&2; exit 2;)scripts/run-tests.sh --valgrind $$(if $$(EX),--ex $$(EX)) --label $(call step_dir,$(1)).valgrind $(call step_dir,$(1)) $(call build_of,$(call step_dir,$(1))) $$$${RESULTS:-$$$$(mktemp -d)}
 
 diff-step$(1):
 ifneq ($(HAVE_SOLUTIONS),)
@@ -133,6 +147,10 @@ step$(1) unit-step$(1) test-step$(1) valgrind-step$(1) diff-step$(1) hint-step$(
 endif
 endef
 $(foreach n,1 2 3 4,$(eval $(call step_rules,$(n))))
+
+.PHONY: stress-shim
+stress-shim:
+	@$(STEP_MAKE) STEP=tests/stress SRC=tests/stress OUT=build/stress all
 
 .PHONY: deps-quiet
 deps-quiet:
@@ -158,6 +176,11 @@ check-teeth: deps-quiet
 teeth-matrix: deps-quiet
 	@python3 scripts/teeth-matrix.py $(if $(EX),--only $(EX)) $(if $(STEP),$(or $(call step_dir,$(STEP)),$(error STEP=$(STEP): no such step; steps: $(STEPS_READY))),$(READY_DIRS))
 
+# Racy mutants of the reference (tests/races) against STRESS=1: the quick
+# check of make test, or FULL=1 for 5 runs without stress and 10 with.
+check-races: deps-quiet
+	@scripts/check-races.sh $(if $(filter 1,$(FULL)),--full) $(READY_DIRS)
+
 test: deps
 	@scripts/kit-test.sh $(READY_DIRS)
 
@@ -178,7 +201,7 @@ test-grader: deps-quiet
 	@python3 grader/tests/run.py $${RESULTS:+--tap "$$RESULTS/grader.tap"}
 
 else
-skeletons check-skeletons check-teeth teeth-matrix demo-live handout test-grader:
+skeletons check-skeletons check-teeth teeth-matrix check-races demo-live handout test-grader:
 	$(call no_solutions,$@)
 
 # The students' handout: every step's tests, and the demo, on the

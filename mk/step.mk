@@ -7,6 +7,8 @@
 # binaries go. The step's own step.mk lists what to build:
 #   PROGS          programs, each from <prog>_OBJS
 #   UNIT_TESTS     cmocka test programs, each from <test>_OBJS (+ <test>_LDFLAGS)
+#   SHLIBS         shared libraries (the stress shim), each from <lib>_OBJS;
+#                  every object of such a build is then compiled -fPIC
 # Object names are relative to SRC, "common/x.o" for common/x.c and
 # "tests/x.o" for STEP/tests/unit/x.c.
 
@@ -20,6 +22,7 @@ CC       ?= cc
 CPPFLAGS += -I$(SRC) $(if $(filter common,$(SRC)),,-Icommon) -D_POSIX_C_SOURCE=200809L
 CFLAGS   ?= -g -O2
 CFLAGS   += -std=c11 -Wall -Wextra -Wpedantic $(if $(NO_WERROR),,-Werror) -MMD -MP
+CFLAGS   += $(if $(SHLIBS),-fPIC)
 ifneq ($(SANITIZE),)
 CFLAGS   += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
 LDFLAGS  += -fsanitize=$(SANITIZE)
@@ -35,8 +38,9 @@ endif
 
 BINS  := $(addprefix $(OUT)/,$(PROGS))
 TESTS := $(addprefix $(OUT)/,$(UNIT_TESTS))
+LIBS  := $(addprefix $(OUT)/,$(SHLIBS))
 
-all: $(BINS)
+all: $(BINS) $(LIBS)
 unit: $(TESTS)
 .PHONY: all unit
 
@@ -69,7 +73,12 @@ define link_test
 $(OUT)/$(1): $$(addprefix $(OUT)/obj/,$$($(1)_OBJS))
 	$$(Q)$$(call say,LD,$$@)$$(CC) $$(LDFLAGS) $$($(1)_LDFLAGS) $$^ -o $$@.$$$$$$$$.tmp $$(CMOCKA_LIBS) $$($(1)_LDLIBS) && mv -f $$@.$$$$$$$$.tmp $$@
 endef
+define link_lib
+$(OUT)/$(1): $$(addprefix $(OUT)/obj/,$$($(1)_OBJS))
+	$$(Q)$$(call say,LD,$$@)$$(CC) -shared $$(LDFLAGS) $$^ -o $$@.$$$$$$$$.tmp $$($(1)_LDLIBS) && mv -f $$@.$$$$$$$$.tmp $$@
+endef
 $(foreach p,$(PROGS),$(eval $(call link_prog,$(p))))
+$(foreach l,$(SHLIBS),$(eval $(call link_lib,$(l))))
 $(foreach t,$(UNIT_TESTS),$(eval $(call link_test,$(t))))
 
 # (Older builds left dependency files named after temporaries: skipped.)

@@ -8,7 +8,7 @@
 # Building the programs and `make demo` need only cc and make; the tests
 # need the packages below (gnuplot for `make timeline`, tmux for
 # `make demo-live`, gdb for the debugging set-up, which they test;
-# bubblewrap for the grader's sandbox).
+# bubblewrap for the grader's sandbox, patch for `make check-races`).
 # Optional packages (inotify-tools for `make watch`) are installed along
 # as root but never required.
 set -u
@@ -30,6 +30,7 @@ checks=(
 	"tmux:command -v tmux"
 	"bubblewrap:command -v bwrap"
 	"similarity-tester:command -v sim_c"
+	"patch:command -v patch"
 )
 
 optional=(

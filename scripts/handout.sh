@@ -32,7 +32,7 @@ if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
 	git ls-files
 else
 	find . -type f ! -path './build/*' | sed 's|^\./||'
-fi | grep -Ev '^(solutions|grader|\.ci|\.github)/|^grader$|^bench/results\.json$|^tests/(kit|demo)[^/]*\.bats$|^scripts/(skel\.py|skeletons\.sh|check-teeth\.sh|teeth-matrix\.py|check-texts\.py|check-editions\.py|kit-test\.sh|handout\.sh|handout-md\.py)$' \
+fi | grep -Ev '^(solutions|grader|\.ci|\.github)/|^grader$|^bench/results\.json$|^tests/(kit|demo)[^/]*\.bats$|^scripts/(skel\.py|skeletons\.sh|check-teeth\.sh|teeth-matrix\.py|check-texts\.py|check-editions\.py|kit-test\.sh|handout\.sh|handout-md\.py|check-races\.sh)$|^tests/races/' \
 	>"$tmp/files"
 
 mkdir -p "$tmp/osps-kit" build

@@ -76,6 +76,9 @@ run_phase "make test-grader" make --no-print-directory test-grader
 phase "teeth: every exercise's stub makes a test fail"
 run_phase "check-teeth" scripts/check-teeth.sh "$@"
 
+phase "races: STRESS=1 catches racy mutants of the reference (tests/races)"
+run_phase "check-races" scripts/check-races.sh "$@"
+
 phase "demos: make demo STEP=N for every step"
 {
 	echo "1..$#"

@@ -10,6 +10,8 @@
 #   KIT_ROOT       the kit's top directory
 #   TIMEOUT_SCALE  multiplies every time limit (slow machine, valgrind)
 #   VALGRIND=1     run every program under valgrind, logs in VG_LOGDIR
+#   STRESS=1       preload the stress shim (tests/stress/stress.c) into every
+#                  program under test, with OSPS_STRESS_SEED (kit_cmd)
 #
 # Guarantees: every program a test starts runs in its own session with fd 3
 # (bats' result channel) closed; every wait is bounded; teardown stops what
@@ -39,6 +41,9 @@ kit_setup() {
 	KIT_NAMES=()
 	KIT_REPORT="$BATS_TEST_TMPDIR/kit-report"
 	: >"$KIT_REPORT"
+	# Shown with the output of a failing test: the seed reproduces it.
+	[[ ${STRESS:-0} == 1 ]] && echo "# stress seed ${OSPS_STRESS_SEED:?}" >&2
+	return 0
 }
 
 # status_words STATUS [SECONDS LIMIT]: how a program ended, in words, from
@@ -83,6 +88,17 @@ kit_cmd() {
 	local prog=$2
 	shift 2
 	_cmd=()
+	# STRESS=1: random short delays around the racy calls of the program
+	# (and of its children, which inherit the environment), by a shim
+	# preloaded with env; the helpers and the test tools are not delayed.
+	# Delays scale with TIMEOUT_SCALE like every time limit. Not with
+	# valgrind (the Makefile refuses the two together).
+	if [[ ${STRESS:-0} == 1 && ${VALGRIND:-0} != 1 ]]; then
+		_cmd=(env "LD_PRELOAD=${OSPS_STRESS_LIB:-$KIT_ROOT/build/stress/libstress.so}"
+			"OSPS_STRESS_SEED=${OSPS_STRESS_SEED:?}" "OSPS_STRESS_BIN=$BIN"
+			"OSPS_STRESS_SALT=$BATS_TEST_NAME"
+			"OSPS_STRESS_MAX_US=$(kit_ms 4000)")
+	fi
 	if [[ ${VALGRIND:-0} == 1 ]]; then
 		_cmd=(valgrind --trace-children=yes --child-silent-after-fork=yes
 			--track-fds=yes --leak-check=full

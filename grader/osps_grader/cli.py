@@ -180,6 +180,8 @@ def unique_folders(subs):
     safe for a file system, accents kept, unique."""
     seen = set()
     for s in subs:
+        if not getattr(s, "key", ""):
+            s.key = s.id                # grades.csv shows the id as given, every character kept
         base = sid = rostermod.safe_folder(s.id)
         k = 1
         while sid in seen:

@@ -22,6 +22,7 @@ import time
 from . import checks, feedback
 from .results import TestResult, check_stream, check_unit, fail_all, stray_output
 
+RESULT_LINE = re.compile(r"^(not )?ok \d")
 WARNING = re.compile(r"^(.*?):(\d+):(?:(\d+):)? warning: (.*)$")
 ERROR = re.compile(r"^(.*?):(\d+):(?:(\d+):)? (?:fatal )?error: (.*)$|undefined reference to|ld returned")
 LOGLINE = re.compile(r"^\s*[\d.]+\s+([\w.-]+)\[(\d+)\]\s")
@@ -287,7 +288,10 @@ class SubmissionRun:
                 "exit": res.exit, "signal": res.signal, "stopped": res.stopped,
                 "elapsed": round(res.elapsed, 2), "stray": list(stray),
                 "escaped": [{"pid": p["pid"], "cmd": p["cmd"]} for p in res.leftovers],
-                "limits": list(res.limits_hit), "stream": res.stdout[-20000:]}
+                "limits": list(res.limits_hit), "stream": res.stdout[-20000:],
+                # every result line, even where the stream's end above has
+                # lost them behind the failures' long reports
+                "result_lines": [l for l in res.stdout.splitlines() if RESULT_LINE.match(l)]}
 
     def unit_suite(self, step, suite, out, valgrind_dir=None):
         expected = suite.expected(valgrind=valgrind_dir is not None)

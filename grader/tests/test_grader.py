@@ -28,6 +28,7 @@ sys.path.insert(0, HERE)
 import fixtures as F  # noqa: E402
 from osps_grader import checks, intake, results, scoring  # noqa: E402
 from osps_grader import kit as kitmod  # noqa: E402
+from osps_grader.roster import safe_folder  # noqa: E402
 
 GRADE = os.path.join(F.GRADER, "grade")
 ROOT = os.geteuid() == 0
@@ -150,7 +151,7 @@ class ClassRun(unittest.TestCase):
             cls.summary = json.load(f)
         cls.d = {}
         for n in cls.names:
-            with open(os.path.join(cls.out, "students", n, "details.json")) as f:
+            with open(os.path.join(cls.out, "students", safe_folder(n), "details.json")) as f:
                 cls.d[n] = json.load(f)
         # Left for the checks below; the work directories go afterwards.
         cls.kit_copy_intact = os.path.exists(os.path.join(cls.work, "kit", "Makefile"))
@@ -236,7 +237,7 @@ class ClassRun(unittest.TestCase):
         through /proc: the harness is not dumpable, the lines never reach
         the results, and the process tests fail as the stub's do."""
         bats = next(s for s in self.d["faketap"]["steps"]["step1_shm"]["suites"] if s["kind"] == "bats")
-        results = [l for l in bats["stream"].splitlines() if re.match(r"^(not )?ok \d", l)]
+        results = bats["result_lines"]
         self.assertEqual(len(results), len(BATS_NAMES), results)
         self.assertEqual(bats["anomalies"], [])
         stub = {t["name"] for s in self.d["stub"]["steps"]["step1_shm"]["suites"] if s["kind"] == "bats"
@@ -399,12 +400,12 @@ class Retry(unittest.TestCase):
                              "--submission-timeout", "120", "--uid-base", str(UID_BASE)] + paths)
             self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
             for n in ids:
-                with open(os.path.join(out, "students", n, "details.json")) as f:
+                with open(os.path.join(out, "students", safe_folder(n), "details.json")) as f:
                     d = json.load(f)
                 self.assertEqual(d["total"], d["max"], (n, sorted(failing(d))))
-                with open(os.path.join(out, "students", n, "report.md")) as f:
+                with open(os.path.join(out, "students", safe_folder(n), "report.md")) as f:
                     self.assertIn("Passed only when run again", f.read())
-                self.assertIn(f"retried 1 failed test(s) of {n}", proc.stdout)
+                self.assertIn(f"retried 1 failed test(s) of {safe_folder(n)}", proc.stdout)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 

@@ -70,6 +70,8 @@ struct run {
 	int sig_fd, dw_fd, wd_fd;	/* -1 when closed */
 	struct line_reader lr;		/* w's messages, from wdtube1 */
 	pid_t w_pid;			/* 0: no w (not started, or reaped) */
+	pid_t w_name;			/* w's pid, kept once reaped: a last
+					 * pong may be read after the reaping */
 	int w_status;			/* how w ended, once reaped */
 	unsigned long sent, done;	/* pings sent, pongs received */
 	double ping_at;			/* when the ping in flight left */
@@ -449,7 +451,8 @@ on_pong(struct run *r)
 	if (r->o->race)
 		return;
 	/* TODO 2.4 (d's side): build the answer w must have written,
-	 * "w[W_PID] done: REQUEST" (%.64s of the request), and compare it
+	 * "w[W_PID] done: REQUEST" (%.64s of the request; W_PID from
+	 * r->w_name: w may be reaped already), and compare it
 	 * with r->shm->answer. Wrong: warnx("answer %lu is \"%s\", expected
 	 * \"%s\"", ...), set r->rc to 1 and stop_w(r, "wrong-answer").
 	 * Right: log "recv msg=pong n=N answer=\"...\" rtt_us=US". */
@@ -796,6 +799,7 @@ setup(struct run *r)
 		r->w_pid = 0;
 		return -1;
 	}
+	r->w_name = r->w_pid;
 	return 0;
 }
 

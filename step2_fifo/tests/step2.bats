@@ -187,10 +187,12 @@ fake_w() {
 	wait_log d ' recv msg=pong n=2 ' 2
 	w=$(w_pid_of d)
 	kill -STOP "$d_PID"
-	# w answers the ping in flight, then sleeps in poll() (-t 0: w never
-	# sleeps anywhere else) waiting for the next one.
+	# w answers the ping in flight, then sleeps in poll() waiting for the
+	# next one (its wait channel says poll: under STRESS=1, w also sleeps
+	# in the shim's delays).
 	for ((i = 0; i < $(kit_ms 100); i++)); do
-		[[ $(awk '{ print $3 }' "/proc/$w/stat") == S ]] && break
+		[[ $(awk '{ print $3 }' "/proc/$w/stat") == S &&
+			$(cat "/proc/$w/wchan" 2>/dev/null) == *poll* ]] && break
 		sleep 0.02
 	done
 	kill -KILL "$d_PID"

@@ -38,7 +38,9 @@ load_result() {
 	victim=$(w_pid sys 2)
 	kill -KILL "$victim"
 	wait_exit load 30
-	assert_equal "$status" 1
+	# 1 if a request was on w2 when it died; 0 if w2 was between two
+	# (STRESS=1 makes that common): the counts below hold either way.
+	((status == 0 || status == 1)) || fail "the load client exited with $status"
 	load_result load 400
 	assert_log sys " reaped name=w2 pid=$victim status=\"killed by SIGKILL\""
 	[[ $(w_pid sys 2) != "$victim" ]] || fail "w2 was not restarted"

@@ -158,6 +158,8 @@ teardown() { kit_teardown; }
 	start_system sys -w 1 -t 0
 	run_prog client -p "$PORT" requetetype1 requetetype2 requetetype1
 	assert_success
+	# The client has its last result before d reads w's last reports.
+	wait_log sys ' d\[[0-9]+\] fin id=3 '
 	events=$(grep -E ' d\[[0-9]+\] (handover|debut|fin) ' "$(log_of sys)" |
 		grep -Eo '(handover|debut|fin) id=[0-9]+' | tr '\n' ,)
 	assert_equal "$events" "handover id=1,debut id=1,fin id=1,handover id=2,debut id=2,fin id=2,handover id=3,debut id=3,fin id=3,"
