@@ -44,11 +44,11 @@ mkdir -p build
 cp "$tmp/tests.log" build/submit-tests.log
 echo "submit: tests: ${summary:-no summary (see build/submit-tests.log)}; the full output is in build/submit-tests.log"
 
-# 2. The learner's files: src/ files the skeleton has, and the answers.
+# 2. The learner's files: src/ files the skeleton has (examples/ too), and the answers.
 mkdir -p "$tmp/osps-submission"
 : >"$tmp/taken"
 for d in "$@"; do
-	grep -E "^$d/src/[^/]+\$" "$tmp/shipped" | while read -r f; do
+	grep -E "^$d/src/.+\$" "$tmp/shipped" | while read -r f; do
 		[[ -f $f ]] && echo "$f"
 	done >>"$tmp/taken"
 	answers=

@@ -78,7 +78,7 @@ learner_done() {
 
 @test "[run] make test in the handout runs every step's tests on the learner's code" {
 	run -0 make -n test
-	assert_output --regexp 'scripts/test-all.sh 1 2 3 4$'
+	assert_line --regexp 'scripts/test-all.sh 1 2 3 4$'	# make may add "Entering directory" lines
 	learner_done step1_shm
 	run -0 make test STEPS_READY=1 3>&-
 	assert_line --regexp '^=== step 1: make test-step1$'

@@ -137,7 +137,7 @@ def make_options(a, rubric):
     o.limits = sandbox.Limits(cpu=lim["cpu"], memory=int(lim["memory"]),
                               file_size=int(lim["file_size"]), processes=int(lim["processes"]),
                               open_files=int(lim["open_files"]), disk=int(lim["disk"]),
-                              memory_total=int(lim["memory_total"]))
+                              memory_total=int(lim["memory_total"]), cpu_total=lim["cpu_total"])
     return o
 
 
@@ -180,8 +180,7 @@ def unique_folders(subs):
     safe for a file system, accents kept, unique."""
     seen = set()
     for s in subs:
-        if not getattr(s, "key", ""):
-            s.key = s.id                # grades.csv shows the id as given, every character kept
+        s.given_id = s.id               # as given, every character kept (grades.csv)
         base = sid = rostermod.safe_folder(s.id)
         k = 1
         while sid in seen:
@@ -303,7 +302,8 @@ class Grader:
 
     def identity(self, sub):
         """What the outputs say of a submission besides its grade."""
-        return {"key": getattr(sub, "key", ""), "participant": getattr(sub, "participant", ""),
+        return {"key": getattr(sub, "key", ""), "given_id": getattr(sub, "given_id", sub.id),
+                "participant": getattr(sub, "participant", ""),
                 "late_commits": getattr(sub, "late_commits", 0),
                 "untouched": [s.dir for s in self.steps if self.untouched(sub, s)]}
 
@@ -643,9 +643,13 @@ def grade_single(a, source, sid, out):
     subs, _ = g.read_all([source])
     subs[0].id, subs[0].key = rostermod.safe_folder(sid), sid
     os.makedirs(out, exist_ok=True)
-    boxes_list, cgroups, isolation = sandbox.make_sandboxes(
-        1, g.o.limits, a.uid_base, switch_user=not a.no_user_switch,
-        private=g.work_root, weak_ok=a.weak_isolation)
+    try:
+        boxes_list, cgroups, isolation = sandbox.make_sandboxes(
+            1, g.o.limits, a.uid_base, switch_user=not a.no_user_switch,
+            private=g.work_root, weak_ok=a.weak_isolation)
+    except sandbox.SandboxError:
+        g.cleanup()     # refused: run_autograder may try again
+        raise
     if not boxes_list[0].tools.sandboxed:
         subs[0].notes.append(isolation)
     boxes_list[0].exclusive = True

@@ -378,7 +378,7 @@ def select(sub, entries, steps):
     if not roots:
         # Loose files: the step whose skeleton has all of them (the last
         # one graded wins: later steps start from earlier ones' code).
-        known = set().union(*(set(s.src_files) for s in steps))
+        known = set().union(*({os.path.basename(f) for f in s.src_files} for s in steps))
         cands = [e for e in entries if e.kind == "file" and e.path.split("/")[-1] in known]
         if cands:
             depth = min(e.path.count("/") for e in cands)
@@ -387,7 +387,7 @@ def select(sub, entries, steps):
             names = {e.path.split("/")[-1] for e in cands
                      if (e.path.rsplit("/", 1)[0] if "/" in e.path else "") == flat_dir}
             for s in reversed(steps):
-                if names <= set(s.src_files):
+                if names <= {os.path.basename(f) for f in s.src_files}:
                     flat_step = s
                     break
             if flat_step is None:
@@ -409,8 +409,9 @@ def select(sub, entries, steps):
                 break
         if flat_step is not None and reason is None:
             parent = e.path.rsplit("/", 1)[0] if "/" in e.path else ""
-            if parent == flat_dir and name in flat_step.src_files:
-                step, rest = flat_step, ["src", name]
+            where = {os.path.basename(f): f for f in flat_step.src_files}
+            if parent == flat_dir and name in where:
+                step, rest = flat_step, ["src"] + where[name].split("/")
         if reason:
             pass
         elif step is None:
@@ -428,7 +429,7 @@ def select(sub, entries, steps):
             else:
                 sub.answers[step.dir] = (e.path, e.read(MAX_FILE))
                 continue
-        elif len(rest) == 2 and rest[0] == "src" and rest[1] in step.src_files:
+        elif len(rest) >= 2 and rest[0] == "src" and "/".join(rest[1:]) in step.src_files:
             if e.kind == "link":
                 reason = "symbolic link: only regular files are taken"
             elif e.kind != "file":
@@ -443,10 +444,11 @@ def select(sub, entries, steps):
                     reason = "binary content (a NUL byte) in a source file"
                 else:
                     total += len(data)
-                    sub.files.setdefault(step.dir, {})[rest[1]] = data
-                    sub.taken.append((e.path, f"{step.dir}/src/{rest[1]}"))
+                    rel = "/".join(rest[1:])
+                    sub.files.setdefault(step.dir, {})[rel] = data
+                    sub.taken.append((e.path, f"{step.dir}/src/{rel}"))
                     continue
-        elif len(rest) == 2 and rest[0] == "src":
+        elif len(rest) >= 2 and rest[0] == "src":
             reason = (f"not one of {step.dir}'s files (only "
                       f"{', '.join(step.src_files)} are taken)")
         elif rest[0] == "tests" or rest[-1] in ("step.mk", "README.md", "exercises.json"):

@@ -168,8 +168,11 @@ class Step:
                 self.suites.append(Suite("bats", f, os.path.join(self.dir, "tests", f),
                                          bats_tests(os.path.join(tests_dir, f))))
         src = os.path.join(self.path, "src")
-        self.src_files = sorted(f for f in os.listdir(src)
-                                if os.path.isfile(os.path.join(src, f))) if os.path.isdir(src) else []
+        # The learner's files, with their path under src/ (step 4's
+        # examples/ hold exercises too: "examples/echo_iter.c").
+        self.src_files = sorted(os.path.relpath(os.path.join(d, f), src)
+                                for d, _, names in os.walk(src) for f in names
+                                if os.path.isfile(os.path.join(d, f))) if os.path.isdir(src) else []
         try:
             with open(os.path.join(tests_dir, "bats-jobs")) as f:
                 self.bats_jobs = max(1, int(f.read().strip() or 1))

@@ -93,13 +93,14 @@ def status_of(r):
 
 def write_csv(path, results, step_dirs, missing=()):
     """grades.csv: the id is the roster's key when there is one (kept
-    exactly), else the student's name, else the submission's; every cell is safe to
+    exactly), else the student's name, else the submission's id as given; every cell is safe to
     open in a spreadsheet (roster.safe_cell)."""
     rows = [["id", "name", "email"] + step_dirs + ["total", "max", "percent", "status"]]
     for r in results:
         steps = [fmt(r["steps"][d]["score"]["score"]) if d in r.get("steps", {}) else ""
                  for d in step_dirs]
-        rows.append([r.get("key") or r.get("name") or r["id"], r.get("name", ""), r.get("email", "")] + steps +
+        rows.append([r.get("key") or r.get("name") or r.get("given_id") or r["id"], r.get("name", ""),
+                     r.get("email", "")] + steps +
                     [fmt(r.get("total", 0)), fmt(r.get("max", 0)),
                      f"{pct(r.get('total', 0), r.get('max', 0)):.1f}", status_of(r)])
     for m in missing:

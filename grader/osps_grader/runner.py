@@ -75,6 +75,7 @@ class SubmissionRun:
         self.deadline = self.start + self.o.submission_timeout
         self.result = {"id": sub.id, "steps": {}, "integrity": [], "notes": list(sub.notes),
                        "time_limit_hit": False}
+        self.cpu_used = 0.0     # CPU seconds of the step's commands so far (limits.cpu_total)
 
     # -- setup ------------------------------------------------------------
 
@@ -136,13 +137,17 @@ class SubmissionRun:
     def run(self, argv, name, timeout, cwd=None, env=None, merge=False, valgrind=False, watch=(),
             building=None, pass_fds=()):
         timeout = min(timeout, max(self.remaining(), 0.1))
+        # Under valgrind, programs need ten times the CPU (as per process).
+        cpu_total = self.o.limits.cpu_total * (10 if valgrind else 1)
         res = self.box.run(
             argv, env or self.env, cwd or self.ctx.kit_copy,
             report=os.path.join(self.private, f"{name}.jail.json"),
             stderr_path=None if merge else os.path.join(self.private, f"{name}.stderr"),
             merge_stderr=merge, timeout=timeout, valgrind=valgrind,
             watch=list(watch) + [os.path.join(self.work, d) for d in ("tmp", "home", "run")],
-            mounts=self.mounts(building), pass_fds=pass_fds)
+            mounts=self.mounts(building), pass_fds=pass_fds,
+            cpu_total=cpu_total, cpu_before=self.cpu_used)
+        self.cpu_used += res.cpu or 0.0
         if res.timed_out and self.remaining() <= 0.2:
             self.result["time_limit_hit"] = True
         for f in res.private_files:
@@ -175,6 +180,7 @@ class SubmissionRun:
         sr = {"n": step.n, "dir": step.dir, "build": {}, "suites": [], "findings": [],
               "leftovers": [], "valgrind": None, "notes": []}
         self.found = sr["leftovers"]
+        self.cpu_used = 0.0
         if self.remaining() <= 0:
             sr["build"] = {"ok": False, "warnings": [], "errors": ["not built: the submission's time limit was reached"]}
             for suite in step.suites:
@@ -231,6 +237,7 @@ class SubmissionRun:
         for p in self.box.kill_all():
             sr["leftovers"].append({"kind": "process", "what": p["cmd"], "where": "after the tests"})
         self.sweep(sr, "after the tests")
+        sr["cpu_seconds"] = round(self.cpu_used, 1)
         return sr
 
     def sweep(self, sr, where):
@@ -417,6 +424,7 @@ class SubmissionRun:
         for d in ("home", "run"):
             box.own_tree(os.path.join(self.work, d))
         self.deadline = time.monotonic() + max(60, self.o.submission_timeout / 4)
+        self.cpu_used = 0.0     # the retried tests get a CPU budget of their own
         for n in range(1, int(self.o.retries) + 1):
             for step, suite, names in candidates:
                 sr = self.result["steps"][step.dir]

@@ -47,6 +47,7 @@ class Limits:
         self.open_files = 4096
         self.disk = 1024                # MiB written in tmp dirs and /dev/shm
         self.memory_total = 2048        # MiB of memory for all its processes at once
+        self.cpu_total = 70             # CPU seconds for all of a step's commands together
         self.__dict__.update({k: v for k, v in kw.items() if v is not None})
 
     def rlimits(self, valgrind=False):
@@ -138,10 +139,12 @@ class Cgroups:
     (a process count per submission), memory (a total per submission:
     three processes of 1.5 GiB meet it), cpu (the slots share the CPU
     equally: a submission that spins cannot starve its neighbour's timing
-    tests). cgroup v2 (one tree) or v1 (one tree per controller); as root
-    only. What could not be made is listed in `missing`."""
+    tests), cpuacct (v1 only: the CPU time of all a slot's processes,
+    which v2 counts in every cgroup's cpu.stat; see cpu_seconds). cgroup
+    v2 (one tree) or v1 (one tree per controller, some mounted together);
+    as root only. What could not be made is listed in `missing`."""
 
-    CONTROLLERS = ("pids", "memory", "cpu")
+    CONTROLLERS = ("pids", "memory", "cpu", "cpuacct")
 
     def __init__(self, limits, enabled=True):
         self.parents = {}           # controller -> our parent directory
@@ -173,12 +176,18 @@ class Cgroups:
                 path = os.path.join(root, c, name)
                 if not os.path.exists(os.path.join(root, c, "cgroup.procs")):
                     continue
+                same = [d for d in self.parents.values()
+                        if os.path.realpath(d) == os.path.realpath(path)]
+                if same:        # mounted together (cpu,cpuacct): one directory
+                    self.parents[c] = same[0]
+                    continue
                 try:
                     os.mkdir(path)
                     self.parents[c] = path
                 except OSError:
                     pass
-        self.missing = [c for c in self.CONTROLLERS if c not in self.parents]
+        self.missing = [c for c in self.CONTROLLERS if c not in self.parents
+                        and not (self.v2 and c == "cpuacct" and self.parents)]
 
     def slot(self, n):
         """The cgroup directories of slot n (one per v1 controller, one in
@@ -213,6 +222,25 @@ class Cgroups:
             _rmdir(parent)
 
 
+def cpu_seconds(cgroups):
+    """The CPU time (user and system) the processes of these cgroups have
+    used since they were made, in seconds, or None if none counts it:
+    cpuacct.usage (v1, nanoseconds) or cpu.stat's usage_usec (v2)."""
+    for cg in cgroups:
+        for name, key, unit in (("cpuacct.usage", None, 1e-9), ("cpu.stat", "usage_usec", 1e-6)):
+            try:
+                with open(os.path.join(cg, name)) as f:
+                    for line in f:
+                        words = line.split()
+                        if key is None and words:
+                            return int(words[0]) * unit
+                        if len(words) == 2 and words[0] == key:
+                            return int(words[1]) * unit
+            except (OSError, ValueError):
+                pass
+    return None
+
+
 def _write(path, name, value, must=True):
     try:
         with open(os.path.join(path, name), "w") as f:
@@ -242,6 +270,7 @@ class RunResult:
         self.private_files = []     # left in the sandbox's private /tmp, /dev/shm...
         self.limits_hit = []        # "memory limit: ...", for the feedback
         self.supervisor_killed = False  # the sandbox's supervisor was killed from inside
+        self.cpu = None             # CPU seconds used by all its processes (a cgroup counts)
 
 
 class Sandbox:
@@ -346,17 +375,27 @@ class Sandbox:
 
     def run(self, argv, env, cwd, report, stderr_path=None, merge_stderr=False,
             timeout=60, output_cap=4 * 1024 * 1024, valgrind=False, watch=(), mounts=(),
-            pass_fds=()):
+            pass_fds=(), cpu_total=None, cpu_before=0.0):
         """Run argv in the jail (and in a sandbox of its own: mounts are
         [("ro"|"rw", path)], the only host directories it sees); return a
         RunResult. stdout is read through a pipe (never a file the command
         could rewrite). timeout is the wall-clock limit; watch are
         directories whose size counts toward the disk limit; pass_fds are
-        (descriptor, number inside) pairs handed to the command."""
+        (descriptor, number inside) pairs handed to the command.
+        cpu_total: the CPU seconds the submission may use in all, of which
+        its earlier commands used cpu_before (counted by the slot's cgroup:
+        a total that no per-process limit gives, when it forks many short
+        CPU burners); res.cpu is what this command used."""
         res = RunResult()
         start = time.monotonic()
         if self.interrupted:
             res.stopped, res.exit = "interrupted: the grader was stopped", 130
+            return res
+        cpu0 = cpu_seconds(self.cgroups) if cpu_total is not None else None
+        cpu_limit = None if cpu0 is None else \
+            (f"CPU time limit: the submission used more than {cpu_total:g} s of CPU in all")
+        if cpu_limit and cpu_before >= cpu_total:
+            res.stopped, res.exit, res.cpu = cpu_limit, 137, 0.0
             return res
         try:
             os.unlink(report)
@@ -397,9 +436,13 @@ class Sandbox:
                 elif now > deadline:
                     res.timed_out = True
                     reason = f"time limit: stopped after {timeout:.0f} s"
-                elif now > next_watch and watch:
+                elif now > next_watch:
                     next_watch = now + 1.0
-                    reason = self.watchdog(proc.pid, watch)
+                    used = (cpu_seconds(self.cgroups) or cpu0) - cpu0 if cpu_limit else 0
+                    if cpu_limit and cpu_before + used > cpu_total:
+                        reason = cpu_limit
+                    elif watch:
+                        reason = self.watchdog(proc.pid, watch)
                 if reason:
                     res.stopped = reason
                     stop_sent = now
@@ -437,6 +480,8 @@ class Sandbox:
         if res.signal == signal.SIGXCPU:
             res.limits_hit.append(f"CPU time limit: a process used more than "
                                   f"{self.limits.cpu:g} s of CPU")
+        if cpu0 is not None:
+            res.cpu = max(0.0, (cpu_seconds(self.cgroups) or cpu0) - cpu0)
         res.elapsed = time.monotonic() - start
         return res
 
@@ -799,4 +844,8 @@ def make_sandboxes(n, limits, uid_base=None, switch_user=True, private=None, wea
     for i in range(n):
         uid = uid0 + i if uid0 is not None else None
         boxes.append(Sandbox(i, limits, uid, cgroups.slot(i), tools))
+    if cpu_seconds(boxes[0].cgroups) is None:
+        isolation += ("; no CPU-time total per submission (no cgroup counts its CPU: "
+                      "cpuacct in v1, cpu.stat in v2, as root only), only the per-process "
+                      "CPU limit and the time limits")
     return boxes, cgroups, isolation

@@ -17,7 +17,8 @@ class Rubric:
     LIMITS = {"test_timeout": 60.0, "unit_timeout": 60.0, "build_timeout": 120.0,
               "submission_timeout": 1200.0, "timeout_scale": 1.0, "cpu": 60.0,
               "memory": 2048, "file_size": 64, "open_files": 4096, "processes": 256,
-              "disk": 1024, "memory_total": 2048}
+              "disk": 1024, "memory_total": 2048,
+              "cpu_total": 70.0}
 
     def __init__(self, path=None):
         self.path = path

@@ -524,6 +524,32 @@ SQUAT = r"""	char name[64];
 """
 
 
+# Short CPU burners, one after another, each just under the per-process
+# CPU limit of the tests' rubric (cpu = 3: 2.5 s each): only a CPU total
+# over all the submission's processes stops them (200 of them: 500 s).
+BURNERS = r"""	struct timespec t;
+	volatile unsigned long n = 0;
+	int k;
+
+	for (k = 0; k < 200; k++) {
+		if (fork() == 0) {
+			do {
+				n++;
+				clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+			} while (t.tv_sec * 1000 + t.tv_nsec / 1000000 < 2500);
+			_exit(0);
+		}
+		(void)wait(NULL);
+	}
+	exit(0);
+"""
+
+
+def burners_patch(files):
+    on_main(BURNERS)(files)
+    files["d.c"] = "#include <time.h>\n" + files["d.c"]
+
+
 # Three processes of 200 MiB each (touched): more than the submission's
 # memory total in the tests' rubric, each below the per-process limit.
 MEMHOG = r"""	size_t size = (size_t)200 << 20, i;

@@ -456,6 +456,160 @@ class Refusal(unittest.TestCase):
                              and str(a) in n))
 
 
+class CpuTotal(unittest.TestCase):
+    """A submission's CPU time is limited in all, over every process of
+    its step (the slot's cgroup counts it): a d forking short CPU burners,
+    each under the per-process limit, is stopped and told why; the
+    reference, graded beside it under the same rubric, is unaffected."""
+
+    LIMIT = 15      # the reference's step 1 uses about 3 s
+
+    def test_burners_are_stopped_and_the_reference_is_not(self):
+        tmp = tempfile.mkdtemp(prefix="osps-grader-test-")
+        os.chmod(tmp, 0o711)
+        try:
+            subs = os.path.join(tmp, "subs")
+            paths = [F.make(subs, "ref"), F.make(subs, "burners", patch=F.burners_patch)]
+            rubric = small_rubric(os.path.join(tmp, "rubric.ini"), cpu=3, cpu_total=self.LIMIT)
+            out = os.path.join(tmp, "out")
+            p, _ = grade(["-j", "2", "--steps", "1", "--rubric", rubric, "-o", out,
+                          "--uid-base", str(UID_BASE)] + paths)
+            self.assertIn(p.returncode, (0, 1), p.stderr)
+            first = p.stdout.splitlines()[0]
+            if not ROOT:
+                self.assertIn("no CPU-time total per submission", first)
+                self.skipTest("needs root: cgroups")
+            self.assertNotIn("no CPU-time total", first)
+            details = {}
+            for n in ("ref", "burners"):
+                with open(os.path.join(out, "students", n, "details.json")) as f:
+                    details[n] = json.load(f)
+            ref, burn = details["ref"], details["burners"]
+            self.assertEqual(ref["total"], ref["max"], sorted(failing(ref)))
+            self.assertLess(ref["steps"]["step1_shm"]["cpu_seconds"], self.LIMIT)
+            message = f"CPU time limit: the submission used more than {self.LIMIT} s of CPU in all"
+            stopped = [s["stopped"] for s in burn["steps"]["step1_shm"]["suites"] if s.get("stopped")]
+            self.assertIn(message, stopped)
+            # Stopped soon after the total (checked every second, on 2 cores).
+            self.assertLess(burn["steps"]["step1_shm"]["cpu_seconds"], self.LIMIT + 8)
+            with open(os.path.join(out, "students", "burners", "report.md")) as f:
+                self.assertIn(message, f.read())
+            self.assertEqual(sandbox_processes(uids_of(p.stdout)), [])
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+# A grader/grade that says how it was called, and refuses as asked ($FAKE):
+# ns, the sandbox cannot be made (bwrap's own error); missing, bwrap is not
+# installed; broken, another error.
+FAKE_GRADE = r"""#!/bin/sh
+echo "$*" >> "$CALLS"
+case "$FAKE:$*" in
+*--weak-isolation*) exit 0 ;;
+ns:*) echo "grade: cannot make the sandbox: bwrap: No permissions to create a new namespace: allow ..." >&2
+	exit 1 ;;
+missing:*) echo "grade: cannot make the sandbox: bwrap is not installed (Debian package bubblewrap): allow ..." >&2
+	exit 1 ;;
+broken:*) echo "grade: rubric [limits] cpu: not a number: 'x'" >&2
+	exit 2 ;;
+esac
+exit 0
+"""
+
+
+class SandboxFirst(unittest.TestCase):
+    """Gradescope's run_autograder and VPL's vpl_execution grade in the
+    sandbox; only when the grader refuses because bwrap cannot make it in
+    the platform's container do they grade again with --weak-isolation."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="osps-grader-test-")
+        self.kit = os.path.join(self.tmp, "kit")
+        os.makedirs(os.path.join(self.kit, "grader"))
+        path = os.path.join(self.kit, "grader", "grade")
+        with open(path, "w") as f:
+            f.write(FAKE_GRADE)
+        os.chmod(path, 0o755)
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def run_script(self, argv, cwd, fake, **env):
+        calls = os.path.join(self.tmp, f"calls-{fake}")
+        p = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=60,
+                           env=dict(os.environ, CALLS=calls, FAKE=fake, **env))
+        with open(calls) as f:
+            return p, [l.split() for l in f.read().splitlines()]
+
+    def check(self, argv, cwd, first, **env):
+        """Each refusal of grader/grade, and what the script did."""
+        p, calls = self.run_script(argv, cwd, "ok", **env)
+        self.assertEqual((p.returncode, calls), (0, [first]), p.stderr)
+        p, calls = self.run_script(argv, cwd, "ns", **env)
+        self.assertEqual((p.returncode, calls), (0, [first, first + ["--weak-isolation"]]), p.stderr)
+        self.assertIn("--weak-isolation", p.stderr)
+        for fake, status, said in (("missing", 1, "bwrap is not installed"), ("broken", 2, "rubric")):
+            p, calls = self.run_script(argv, cwd, fake, **env)
+            self.assertEqual((p.returncode, calls), (status, [first]), p.stderr)
+            self.assertIn(said, p.stderr)
+
+    def test_run_autograder(self):
+        with open(os.path.join(F.GRADER, "gradescope", "run_autograder")) as f:
+            text = f.read()
+        self.assertIn("cd /autograder/source/kit ", text)
+        script = os.path.join(self.tmp, "run_autograder")
+        with open(script, "w") as f:
+            f.write(text.replace("/autograder/source/kit", self.kit))
+        self.check(["bash", script], self.tmp, ["--gradescope", "--steps", "1,2"], OSPS_STEPS="1,2")
+
+    def test_vpl_execution(self):
+        run = os.path.join(self.tmp, "run")
+        os.makedirs(run)
+        shutil.copy(os.path.join(F.GRADER, "vpl", "vpl_evaluate.sh"), run)
+        subprocess.run(["tar", "-czf", os.path.join(run, "osps-kit.tar.gz"), "-C", self.tmp, "kit"],
+                       check=True)
+        subprocess.run(["bash", "vpl_evaluate.sh"], cwd=run, check=True, timeout=60,
+                       env=dict(os.environ, OSPS_STEPS="1"))
+        # The kit is unpacked in a new temporary directory at each run.
+        p, calls = self.run_script(["bash", "vpl_execution"], run, "ns")
+        self.assertEqual([c[2:] for c in calls], [["--vpl", "--steps", "1"],
+                                                  ["--vpl", "--steps", "1", "--weak-isolation"]])
+        for fake, status, n in (("ok", 0, 1), ("missing", 1, 1), ("broken", 2, 1)):
+            p, calls = self.run_script(["bash", "vpl_execution"], run, fake)
+            self.assertEqual((p.returncode, len(calls)), (status, n), p.stderr)
+
+    def test_gradescope_without_namespaces_is_graded_and_says_so(self):
+        """The real grader, with a bwrap that fails as in a container that
+        forbids namespaces: full marks for the reference, and the report
+        says the isolation was weak."""
+        bwrap = os.path.join(self.tmp, "bwrap")
+        with open(bwrap, "w") as f:
+            f.write("#!/bin/sh\necho 'bwrap: Creating new namespace failed: Operation not permitted' >&2\n"
+                    "exit 1\n")
+        os.chmod(bwrap, 0o755)
+        root = os.path.join(self.tmp, "autograder")
+        F.reference_src("step1_shm", os.path.join(root, "submission"))
+        with open(os.path.join(F.GRADER, "gradescope", "run_autograder")) as f:
+            text = f.read()
+        script = os.path.join(self.tmp, "run_autograder")
+        with open(script, "w") as f:
+            f.write(text.replace("/autograder/source/kit", F.KIT))
+        tmpdir = os.path.join(self.tmp, "t")     # the grader's own directories
+        os.makedirs(tmpdir)
+        for d in (self.tmp, tmpdir):
+            os.chmod(d, 0o711)
+        p = subprocess.run(["bash", script], capture_output=True, text=True, timeout=600,
+                           env=dict(os.environ, GRADESCOPE_ROOT=root, OSPS_STEPS="1",
+                                    OSPS_GRADER_BWRAP=bwrap, TMPDIR=tmpdir))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("Creating new namespace failed", p.stderr)
+        self.assertEqual(os.listdir(tmpdir), [], "the refused first run left its directories")
+        with open(os.path.join(root, "results", "results.json")) as f:
+            res = json.load(f)
+        self.assertIn("WEAK ISOLATION", res["output"])
+        self.assertAlmostEqual(res["score"], sum(t["max_score"] for t in res["tests"]), places=6)
+
+
 class TwoSteps(unittest.TestCase):
     """A compile error in one step costs that step only."""
 
@@ -557,6 +711,29 @@ class Intake(unittest.TestCase):
 
     def read(self, path, **kw):
         return intake.read_submission(path, [STEP1], **kw)
+
+    def test_files_in_a_subdirectory_of_src_are_taken(self):
+        """Step 4's examples/ hold exercises (TD n°7): a learner's
+        src/examples/echo_iter.c is graded, given in its folder or loose."""
+        step4 = kitmod.Kit(F.KIT).steps[4].load()
+        self.assertIn("examples/echo_iter.c", step4.src_files)
+        d = os.path.join(self.tmp, "eve", "step4_client", "src", "examples")
+        os.makedirs(d)
+        for n in ("echo_iter.c", "extra.c"):
+            with open(os.path.join(d, n), "w") as f:
+                f.write("int x;\n")
+        s = intake.read_submission(os.path.join(self.tmp, "eve"), [step4])
+        self.assertEqual(s.taken, [("step4_client/src/examples/echo_iter.c",
+                                    "step4_client/src/examples/echo_iter.c")])
+        self.assertEqual(s.files["step4_client"], {"examples/echo_iter.c": b"int x;\n"})
+        self.assertIn("not one of", dict(s.ignored)["step4_client/src/examples/extra.c"])
+        loose = os.path.join(self.tmp, "fay")
+        os.makedirs(loose)
+        for n in ("echo_iter.c", "d.c"):
+            with open(os.path.join(loose, n), "w") as f:
+                f.write("int y;\n")
+        s = intake.read_submission(loose, [step4])
+        self.assertEqual(sorted(s.files["step4_client"]), ["d.c", "examples/echo_iter.c"])
 
     def test_tar_gz_with_a_top_folder_and_hostile_entries(self):
         p = os.path.join(self.tmp, "bob.tar.gz")

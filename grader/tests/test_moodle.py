@@ -547,7 +547,7 @@ class Platforms(unittest.TestCase):
         subprocess.run(["bash", "vpl_evaluate.sh"], cwd=run, check=True, timeout=60)
         with open(os.path.join(run, "vpl_execution")) as f:
             text = f.read()
-        self.assertRegex(text, r'--vpl --steps 1 *\n')
+        self.assertRegex(text, r'--vpl --steps 1 +"\$@"')
         self.assertTrue(os.access(os.path.join(run, "vpl_execution"), os.X_OK))
 
 
