@@ -244,7 +244,12 @@ kit_with_french() {
 	C=$BATS_TEST_TMPDIR/k
 	mkdir -p "$C"
 	git ls-files -z | tar -cf - --null -T - | tar -xf - -C "$C" || return 1
+	# Start from an English-only kit: the kit's own French editions go.
+	find "$C" -name '*.fr.md' -delete
 	local f b
+	while IFS= read -r f; do
+		sed -i '1{/^\[Version française\](/{N;d}}' "$f"
+	done < <(find "$C" -name '*.md')
 	for f in README.md step1_shm/README.md step1_shm/hints.md; do
 		b=$(basename "$f" .md)
 		sed -e "1a\\
