@@ -103,13 +103,9 @@ learner_done() {
 	run -0 python3 - "$KIT_ROOT" build/osps-submission.tar.gz <<'PY'
 import os, sys
 sys.path.insert(0, os.path.join(sys.argv[1], "grader"))
-from osps_grader import intake
-class Step:
-    def __init__(self, d):
-        self.dir = d
-        src = os.path.join(sys.argv[1], d, "src")
-        self.src_files = sorted(f for f in os.listdir(src) if os.path.isfile(os.path.join(src, f)))
-steps = [Step(d) for d in ("step1_shm", "step2_fifo", "step3_watchdog", "step4_client")]
+from osps_grader import intake, kit
+k = kit.Kit(sys.argv[1])
+steps = [k.steps[n].load() for n in sorted(k.steps)]
 sub = intake.read_submission(sys.argv[2], steps)
 assert sub.error is None, sub.error
 assert not sub.ignored, sub.ignored
