@@ -461,9 +461,11 @@ def inner_main(o):
         signal.signal(s, signal.SIG_IGN)
     me = os.getpid()
     report["leftovers"] = still_running(me)
-    if report["leftovers"]:
-        # A process that is exiting as the command ends is not left over.
-        time.sleep(0.1)
+    # A process that is exiting as the command ends is not left over: it
+    # gets up to a second (a loaded machine is slow to finish its exits).
+    deadline = time.monotonic() + 1.0
+    while report["leftovers"] and time.monotonic() < deadline:
+        time.sleep(0.05)
         reap()
         again = {p["pid"] for p in still_running(me)}
         report["leftovers"] = [p for p in report["leftovers"] if p["pid"] in again]
