@@ -215,7 +215,11 @@ class ClassRun(unittest.TestCase):
         self.assertLessEqual(len(f), 3, f)
 
     def test_modified_tests_and_makefiles_are_ignored(self):
-        self.assertEqual(self.total("modified"), self.total("stub"))
+        # The same tests pass for both: the kit's own tests ran. (The
+        # leftover penalties of two stubbed programs may differ by timing.)
+        earned = {n: self.d[n]["steps"]["step1_shm"]["score"]["earned"] for n in ("modified", "stub")}
+        self.assertEqual(earned["modified"], earned["stub"])
+        self.assertEqual(failing(self.d["modified"]), failing(self.d["stub"]))
         self.assertLess(self.total("stub")[0], self.total("stub")[1])
         ignored = {i["path"] for i in self.d["modified"]["intake"]["ignored"]}
         for p in ("step1_shm/tests/step1.bats", "step1_shm/tests/unit/test_shm_area.c",
