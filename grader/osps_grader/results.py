@@ -93,10 +93,7 @@ def check_stream(tapsum, text, suite, expected, ordered=True):
         r.number = i + 1
         results.append(r)
     if anomalies:
-        for r in results:
-            r.status = "fail"
-            r.notes.insert(0, "results not trusted: the test output holds lines its test "
-                              "program never writes (see the integrity section)")
+        distrust(results)
     return results, anomalies
 
 
@@ -164,8 +161,13 @@ def check_unit(tapsum, text, verdict_text, secret, suite, expected):
         r.number = i
         results.append(r)
     if anomalies:
-        for r in results:
-            r.status = "fail"
-            r.notes.insert(0, "results not trusted: the test output holds lines its test "
-                              "program never writes (see the integrity section)")
+        distrust(results)
     return results, anomalies
+
+
+def distrust(results):
+    """Fail every result of a stream that held forged lines, saying why."""
+    for r in results:
+        r.status = "fail"
+        r.notes.insert(0, "results not trusted: the test output holds lines its test "
+                          "program never writes (see the integrity section)")
