@@ -1,9 +1,11 @@
 # Step 3: what to build (see mk/step.mk for the rules).
 PROGS := watchdog d w
-COMMON := common/log.o common/io.o common/util.o common/rundir.o common/selfpipe.o
-watchdog_OBJS   := watchdog.o sup.o registry.o spawn.o shm_area.o $(COMMON)
+COMMON := common/log.o common/io.o common/util.o common/rundir.o common/selfpipe.o \
+	common/opt.o
+watchdog_OBJS   := watchdog.o sup.o supopt.o registry.o spawn.o proc.o shm_area.o $(COMMON)
 watchdog_LDLIBS := -lm
-d_OBJS   := d.o proto.o fifo.o sup.o registry.o spawn.o server.o shm_area.o $(COMMON)
+d_OBJS   := d.o proto.o fifo.o sup.o supopt.o registry.o spawn.o proc.o server.o \
+	shm_area.o $(COMMON)
 d_LDLIBS := -lm
 w_OBJS   := w.o proto.o registry.o server.o shm_area.o $(COMMON)
 

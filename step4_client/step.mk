@@ -1,10 +1,12 @@
 # Step 4: what to build (see mk/step.mk for the rules).
 PROGS := watchdog d w client echo_iter echo_client select_server poll_server last_server rsh_server
-COMMON := common/log.o common/io.o common/util.o common/rundir.o common/selfpipe.o
+COMMON := common/log.o common/io.o common/util.o common/rundir.o common/selfpipe.o \
+	common/opt.o
 # Step 3's supervision (registry, spawn, sup, server) and step 4's TCP side.
-watchdog_OBJS   := watchdog.o sup.o registry.o spawn.o net.o $(COMMON)
+watchdog_OBJS   := watchdog.o sup.o supopt.o registry.o spawn.o proc.o net.o $(COMMON)
 watchdog_LDLIBS := -lm
-d_OBJS   := d.o proto.o net.o fifo.o sup.o registry.o spawn.o server.o $(COMMON)
+d_OBJS   := d.o proto.o net.o fifo.o sup.o supopt.o registry.o spawn.o proc.o server.o \
+	$(COMMON)
 d_LDLIBS := -lm
 w_OBJS   := w.o proto.o net.o registry.o server.o $(COMMON)
 client_OBJS := client.o load.o proto.o net.o common/rtt.o common/log.o common/io.o common/util.o

@@ -32,12 +32,13 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fifo.h"
 #include "io.h"
 #include "log.h"
+#include "opt.h"
+#include "proc.h"
 #include "proto.h"
 #include "registry.h"
 #include "rundir.h"
@@ -46,6 +47,7 @@
 #include "shm_area.h"
 #include "spawn.h"
 #include "sup.h"
+#include "supopt.h"
 #include "util.h"
 
 /* What the command line asked for; times in milliseconds. */
@@ -53,10 +55,8 @@ struct options {
 	unsigned long n;		/* -w */
 	int reg_fd;			/* -H: the registry, inherited */
 	unsigned long interval;		/* -i */
-	unsigned long intensity, window, backoff_min, backoff_max, grace;
+	struct sup_opts sup;		/* -m -r -g -R -W -b -B */
 	unsigned long stop_wait;	/* -K */
-	char shm_name[256];		/* -m */
-	char run_dir[4096];		/* -r */
 	char w_path[4096];		/* w, next to d */
 	const char *wfault[W_MAX + 1];	/* -f wI:FAULT, by I */
 };
@@ -85,7 +85,7 @@ struct wchild {
 /* Poll slots: the self-pipe, then one per w. */
 enum { PFD_SIGNAL, PFD_FIRST_W, PFD_MAX = PFD_FIRST_W + W_MAX };
 
-static struct options opt;
+static struct options opt = { .n = 2, .interval = 1000, .stop_wait = 750 };
 static struct sup_policy policy;
 static struct server sv;
 static struct shm_layout *shm;
@@ -117,103 +117,63 @@ usage(int code)
 	exit(code);
 }
 
-static void
-number_opt(int c, const char *arg, unsigned long min, unsigned long max,
-    unsigned long *v)
+/* The numeric options: -X N, N in [min, max] (opt_parse()). */
+static unsigned long reg_fd_opt;	/* -H, 0 until given */
+static const struct opt_num numbers[] = {
+	{ 'H', 3, 1023, &reg_fd_opt, NULL },
+	{ 'w', 1, W_MAX, &opt.n, NULL },
+	{ 'i', 1, 600000, &opt.interval, NULL },
+	{ 'K', 1, 600000, &opt.stop_wait, NULL },
+	SUPOPT_NUMBERS(opt.sup),
+};
+
+/* Take -f wI:FAULT: w number I is started with -F FAULT. */
+static int
+fault_option(const char *arg)
 {
-	if (parse_ulong(arg, min, max, v) == -1) {
-		warnx("-%c %s: expected a number from %lu to %lu", c, arg, min, max);
-		usage(2);
+	const char *fault;
+	unsigned long i;
+
+	fault = supopt_fault_w(arg, W_MAX, &i);
+	if (fault == NULL || fault_parse(fault, &(struct fault){ 0, 0 }) == -1) {
+		warnx("-f %s: expected wI:FAULT, FAULT being exit or hang:K", arg);
+		return -1;
 	}
+	opt.wfault[i] = fault;
+	return 0;
+}
+
+/* Take option c, not a number (opt_parse()). Returns 0, or -1 after
+ * saying why. */
+static int
+other_option(int c, const char *arg)
+{
+	int r = supopt_take(&opt.sup, c, arg);	/* -m, -r */
+
+	if (r != 0)
+		return r == 1 ? 0 : -1;
+	if (c == 'f')
+		return fault_option(arg);
+	if (fault_parse(arg, &sv.fault) == -1) {	/* -F */
+		warnx("-F %s: expected exit or hang:K", arg);
+		return -1;
+	}
+	return 0;
 }
 
 static void
 parse_options(int argc, char **argv)
 {
-	unsigned long v, i;
-	const char *colon;
-	char num[16];
-	int c;
-
-	opt.n = 2;
-	opt.reg_fd = -1;
-	opt.interval = 1000;
-	opt.intensity = 5;
-	opt.window = 10000;
-	opt.backoff_min = 100;
-	opt.backoff_max = 5000;
-	opt.stop_wait = 750;
-	opt.grace = 5000;
-	snprintf(opt.shm_name, sizeof opt.shm_name, SHM_NAME_FMT, (unsigned)getuid());
-	if (rundir_default(opt.run_dir, sizeof opt.run_dir) == -1)
+	if (supopt_defaults(&opt.sup) == -1)
 		fatal("run directory");
-	if (sibling_path(argv[0], "w", opt.w_path, sizeof opt.w_path) == -1)
-		fatal("program path %s", argv[0]);
-	while ((c = getopt(argc, argv, "H:w:m:r:i:R:W:b:B:K:g:f:F:h")) != -1) {
-		switch (c) {
-		case 'H':
-			number_opt(c, optarg, 3, 1023, &v);
-			opt.reg_fd = (int)v;
-			break;
-		case 'w': number_opt(c, optarg, 1, W_MAX, &opt.n); break;
-		case 'i': number_opt(c, optarg, 1, 600000, &opt.interval); break;
-		case 'R': number_opt(c, optarg, 0, SUP_WINDOW_MAX - 1, &opt.intensity); break;
-		case 'W': number_opt(c, optarg, 1, 3600000, &opt.window); break;
-		case 'b': number_opt(c, optarg, 1, 600000, &opt.backoff_min); break;
-		case 'B': number_opt(c, optarg, 1, 600000, &opt.backoff_max); break;
-		case 'K': number_opt(c, optarg, 1, 600000, &opt.stop_wait); break;
-		case 'g': number_opt(c, optarg, 1, 600000, &opt.grace); break;
-		case 'm':
-			if (!shm_name_valid(optarg)) {
-				warnx("-m %s: not a valid segment name", optarg);
-				usage(2);
-			}
-			snprintf(opt.shm_name, sizeof opt.shm_name, "%s", optarg);
-			break;
-		case 'r':
-			snprintf(opt.run_dir, sizeof opt.run_dir, "%s", optarg);
-			break;
-		case 'f':
-			colon = strchr(optarg, ':');
-			if (optarg[0] != 'w' || colon == NULL ||
-			    (size_t)(colon - optarg) > sizeof num - 1)
-				goto badfault;
-			memcpy(num, optarg + 1, (size_t)(colon - optarg - 1));
-			num[colon - optarg - 1] = '\0';
-			if (parse_ulong(num, 1, W_MAX, &i) == -1 ||
-			    fault_parse(colon + 1, &(struct fault){ 0, 0 }) == -1)
-				goto badfault;
-			opt.wfault[i] = colon + 1;
-			break;
-		case 'F':
-			if (fault_parse(optarg, &sv.fault) == -1) {
-				warnx("-F %s: expected exit or hang:K", optarg);
-				usage(2);
-			}
-			break;
-		case 'h':
-			usage(0);
-		default:
-			usage(2);
-		}
-	}
-	if (optind != argc) {
-		warnx("unexpected argument \"%s\"", argv[optind]);
-		usage(2);
-	}
-	if (opt.reg_fd == -1) {
+	opt_parse(argc, argv, "H:w:m:r:i:R:W:b:B:K:g:f:F:h", numbers,
+	    OPT_N(numbers), other_option, usage);
+	if (reg_fd_opt == 0) {
 		warnx("-H FD is required: d is started by the watchdog");
 		usage(2);
 	}
-	policy.grace = opt.grace / 1000.0;
-	policy.intensity = (unsigned)opt.intensity;
-	policy.window = opt.window / 1000.0;
-	policy.backoff_min = opt.backoff_min / 1000.0;
-	policy.backoff_max = opt.backoff_max / 1000.0;
-	return;
-badfault:
-	warnx("-f %s: expected wI:FAULT, FAULT being exit or hang:K", optarg);
-	usage(2);
+	opt.reg_fd = (int)reg_fd_opt;
+	supopt_policy(&opt.sup, &policy);
 }
 
 /*
@@ -233,8 +193,8 @@ lock_run_dir(void)
 	char pid[32];
 	int n;
 
-	if (rundir_path(opt.run_dir, D_PIDFILE, lock_path, sizeof lock_path) == -1)
-		fatal("path %s/%s", opt.run_dir, D_PIDFILE);
+	if (rundir_path(opt.sup.run_dir, D_PIDFILE, lock_path, sizeof lock_path) == -1)
+		fatal("path %s/%s", opt.sup.run_dir, D_PIDFILE);
 	for (;;) {
 		lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 		if (lock_fd == -1)
@@ -244,7 +204,7 @@ lock_run_dir(void)
 			    fcntl(lock_fd, F_GETLK, &fl) == -1)
 				fatal("lock %s", lock_path);
 			server_refuse(&sv, "run directory %s is in use by d[%ld]; "
-			    "choose another with -r", opt.run_dir, (long)fl.l_pid);
+			    "choose another with -r", opt.sup.run_dir, (long)fl.l_pid);
 		}
 		/* The d before us may have removed the file between our open
 		 * and our lock: then we would hold a lock nobody else sees. */
@@ -353,8 +313,8 @@ start_w(struct wchild *wc, double now)
 	args[a++] = opt.w_path;
 	args[a++] = "-n"; args[a++] = idx;
 	args[a++] = "-H"; args[a++] = fd;
-	args[a++] = "-m"; args[a++] = opt.shm_name;
-	args[a++] = "-r"; args[a++] = opt.run_dir;
+	args[a++] = "-m"; args[a++] = opt.sup.shm_name;
+	args[a++] = "-r"; args[a++] = opt.sup.run_dir;
 	/* exit: every start; hang: the first incarnation only. */
 	if (fault != NULL && (strcmp(fault, "exit") == 0 || wc->starts == 0)) {
 		args[a++] = "-F";
@@ -399,13 +359,12 @@ w_exited(struct wchild *wc, double now)
 	close_pipes(wc);
 	wc->old = wc->sup.pid;
 	if (stopping) {
-		wc->sup.state = CHILD_DOWN;
-		wc->sup.pid = 0;
+		sup_forget(&wc->sup);
 		return;
 	}
 	/* TODO 3.10: d is wc's supervisor: ask sup_exited() what to do. To
 	 * give up, call give_up() with the reason "%s: w's restarted more
-	 * than %lu times in %lu ms" (wc->name, opt.intensity, opt.window:
+	 * than %lu times in %lu ms" (wc->name, opt.sup.intensity, opt.sup.window:
 	 * -R and -W), e.g. "w1: w's restarted more than 4 times in 10000
 	 * ms"; otherwise log "restart-wait name=%s delay_ms=%ld" (the
 	 * backoff, in ms).
@@ -429,19 +388,34 @@ find_w(pid_t pid)
 	return NULL;
 }
 
-/* Reap every w that has ended, and decide about its restart. */
-static void
-reap_ws(double now)
+/*
+ * A child has ended and proc_reap() is about to reap it. If it is one of
+ * our w's, say so in the registry now. Returns its name for the log.
+ */
+static const char *
+w_ending(pid_t pid)
 {
-	/* TODO 3.11: loop until no ended child is left: peek at one with
-	 * waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) (retry on
-	 * EINTR; ECHILD or si.si_pid == 0: done), mark its registry slot
-	 * GONE (reg_gone), *then* reap it with waitpid(), log
-	 * "reaped name=... pid=... status=..." and call w_exited().
-	 * Why must the slot say GONE before the pid is freed? (Think of the
-	 * watchdog reading the slot at that moment.) */
-	(void)now; (void)find_w; (void)w_exited;
+	/* TODO 3.11: if pid is one of our w's (find_w), mark its registry
+	 * slot GONE (reg_gone) and return its name; else return "?".
+	 * proc_reap() calls this *before* it reaps pid: why must the slot
+	 * say GONE before the pid is freed? (Think of the watchdog reading
+	 * the slot at that moment.) */
+	(void)pid; return "?";
 }
+
+/* pid has been reaped: if it was one of our w's, decide about its restart. */
+static void
+w_reaped(pid_t pid, int status, double now)
+{
+	struct wchild *wc = find_w(pid);
+
+	(void)status;	/* reaped says how it ended */
+	/* TODO 3.11: then, for one of our w's, call w_exited(). */
+	(void)wc; (void)now; (void)w_exited;
+}
+
+/* What d does with its ended children (proc.h). */
+static const struct proc_reaper reaper = { w_ending, w_reaped };
 
 /* Send wc its next request: into the segment, then "ping". */
 static void
@@ -520,44 +494,57 @@ log_child_state(const struct sig_event *ev)
 	    signal_name(ev->status));
 }
 
-/* Handle the signals recorded since the last wake-up. */
-static void
-drain_signals(double now)
+/* Handle SIGCHLD or SIGUSR1 (proc_drain() handles the stops). Returns
+ * 0, or -1 with errno (reaping failed). */
+static int
+on_signal(const struct sig_event *ev, double now)
 {
-	struct sig_event ev;
-	int r;
-
-	while ((r = selfpipe_read(&ev)) == 1) {
-		switch (ev.signo) {
-		case SIGCHLD:
-			log_child_state(&ev);
-			reap_ws(now);
-			break;
-		case SIGUSR1:
-			if (!stopping && server_heartbeat(&sv, &ev) == -1)
-				warn("kill watchdog[%ld]", (long)sv.reg->watchdog);
-			break;
-		default:	/* SIGTERM, SIGINT */
-			if (!stopping)
-				log_event("stop reason=%s", signal_name(ev.signo));
-			stopping = 1;
-			break;
-		}
+	if (ev->signo == SIGCHLD) {
+		log_child_state(ev);
+		return proc_reap(&reaper, now);
 	}
-	if (r == -1)
-		fatal("read self-pipe");
+	if (!stopping && server_heartbeat(&sv, ev) == -1)	/* SIGUSR1 */
+		warn("kill watchdog[%ld]", (long)sv.reg->watchdog);
+	return 0;
+}
+
+/* d's signals (proc.h); fd is set by proc_signals_open(). */
+static struct proc_signals sig = { -1, &stopping, on_signal };
+
+/* How many w's are still there. */
+static unsigned
+ws_left(void)
+{
+	unsigned i, left = 0;
+
+	for (i = 0; i < opt.n; i++)
+		left += ws[i].sup.state != CHILD_DOWN;
+	return left;
+}
+
+/* SIGKILL the w's still there: they outlived the clean stop's wait. */
+static void
+kill_ws(void)
+{
+	unsigned i;
+
+	for (i = 0; i < opt.n; i++)
+		if (ws[i].sup.state != CHILD_DOWN) {
+			log_event("kill name=%s pid=%ld signal=SIGKILL "
+			    "reason=stop-timeout", ws[i].name, (long)ws[i].sup.pid);
+			(void)kill(ws[i].sup.pid, SIGKILL);
+		}
 }
 
 /* The clean stop, as in step 2: close our end of each w's dwtube (it
  * reads end of file and exits; SIGTERM for one that has not opened it
- * yet), wait at most -K ms, SIGKILL the rest, reap them all. */
-static void
-stop_ws(int sigfd)
+ * yet), wait at most -K ms, SIGKILL the rest, reap them all (proc_stop).
+ * Returns 0, or -1 with errno. */
+static int
+stop_ws(void)
 {
-	struct pollfd pfd = { sigfd, POLLIN, 0 };
-	double end = log_now() + opt.stop_wait / 1000.0;
-	unsigned i, left;
-	int ms, killed = 0;
+	struct proc_stopper s = { &sig, opt.stop_wait / 1000.0, ws_left, kill_ws };
+	unsigned i;
 
 	for (i = 0; i < opt.n; i++) {
 		if (ws[i].sup.state == CHILD_DOWN)
@@ -569,30 +556,7 @@ stop_ws(int sigfd)
 			(void)kill(ws[i].sup.pid, SIGTERM);	/* not reaped: safe */
 		}
 	}
-	for (;;) {
-		for (i = 0, left = 0; i < opt.n; i++)
-			left += ws[i].sup.state != CHILD_DOWN;
-		if (left == 0)
-			return;
-		ms = (int)ceil((end - log_now()) * 1000.0);
-		if (ms <= 0) {
-			if (killed)
-				fatalx("w survived SIGKILL");
-			for (i = 0; i < opt.n; i++)
-				if (ws[i].sup.state != CHILD_DOWN) {
-					log_event("kill name=%s pid=%ld signal=SIGKILL "
-					    "reason=stop-timeout", ws[i].name,
-					    (long)ws[i].sup.pid);
-					(void)kill(ws[i].sup.pid, SIGKILL);
-				}
-			killed = 1;
-			end = log_now() + 1.0;
-			continue;
-		}
-		if (poll(&pfd, 1, ms) == -1 && errno != EINTR)
-			fatal("poll");
-		drain_signals(log_now());
-	}
+	return proc_stop(&s);
 }
 
 /* Remove the FIFOs and the segment: nothing of ours is left behind. */
@@ -609,11 +573,11 @@ clean_up(void)
 	}
 	log_event("removed fifos=%lu", 2 * opt.n);
 	if (shm_area_close(shm, sizeof *shm) == -1)
-		warn("munmap %s", opt.shm_name);
-	if (shm_area_unlink(opt.shm_name) == -1 && errno != ENOENT)
-		warn("shm_unlink %s", opt.shm_name);
+		warn("munmap %s", opt.sup.shm_name);
+	if (shm_area_unlink(opt.sup.shm_name) == -1 && errno != ENOENT)
+		warn("shm_unlink %s", opt.sup.shm_name);
 	else
-		log_event("removed name=%s", opt.shm_name);
+		log_event("removed name=%s", opt.sup.shm_name);
 	/* Last: until here, another d must not take what we leave. */
 	if (unlink(lock_path) == -1)
 		warn("unlink %s", lock_path);
@@ -624,22 +588,16 @@ clean_up(void)
 static int
 poll_timeout(double now)
 {
-	double next = -1.0, t;
+	double next = SUP_NEVER;
 	unsigned i;
 
 	for (i = 0; i < opt.n; i++) {
-		t = -1.0;
 		if (ws[i].sup.state == CHILD_DOWN)
-			t = ws[i].sup.restart_at;
+			next = proc_earliest(next, ws[i].sup.restart_at);
 		else if (ws[i].from_w != -1 && !ws[i].waiting)
-			t = ws[i].next_ping;
-		if (t >= 0.0 && (next < 0.0 || t < next))
-			next = t;
+			next = proc_earliest(next, ws[i].next_ping);
 	}
-	if (next < 0.0)
-		return -1;
-	/* At least 1 ms: a due event must never make the loop spin. */
-	return next - now < 0.001 ? 1 : (int)ceil((next - now) * 1000.0);
+	return proc_timeout_ms(next, now);
 }
 
 static void
@@ -648,19 +606,17 @@ setup(void)
 	char name[32];
 	unsigned i;
 
-	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
-		fatal("signal SIGPIPE");
 	for (i = 0; i < opt.n; i++) {
 		struct wchild *wc = &ws[i];
 
 		wc->idx = i + 1;
 		snprintf(wc->name, sizeof wc->name, "w%u", wc->idx);
 		snprintf(name, sizeof name, DWTUBE_FMT, wc->idx);
-		if (rundir_path(opt.run_dir, name, wc->dw_path, sizeof wc->dw_path) == -1)
-			fatal("%s/%s", opt.run_dir, name);
+		if (rundir_path(opt.sup.run_dir, name, wc->dw_path, sizeof wc->dw_path) == -1)
+			fatal("%s/%s", opt.sup.run_dir, name);
 		snprintf(name, sizeof name, WDTUBE_FMT, wc->idx);
-		if (rundir_path(opt.run_dir, name, wc->wd_path, sizeof wc->wd_path) == -1)
-			fatal("%s/%s", opt.run_dir, name);
+		if (rundir_path(opt.sup.run_dir, name, wc->wd_path, sizeof wc->wd_path) == -1)
+			fatal("%s/%s", opt.sup.run_dir, name);
 		make_fifo(wc->dw_path);
 		make_fifo(wc->wd_path);
 		sup_init(&wc->sup);
@@ -676,52 +632,42 @@ main(int argc, char **argv)
 	char why[128];
 	unsigned i;
 	double now;
-	int sigfd;
 
 	log_init("d");
 	parse_options(argc, argv);
+	if (sibling_path(argv[0], "w", opt.w_path, sizeof opt.w_path) == -1)
+		fatal("program path %s", argv[0]);
 	server_fault_at_start(&sv, opt.reg_fd);
 	if (server_attach(&sv, opt.reg_fd, 0) == -1)
 		fatal("registry -H %d", opt.reg_fd);
 	/* What may be refused comes first, while only the registry is
 	 * open: a refusal leaves nothing behind. */
-	if (rundir_prepare(opt.run_dir, why, sizeof why) == -1)
-		server_refuse(&sv, "run directory %s: %s", opt.run_dir, why);
+	if (rundir_prepare(opt.sup.run_dir, why, sizeof why) == -1)
+		server_refuse(&sv, "run directory %s: %s", opt.sup.run_dir, why);
 	lock_run_dir();
-	shm = create_segment(opt.shm_name);
+	shm = create_segment(opt.sup.shm_name);
 	if (shm == NULL) {
 		close(opt.reg_fd);
 		return 1;
 	}
-	sigfd = selfpipe_open();
-	if (sigfd == -1)
-		fatal("pipe");
 	/* Handlers before anything can send us a signal; SIGTERM from the
 	 * start, since the watchdog's death sends it (PR_SET_PDEATHSIG). */
-	if (selfpipe_catch(SIGCHLD) == -1 || selfpipe_catch(SIGUSR1) == -1 ||
-	    selfpipe_catch(SIGTERM) == -1 || selfpipe_catch(SIGINT) == -1)
-		fatal("sigaction");
+	if (proc_signals_open(&sig, (const int[]){ SIGCHLD, SIGUSR1, 0 }) == -1)
+		fatal("self-pipe and signal handlers");
 	setup();
-	log_event("ready workers=%lu segment=%s", opt.n, opt.shm_name);
+	log_event("ready workers=%lu segment=%s", opt.n, opt.sup.shm_name);
 	if (server_ready(&sv) == -1)
 		fatal("kill watchdog[%ld]", (long)sv.reg->watchdog);
 
 	while (!stopping) {
 		now = log_now();
-		pfd[PFD_SIGNAL].fd = sigfd;
-		pfd[PFD_SIGNAL].events = POLLIN;
 		for (i = 0; i < opt.n; i++) {
 			pfd[PFD_FIRST_W + i].fd = ws[i].from_w;
 			pfd[PFD_FIRST_W + i].events = POLLIN;
 		}
-		if (poll(pfd, PFD_FIRST_W + opt.n, poll_timeout(now)) == -1) {
-			if (errno == EINTR)
-				continue;
-			fatal("poll");
-		}
+		if (proc_wait(pfd, PFD_FIRST_W + opt.n, poll_timeout(now), &sig) == -1)
+			fatal("poll, signals");
 		now = log_now();
-		if (pfd[PFD_SIGNAL].revents & POLLIN)
-			drain_signals(now);
 		for (i = 0; i < opt.n && !stopping; i++) {
 			wc = &ws[i];
 			if (wc->from_w != -1 &&
@@ -735,7 +681,11 @@ main(int argc, char **argv)
 		}
 	}
 
-	stop_ws(sigfd);
+	if (stop_ws() == -1) {
+		if (errno == ETIMEDOUT)
+			fatalx("w survived SIGKILL");
+		fatal("stop w's");
+	}
 	clean_up();
 	server_detach(&sv);
 	close(opt.reg_fd);

@@ -145,10 +145,20 @@ sup_exited(struct sup_child *c, struct sup_window *all, double now,
 	return 0;
 }
 
+void
+sup_forget(struct sup_child *c)
+{
+	c->state = CHILD_DOWN;
+	c->pid = 0;
+	c->ping_out = 0;
+	c->restart_at = SUP_NEVER;
+}
+
 int
 sup_restart_due(const struct sup_child *c, double now)
 {
-	return c->state == CHILD_DOWN && now >= c->restart_at;
+	return c->state == CHILD_DOWN && c->restart_at != SUP_NEVER &&
+	    now >= c->restart_at;
 }
 
 double
@@ -164,5 +174,5 @@ sup_next_event(const struct sup_child *c)
 	case CHILD_STOPPING:
 		break;
 	}
-	return -1.0;
+	return SUP_NEVER;
 }

@@ -41,13 +41,14 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fifo.h"
 #include "io.h"
 #include "log.h"
 #include "net.h"
+#include "opt.h"
+#include "proc.h"
 #include "proto.h"
 #include "registry.h"
 #include "rundir.h"
@@ -55,6 +56,7 @@
 #include "server.h"
 #include "spawn.h"
 #include "sup.h"
+#include "supopt.h"
 #include "util.h"
 
 #define ACCEPT_BURST 64		/* connections taken per wake-up of the listener */
@@ -69,9 +71,8 @@ struct options {
 	unsigned long idle_ms;		/* -I: idle time-out */
 	unsigned long queue_max;	/* -q: longest queue */
 	int quiet;			/* -Q: no per-request log lines */
-	unsigned long intensity, window, backoff_min, backoff_max, grace;
+	struct sup_opts sup;		/* -r -g -R -W -b -B */
 	unsigned long stop_wait;	/* -K */
-	char run_dir[4096];		/* -r */
 	char w_path[4096];		/* w, next to d */
 	const char *wfault[W_MAX + 1];	/* -f wI:FAULT, by I */
 };
@@ -110,7 +111,9 @@ struct client {
 	short revents;			/* what poll() said about fd this turn */
 };
 
-static struct options opt;
+static struct options opt = {
+	.n = 2, .delay_ms = 500, .idle_ms = 10000, .queue_max = 4096, .stop_wait = 750
+};
 static struct sup_policy policy;
 static struct server sv;
 static struct wchild ws[W_MAX];
@@ -159,101 +162,69 @@ usage(int code)
 	exit(code);
 }
 
-static void
-number_opt(int c, const char *arg, unsigned long min, unsigned long max,
-    unsigned long *v)
+/* The numeric options: -X N, N in [min, max] (opt_parse()). */
+static unsigned long reg_fd_opt, listen_fd_opt;	/* -H, -L: 0 until given */
+static const struct opt_num numbers[] = {
+	{ 'H', 3, 1023, &reg_fd_opt, NULL },
+	{ 'L', 3, 1023, &listen_fd_opt, NULL },
+	{ 'w', 1, W_MAX, &opt.n, NULL },
+	{ 't', 0, 60000, &opt.delay_ms, NULL },
+	{ 'I', 10, 3600000, &opt.idle_ms, NULL },
+	{ 'q', 0, 1000000, &opt.queue_max, NULL },
+	{ 'K', 1, 600000, &opt.stop_wait, NULL },
+	SUPOPT_NUMBERS(opt.sup),
+};
+
+/* Take -f wI:FAULT: w number I is started with -F FAULT. */
+static int
+fault_option(const char *arg)
 {
-	if (parse_ulong(arg, min, max, v) == -1) {
-		warnx("-%c %s: expected a number from %lu to %lu", c, arg, min, max);
-		usage(2);
+	const char *fault;
+	unsigned long i;
+
+	fault = supopt_fault_w(arg, W_MAX, &i);
+	if (fault == NULL || fault_parse(fault, &(struct fault){ 0, 0 }) == -1) {
+		warnx("-f %s: expected wI:FAULT, FAULT being exit or hang:K", arg);
+		return -1;
 	}
+	opt.wfault[i] = fault;
+	return 0;
+}
+
+/* Take option c, not a number (opt_parse()). Returns 0, or -1 after
+ * saying why. */
+static int
+other_option(int c, const char *arg)
+{
+	if (supopt_take(&opt.sup, c, arg) == 1)	/* -r */
+		return 0;
+	if (c == 'Q') {
+		opt.quiet = 1;
+		return 0;
+	}
+	if (c == 'f')
+		return fault_option(arg);
+	if (fault_parse(arg, &sv.fault) == -1) {	/* -F */
+		warnx("-F %s: expected exit or hang:K", arg);
+		return -1;
+	}
+	return 0;
 }
 
 static void
 parse_options(int argc, char **argv)
 {
-	unsigned long v, i;
-	const char *colon;
-	char num[16];
-	int c;
-
-	opt.n = 2;
-	opt.reg_fd = opt.listen_fd = -1;
-	opt.delay_ms = 500;
-	opt.idle_ms = 10000;
-	opt.queue_max = 4096;
-	opt.intensity = 5;
-	opt.window = 10000;
-	opt.backoff_min = 100;
-	opt.backoff_max = 5000;
-	opt.stop_wait = 750;
-	opt.grace = 5000;
-	if (rundir_default(opt.run_dir, sizeof opt.run_dir) == -1)
+	if (supopt_defaults(&opt.sup) == -1)
 		fatal("run directory");
-	if (sibling_path(argv[0], "w", opt.w_path, sizeof opt.w_path) == -1)
-		fatal("program path %s", argv[0]);
-	while ((c = getopt(argc, argv, "H:L:w:r:t:I:q:QR:W:b:B:K:g:f:F:h")) != -1) {
-		switch (c) {
-		case 'H':
-		case 'L':
-			number_opt(c, optarg, 3, 1023, &v);
-			*(c == 'H' ? &opt.reg_fd : &opt.listen_fd) = (int)v;
-			break;
-		case 'w': number_opt(c, optarg, 1, W_MAX, &opt.n); break;
-		case 't': number_opt(c, optarg, 0, 60000, &opt.delay_ms); break;
-		case 'I': number_opt(c, optarg, 10, 3600000, &opt.idle_ms); break;
-		case 'q': number_opt(c, optarg, 0, 1000000, &opt.queue_max); break;
-		case 'Q': opt.quiet = 1; break;
-		case 'R': number_opt(c, optarg, 0, SUP_WINDOW_MAX - 1, &opt.intensity); break;
-		case 'W': number_opt(c, optarg, 1, 3600000, &opt.window); break;
-		case 'b': number_opt(c, optarg, 1, 600000, &opt.backoff_min); break;
-		case 'B': number_opt(c, optarg, 1, 600000, &opt.backoff_max); break;
-		case 'K': number_opt(c, optarg, 1, 600000, &opt.stop_wait); break;
-		case 'g': number_opt(c, optarg, 1, 600000, &opt.grace); break;
-		case 'r':
-			snprintf(opt.run_dir, sizeof opt.run_dir, "%s", optarg);
-			break;
-		case 'f':
-			colon = strchr(optarg, ':');
-			if (optarg[0] != 'w' || colon == NULL ||
-			    (size_t)(colon - optarg) > sizeof num - 1)
-				goto badfault;
-			memcpy(num, optarg + 1, (size_t)(colon - optarg - 1));
-			num[colon - optarg - 1] = '\0';
-			if (parse_ulong(num, 1, W_MAX, &i) == -1 ||
-			    fault_parse(colon + 1, &(struct fault){ 0, 0 }) == -1)
-				goto badfault;
-			opt.wfault[i] = colon + 1;
-			break;
-		case 'F':
-			if (fault_parse(optarg, &sv.fault) == -1) {
-				warnx("-F %s: expected exit or hang:K", optarg);
-				usage(2);
-			}
-			break;
-		case 'h':
-			usage(0);
-		default:
-			usage(2);
-		}
-	}
-	if (optind != argc) {
-		warnx("unexpected argument \"%s\"", argv[optind]);
-		usage(2);
-	}
-	if (opt.reg_fd == -1 || opt.listen_fd == -1) {
+	opt_parse(argc, argv, "H:L:w:r:t:I:q:QR:W:b:B:K:g:f:F:h", numbers,
+	    OPT_N(numbers), other_option, usage);
+	if (reg_fd_opt == 0 || listen_fd_opt == 0) {
 		warnx("-H FD and -L FD are required: d is started by the watchdog");
 		usage(2);
 	}
-	policy.grace = opt.grace / 1000.0;
-	policy.intensity = (unsigned)opt.intensity;
-	policy.window = opt.window / 1000.0;
-	policy.backoff_min = opt.backoff_min / 1000.0;
-	policy.backoff_max = opt.backoff_max / 1000.0;
-	return;
-badfault:
-	warnx("-f %s: expected wI:FAULT, FAULT being exit or hang:K", optarg);
-	usage(2);
+	opt.reg_fd = (int)reg_fd_opt;
+	opt.listen_fd = (int)listen_fd_opt;
+	supopt_policy(&opt.sup, &policy);
 }
 
 /* Per-request events are skipped in quiet mode (-Q). */
@@ -732,7 +703,7 @@ start_w(struct wchild *wc, double now)
 	args[a++] = opt.w_path;
 	args[a++] = "-n"; args[a++] = idx;
 	args[a++] = "-H"; args[a++] = fd;
-	args[a++] = "-r"; args[a++] = opt.run_dir;
+	args[a++] = "-r"; args[a++] = opt.sup.run_dir;
 	args[a++] = "-t"; args[a++] = delay;
 	args[a++] = "-I"; args[a++] = idle;
 	if (opt.quiet)
@@ -917,13 +888,12 @@ w_exited(struct wchild *wc, double now)
 	close_pipes(wc);
 	wc->old = wc->sup.pid;
 	if (stopping) {
-		wc->sup.state = CHILD_DOWN;
-		wc->sup.pid = 0;
+		sup_forget(&wc->sup);
 		return;
 	}
 	if (sup_exited(&wc->sup, &restarts, now, &policy)) {
 		snprintf(why, sizeof why, "%s: w's restarted more than %lu times in %lu ms",
-		    wc->name, opt.intensity, opt.window);
+		    wc->name, opt.sup.intensity, opt.sup.window);
 		give_up(why);
 		return;
 	}
@@ -944,42 +914,35 @@ find_w(pid_t pid)
 }
 
 /*
- * Reap every w that has ended (signals coalesce: loop). Each is looked at
- * before it is reaped: its registry slot says GONE before its pid is
- * freed, so the watchdog never signals a pid that may be a stranger's.
+ * A child has ended and proc_reap() is about to reap it. If it is one of
+ * our w's, its registry slot says GONE now, before its pid is freed, so
+ * the watchdog never signals a pid that may be a stranger's. Returns its
+ * name for the log.
  */
-static void
-reap_ws(double now)
+static const char *
+w_ending(pid_t pid)
 {
-	struct wchild *wc;
-	char how[64];
-	siginfo_t si;
-	int status;
+	struct wchild *wc = find_w(pid);
 
-	for (;;) {
-		memset(&si, 0, sizeof si);
-		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == -1) {
-			if (errno == EINTR)
-				continue;
-			if (errno == ECHILD)
-				return;
-			fatal("waitid");
-		}
-		if (si.si_pid == 0)
-			return;
-		wc = find_w(si.si_pid);
-		if (wc != NULL)
-			reg_gone(sv.reg, wc->idx);
-		while (waitpid(si.si_pid, &status, 0) == -1)
-			if (errno != EINTR)
-				fatal("waitpid %ld", (long)si.si_pid);
-		log_event("reaped name=%s pid=%ld status=\"%s\"",
-		    wc != NULL ? wc->name : "?", (long)si.si_pid,
-		    status_str(status, how, sizeof how));
-		if (wc != NULL)
-			w_exited(wc, now);
-	}
+	if (wc == NULL)
+		return "?";
+	reg_gone(sv.reg, wc->idx);
+	return wc->name;
 }
+
+/* pid has been reaped: if it was one of our w's, decide about its restart. */
+static void
+w_reaped(pid_t pid, int status, double now)
+{
+	struct wchild *wc = find_w(pid);
+
+	(void)status;	/* reaped says how it ended */
+	if (wc != NULL)
+		w_exited(wc, now);
+}
+
+/* What d does with its ended children (proc.h). */
+static const struct proc_reaper reaper = { w_ending, w_reaped };
 
 /* ---- signals, the main loop ---------------------------------------- */
 
@@ -1002,34 +965,23 @@ log_child_state(const struct sig_event *ev)
 	    signal_name(ev->status));
 }
 
-/* Handle the signals recorded since the last wake-up. */
-static void
-drain_signals(double now)
+/* Handle SIGCHLD or SIGUSR1 (proc_drain() handles the stops). Returns
+ * 0, or -1 with errno (reaping failed). */
+static int
+on_signal(const struct sig_event *ev, double now)
 {
-	struct sig_event ev;
-	int r;
-
-	while ((r = selfpipe_read(&ev)) == 1) {
-		switch (ev.signo) {
-		case SIGCHLD:
-			log_child_state(&ev);
-			reap_ws(now);
-			break;
-		case SIGUSR1:
-			/* The watchdog's heartbeat, answered from the loop. */
-			if (!stopping && server_heartbeat(&sv, &ev) == -1)
-				warn("kill watchdog[%ld]", (long)sv.reg->watchdog);
-			break;
-		default:	/* SIGTERM, SIGINT */
-			if (!stopping)
-				log_event("stop reason=%s", signal_name(ev.signo));
-			stopping = 1;
-			break;
-		}
+	if (ev->signo == SIGCHLD) {
+		log_child_state(ev);
+		return proc_reap(&reaper, now);
 	}
-	if (r == -1)
-		fatal("read self-pipe");
+	/* SIGUSR1: the watchdog's heartbeat, answered from the loop. */
+	if (!stopping && server_heartbeat(&sv, ev) == -1)
+		warn("kill watchdog[%ld]", (long)sv.reg->watchdog);
+	return 0;
 }
+
+/* d's signals (proc.h); fd is set by proc_signals_open(). */
+static struct proc_signals sig = { -1, &stopping, on_signal };
 
 /* Named poll slots, then one per w, then one per client. */
 enum { PFD_SIGNAL, PFD_LISTEN, PFD_FIRST_W };
@@ -1049,12 +1001,11 @@ poll_timeout(double now)
 			next = d.clients[i]->deadline;
 	if (d.listen_paused_until > now && d.listen_paused_until < next)
 		next = d.listen_paused_until;
-	/* At least 1 ms: a due event must never make the loop spin. */
-	return next - now < 0.001 ? 1 : (int)ceil((next - now) * 1000.0);
+	return proc_timeout_ms(next, now);
 }
 
 static void
-serve(int sigfd)
+serve(void)
 {
 	struct pollfd *pfd = NULL;
 	size_t cap = 0, n, i, nw = opt.n, base = PFD_FIRST_W + nw;
@@ -1076,7 +1027,6 @@ serve(int sigfd)
 			pfd = p;
 			cap = 2 * n;
 		}
-		pfd[PFD_SIGNAL] = (struct pollfd){ sigfd, POLLIN, 0 };
 		pfd[PFD_LISTEN] = (struct pollfd){ d.listen_paused_until > now ? -1 :
 		    opt.listen_fd, POLLIN, 0 };
 		for (i = 0; i < nw; i++)	/* -1: ignored by poll() */
@@ -1092,18 +1042,13 @@ serve(int sigfd)
 			    POLLIN : 0;
 			pfd[base + i].revents = 0;
 		}
-		if (poll(pfd, n, poll_timeout(now)) == -1) {
-			if (errno == EINTR)
-				continue;
-			fatal("poll");
-		}
+		/* Dispatch in a fixed order: signals (proc_wait() handles
+		 * them, in pfd[PFD_SIGNAL]), then the w's, then the clients.
+		 * Reports from the w's come first so that a w that has just
+		 * finished is idle before new requests. */
+		if (proc_wait(pfd, n, poll_timeout(now), &sig) == -1)
+			fatal("poll, signals");
 		now = log_now();
-
-		/* Dispatch in a fixed order: signals, then the w's, then
-		 * the clients. Reports from the w's come first so that a w
-		 * that has just finished is idle before new requests. */
-		if (pfd[PFD_SIGNAL].revents != 0)
-			drain_signals(now);
 		if (stopping)
 			break;
 		for (i = 0; i < nw; i++)
@@ -1145,8 +1090,8 @@ lock_run_dir(void)
 	char pid[32];
 	int n;
 
-	if (rundir_path(opt.run_dir, D_PIDFILE, d.lock_path, sizeof d.lock_path) == -1)
-		fatal("path %s/%s", opt.run_dir, D_PIDFILE);
+	if (rundir_path(opt.sup.run_dir, D_PIDFILE, d.lock_path, sizeof d.lock_path) == -1)
+		fatal("path %s/%s", opt.sup.run_dir, D_PIDFILE);
 	for (;;) {
 		d.lock_fd = open(d.lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 		if (d.lock_fd == -1)
@@ -1156,7 +1101,7 @@ lock_run_dir(void)
 			    fcntl(d.lock_fd, F_GETLK, &fl) == -1)
 				fatal("lock %s", d.lock_path);
 			server_refuse(&sv, "run directory %s is in use by d[%ld]; "
-			    "choose another with -r", opt.run_dir, (long)fl.l_pid);
+			    "choose another with -r", opt.sup.run_dir, (long)fl.l_pid);
 		}
 		/* The d before us may have removed the file between our open
 		 * and our lock: then we would hold a lock nobody else sees. */
@@ -1170,16 +1115,40 @@ lock_run_dir(void)
 		fatal("write %s", d.lock_path);
 }
 
+/* How many w's are still there. */
+static unsigned
+ws_left(void)
+{
+	unsigned i, left = 0;
+
+	for (i = 0; i < opt.n; i++)
+		left += ws[i].sup.state != CHILD_DOWN;
+	return left;
+}
+
+/* SIGKILL the w's still there: they outlived the clean stop's wait. */
+static void
+kill_ws(void)
+{
+	unsigned i;
+
+	for (i = 0; i < opt.n; i++)
+		if (ws[i].sup.state != CHILD_DOWN) {
+			log_event("kill name=%s pid=%ld signal=SIGKILL "
+			    "reason=stop-timeout", ws[i].name, (long)ws[i].sup.pid);
+			(void)kill(ws[i].sup.pid, SIGKILL);
+		}
+}
+
 /* The clean stop, as in step 3: close our end of each w's dwtube (it
  * reads end of file and exits; SIGTERM for one that has not opened it
- * yet), wait at most -K ms, SIGKILL the rest, reap them all. */
-static void
-stop_ws(int sigfd)
+ * yet), wait at most -K ms, SIGKILL the rest, reap them all (proc_stop).
+ * Returns 0, or -1 with errno. */
+static int
+stop_ws(void)
 {
-	struct pollfd pfd = { sigfd, POLLIN, 0 };
-	double end = log_now() + opt.stop_wait / 1000.0;
-	unsigned i, left;
-	int ms, killed = 0;
+	struct proc_stopper s = { &sig, opt.stop_wait / 1000.0, ws_left, kill_ws };
+	unsigned i;
 
 	for (i = 0; i < opt.n; i++) {
 		if (ws[i].sup.state == CHILD_DOWN)
@@ -1191,35 +1160,12 @@ stop_ws(int sigfd)
 			(void)kill(ws[i].sup.pid, SIGTERM);	/* not reaped: safe */
 		}
 	}
-	for (;;) {
-		for (i = 0, left = 0; i < opt.n; i++)
-			left += ws[i].sup.state != CHILD_DOWN;
-		if (left == 0)
-			return;
-		ms = (int)ceil((end - log_now()) * 1000.0);
-		if (ms <= 0) {
-			if (killed)
-				fatalx("w survived SIGKILL");
-			for (i = 0; i < opt.n; i++)
-				if (ws[i].sup.state != CHILD_DOWN) {
-					log_event("kill name=%s pid=%ld signal=SIGKILL "
-					    "reason=stop-timeout", ws[i].name,
-					    (long)ws[i].sup.pid);
-					(void)kill(ws[i].sup.pid, SIGKILL);
-				}
-			killed = 1;
-			end = log_now() + 1.0;
-			continue;
-		}
-		if (poll(&pfd, 1, ms) == -1 && errno != EINTR)
-			fatal("poll");
-		drain_signals(log_now());
-	}
+	return proc_stop(&s);
 }
 
 /* Clean stop: tell the clients, stop the w's, remove what d created. */
 static void
-shut_down(int sigfd)
+shut_down(void)
 {
 	size_t i;
 	unsigned k;
@@ -1230,7 +1176,11 @@ shut_down(int sigfd)
 			client_error(d.clients[i], PERR_SHUTDOWN, "d is stopping");
 	clients_sweep(log_now());
 	free(d.clients);
-	stop_ws(sigfd);
+	if (stop_ws() == -1) {
+		if (errno == ETIMEDOUT)
+			fatalx("w survived SIGKILL");
+		fatal("stop w's");
+	}
 	for (k = 0; k < opt.n; k++) {
 		if (unlink(ws[k].dw_path) == -1 && errno != ENOENT)
 			warn("unlink %s", ws[k].dw_path);
@@ -1283,11 +1233,11 @@ setup(void)
 		wc->idx = i + 1;
 		snprintf(wc->name, sizeof wc->name, "w%u", wc->idx);
 		snprintf(name, sizeof name, DWTUBE_FMT, wc->idx);
-		if (rundir_path(opt.run_dir, name, wc->dw_path, sizeof wc->dw_path) == -1)
-			fatal("%s/%s", opt.run_dir, name);
+		if (rundir_path(opt.sup.run_dir, name, wc->dw_path, sizeof wc->dw_path) == -1)
+			fatal("%s/%s", opt.sup.run_dir, name);
 		snprintf(name, sizeof name, WDTUBE_FMT, wc->idx);
-		if (rundir_path(opt.run_dir, name, wc->wd_path, sizeof wc->wd_path) == -1)
-			fatal("%s/%s", opt.run_dir, name);
+		if (rundir_path(opt.sup.run_dir, name, wc->wd_path, sizeof wc->wd_path) == -1)
+			fatal("%s/%s", opt.sup.run_dir, name);
 		make_fifo(wc->dw_path);
 		make_fifo(wc->wd_path);
 		sup_init(&wc->sup);
@@ -1299,36 +1249,32 @@ int
 main(int argc, char **argv)
 {
 	char why[128];
-	int sigfd;
 
 	log_init("d");
 	parse_options(argc, argv);
+	if (sibling_path(argv[0], "w", opt.w_path, sizeof opt.w_path) == -1)
+		fatal("program path %s", argv[0]);
 	server_fault_at_start(&sv, opt.reg_fd);
 	if (server_attach(&sv, opt.reg_fd, 0) == -1)
 		fatal("registry -H %d", opt.reg_fd);
-	/* A client that vanishes would kill d with SIGPIPE on the next
-	 * write; ignored, the write fails with EPIPE and d goes on. */
-	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
-		fatal("signal SIGPIPE");
-	if (rundir_prepare(opt.run_dir, why, sizeof why) == -1)
-		server_refuse(&sv, "run directory %s: %s", opt.run_dir, why);
+	if (rundir_prepare(opt.sup.run_dir, why, sizeof why) == -1)
+		server_refuse(&sv, "run directory %s: %s", opt.sup.run_dir, why);
 	lock_run_dir();
-	sigfd = selfpipe_open();
-	if (sigfd == -1)
-		fatal("pipe");
 	/* Handlers before anything can send us a signal; SIGTERM from the
-	 * start, since the watchdog's death sends it (PR_SET_PDEATHSIG). */
-	if (selfpipe_catch(SIGCHLD) == -1 || selfpipe_catch(SIGUSR1) == -1 ||
-	    selfpipe_catch(SIGTERM) == -1 || selfpipe_catch(SIGINT) == -1)
-		fatal("sigaction");
+	 * start, since the watchdog's death sends it (PR_SET_PDEATHSIG). A
+	 * client that vanishes would kill d with SIGPIPE on the next write;
+	 * ignored (proc_signals_open), the write fails with EPIPE and d goes
+	 * on. */
+	if (proc_signals_open(&sig, (const int[]){ SIGCHLD, SIGUSR1, 0 }) == -1)
+		fatal("self-pipe and signal handlers");
 	setup();
 	log_event("listening port=%u workers=%lu", d.port, opt.n);
 	/* d's own loop runs from now on: the watchdog may heart-beat it
 	 * while the w's start. "ready port=" comes once they all are. */
 	if (server_ready(&sv) == -1)
 		fatal("kill watchdog[%ld]", (long)sv.reg->watchdog);
-	serve(sigfd);
-	shut_down(sigfd);
+	serve();
+	shut_down();
 	server_detach(&sv);
 	close(opt.reg_fd);
 	selfpipe_close();

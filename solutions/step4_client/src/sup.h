@@ -42,12 +42,16 @@ struct sup_window {
 
 enum child_state { CHILD_DOWN, CHILD_STARTING, CHILD_UP, CHILD_STOPPING };
 
+/* No time at all: the restart time of a child this supervisor does not
+ * restart, and what sup_next_event() says when nothing is due. */
+#define SUP_NEVER (-1.0)
+
 /* One supervised child. */
 struct sup_child {
 	enum child_state state;
 	pid_t pid;		/* 0 when DOWN */
 	double started;		/* when it was started */
-	double restart_at;	/* DOWN: when to start it again */
+	double restart_at;	/* DOWN: when to start it again, or SUP_NEVER */
 	int ping_out;		/* UP: a SIGUSR1 waits for its reply */
 	double ping_sent;	/* UP: when that SIGUSR1 was sent */
 	double next_ping;	/* UP: when to send the next one */
@@ -118,12 +122,20 @@ int sup_window_add(struct sup_window *w, double now, const struct sup_policy *p)
 int sup_exited(struct sup_child *c, struct sup_window *all, double now,
     const struct sup_policy *p);
 
+/*
+ * c has gone, or is going, and is not this supervisor's to restart: it
+ * is stopping, or another restarts c (d restarts the w's the watchdog
+ * watches). DOWN, with no pid and no restart time (SUP_NEVER).
+ */
+void sup_forget(struct sup_child *c);
+
 /* True when c is DOWN and its restart time has come. */
 int sup_restart_due(const struct sup_child *c, double now);
 
 /*
  * The next time something is due for c (a ping, a deadline, a restart),
- * or -1 if nothing is. The main loop sleeps until the earliest of these.
+ * or SUP_NEVER if nothing is. The main loop sleeps until the earliest of
+ * these.
  */
 double sup_next_event(const struct sup_child *c);
 

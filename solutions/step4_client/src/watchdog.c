@@ -52,12 +52,15 @@
 
 #include "log.h"
 #include "net.h"
+#include "opt.h"
+#include "proc.h"
 #include "proto.h"
 #include "registry.h"
 #include "rundir.h"
 #include "selfpipe.h"
 #include "spawn.h"
 #include "sup.h"
+#include "supopt.h"
 #include "util.h"
 
 /* Most -f options. */
@@ -66,14 +69,13 @@
 /* What the command line asked for; times in milliseconds. */
 struct options {
 	unsigned long n;		/* -w: number of w's */
-	unsigned long period, timeout, grace, window, backoff_min, backoff_max;
-	unsigned long intensity;	/* -R */
+	unsigned long period, timeout;	/* -P, -T */
+	struct sup_opts sup;		/* -r -g -R -W -b -B */
 	unsigned long stop_wait;	/* -K: clean stop, then SIGKILL */
 	unsigned long port;		/* -p: d's TCP port (0: any free one) */
 	const char *delay, *idle, *queue;	/* -t, -I, -q: for d, as given */
 	int quiet;			/* -Q: for d */
 	char shm_name[256];		/* -m: the registry's name, for an instant */
-	char run_dir[4096];		/* -r */
 	char d_path[4096];		/* d, next to the watchdog */
 	const char *faults[FAULTS_MAX];	/* -f NAME:FAULT */
 	int nfaults;
@@ -90,7 +92,10 @@ struct watch {
 /* The named poll slots. */
 enum { PFD_SIGNAL, PFD_STDIN, PFD_MAX };
 
-static struct options opt;
+static struct options opt = {
+	.n = 2, .period = 1000, .timeout = 3000, .stop_wait = 1500,
+	.port = PROTO_DEFAULT_PORT
+};
 static struct sup_policy policy;
 static struct registry *reg;
 static int reg_fd = -1;
@@ -137,107 +142,79 @@ usage(int code)
 	exit(code);
 }
 
-/* Parse -X MS into *v, in [min, max], or exit 2 with a usage error. */
-static void
-number_opt(int c, const char *arg, unsigned long min, unsigned long max,
-    unsigned long *v)
-{
-	if (parse_ulong(arg, min, max, v) == -1) {
-		warnx("-%c %s: expected a number from %lu to %lu", c, arg, min, max);
-		usage(2);
-	}
-}
-
 /* Check a -f spec: "d:FAULT" or "wI:FAULT" with I in 1..n. */
 static int
 fault_spec_valid(const char *spec, unsigned long n)
 {
-	const char *colon = strchr(spec, ':');
+	const char *fault;
 	unsigned long i;
-	char num[16];
 
-	if (colon == NULL)
+	if (strncmp(spec, "d:", 2) == 0)
+		fault = spec + 2;
+	else
+		fault = supopt_fault_w(spec, n, &i);
+	if (fault == NULL)
 		return 0;
-	if (strncmp(spec, "d:", 2) != 0) {
-		if (spec[0] != 'w' || (size_t)(colon - spec - 1) >= sizeof num)
-			return 0;
-		memcpy(num, spec + 1, (size_t)(colon - spec - 1));
-		num[colon - spec - 1] = '\0';
-		if (parse_ulong(num, 1, n, &i) == -1)
-			return 0;
+	return strcmp(fault, "exit") == 0 ||
+	    (strncmp(fault, "hang:", 5) == 0 &&
+	    parse_ulong(fault + 5, 1, 1000000, &i) == 0);
+}
+
+/* The numeric options: -X N, N in [min, max] (opt_parse()). -t, -I and
+ * -q are d's: checked here, passed on as given. */
+static unsigned long delay_opt, idle_opt, queue_opt;
+static const struct opt_num numbers[] = {
+	{ 'p', 0, 65535, &opt.port, NULL },
+	{ 'w', 1, W_MAX, &opt.n, NULL },
+	{ 't', 0, 60000, &delay_opt, &opt.delay },
+	{ 'I', 10, 3600000, &idle_opt, &opt.idle },
+	{ 'q', 0, 1000000, &queue_opt, &opt.queue },
+	{ 'P', 1, 600000, &opt.period, NULL },
+	{ 'T', 1, 600000, &opt.timeout, NULL },
+	{ 'K', 10, 600000, &opt.stop_wait, NULL },
+	SUPOPT_NUMBERS(opt.sup),
+};
+
+/* Take option c, not a number (opt_parse()). Returns 0, or -1 after
+ * saying why. */
+static int
+other_option(int c, const char *arg)
+{
+	switch (c) {
+	case 'Q':
+		opt.quiet = 1;
+		return 0;
+	case 'm':
+		if (arg[0] != '/' || strlen(arg) > 200 ||
+		    strchr(arg + 1, '/') != NULL) {
+			warnx("-m %s: a segment name is \"/\" then 1 to 200 "
+			    "characters other than \"/\"", arg);
+			return -1;
+		}
+		snprintf(opt.shm_name, sizeof opt.shm_name, "%s", arg);
+		return 0;
+	case 'f':	/* checked once -w is known */
+		if (opt.nfaults == FAULTS_MAX) {
+			warnx("-f: at most %d faults", FAULTS_MAX);
+			return -1;
+		}
+		opt.faults[opt.nfaults++] = arg;
+		return 0;
+	default:	/* -r */
+		return supopt_take(&opt.sup, c, arg) == 1 ? 0 : -1;
 	}
-	colon++;
-	return strcmp(colon, "exit") == 0 ||
-	    (strncmp(colon, "hang:", 5) == 0 &&
-	    parse_ulong(colon + 5, 1, 1000000, &i) == 0);
 }
 
 static void
 parse_options(int argc, char **argv)
 {
-	unsigned long v;
-	int c, i;
+	int i;
 
-	opt.n = 2;
-	opt.period = 1000;
-	opt.timeout = 3000;
-	opt.grace = 5000;
-	opt.intensity = 5;
-	opt.window = 10000;
-	opt.backoff_min = 100;
-	opt.backoff_max = 5000;
-	opt.stop_wait = 1500;
-	opt.port = PROTO_DEFAULT_PORT;
 	snprintf(opt.shm_name, sizeof opt.shm_name, SHM_NAME_FMT, (unsigned)getuid());
-	if (rundir_default(opt.run_dir, sizeof opt.run_dir) == -1)
+	if (supopt_defaults(&opt.sup) == -1)
 		fatal("run directory");
-	if (sibling_path(argv[0], "d", opt.d_path, sizeof opt.d_path) == -1)
-		fatal("program path %s", argv[0]);
-	while ((c = getopt(argc, argv, "p:w:t:I:q:QP:T:g:R:W:b:B:K:m:r:f:h")) != -1) {
-		switch (c) {
-		case 'p': number_opt(c, optarg, 0, 65535, &opt.port); break;
-		case 'w': number_opt(c, optarg, 1, W_MAX, &opt.n); break;
-		case 't': number_opt(c, optarg, 0, 60000, &v); opt.delay = optarg; break;
-		case 'I': number_opt(c, optarg, 10, 3600000, &v); opt.idle = optarg; break;
-		case 'q': number_opt(c, optarg, 0, 1000000, &v); opt.queue = optarg; break;
-		case 'Q': opt.quiet = 1; break;
-		case 'P': number_opt(c, optarg, 1, 600000, &opt.period); break;
-		case 'T': number_opt(c, optarg, 1, 600000, &opt.timeout); break;
-		case 'g': number_opt(c, optarg, 1, 600000, &opt.grace); break;
-		case 'R': number_opt(c, optarg, 0, SUP_WINDOW_MAX - 1, &opt.intensity); break;
-		case 'W': number_opt(c, optarg, 1, 3600000, &opt.window); break;
-		case 'b': number_opt(c, optarg, 1, 600000, &opt.backoff_min); break;
-		case 'B': number_opt(c, optarg, 1, 600000, &opt.backoff_max); break;
-		case 'K': number_opt(c, optarg, 10, 600000, &opt.stop_wait); break;
-		case 'm':
-			if (optarg[0] != '/' || strlen(optarg) > 200 ||
-			    strchr(optarg + 1, '/') != NULL) {
-				warnx("-m %s: a segment name is \"/\" then 1 to 200 "
-				    "characters other than \"/\"", optarg);
-				usage(2);
-			}
-			snprintf(opt.shm_name, sizeof opt.shm_name, "%s", optarg);
-			break;
-		case 'r':
-			snprintf(opt.run_dir, sizeof opt.run_dir, "%s", optarg);
-			break;
-		case 'f':
-			if (opt.nfaults == FAULTS_MAX) {
-				warnx("-f: at most %d faults", FAULTS_MAX);
-				usage(2);
-			}
-			opt.faults[opt.nfaults++] = optarg;
-			break;
-		case 'h':
-			usage(0);
-		default:
-			usage(2);
-		}
-	}
-	if (optind != argc) {
-		warnx("unexpected argument \"%s\"", argv[optind]);
-		usage(2);
-	}
+	opt_parse(argc, argv, "p:w:t:I:q:QP:T:g:R:W:b:B:K:m:r:f:h", numbers,
+	    OPT_N(numbers), other_option, usage);
 	/* Checked once -w is known, whatever the order of the options. */
 	for (i = 0; i < opt.nfaults; i++) {
 		if (!fault_spec_valid(opt.faults[i], opt.n)) {
@@ -248,11 +225,7 @@ parse_options(int argc, char **argv)
 	}
 	policy.period = opt.period / 1000.0;
 	policy.timeout = opt.timeout / 1000.0;
-	policy.grace = opt.grace / 1000.0;
-	policy.intensity = (unsigned)opt.intensity;
-	policy.window = opt.window / 1000.0;
-	policy.backoff_min = opt.backoff_min / 1000.0;
-	policy.backoff_max = opt.backoff_max / 1000.0;
+	supopt_policy(&opt.sup, &policy);
 }
 
 /* Milliseconds, rounded, for the log. */
@@ -283,7 +256,7 @@ clean_after_d(pid_t pid)
 	ssize_t n;
 	int fd;
 
-	if (rundir_path(opt.run_dir, D_PIDFILE, path, sizeof path) == -1)
+	if (rundir_path(opt.sup.run_dir, D_PIDFILE, path, sizeof path) == -1)
 		return;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd == -1)
@@ -299,11 +272,11 @@ clean_after_d(pid_t pid)
 		removed++;
 	for (i = 1; i <= opt.n; i++) {
 		snprintf(name, sizeof name, DWTUBE_FMT, i);
-		if (rundir_path(opt.run_dir, name, path, sizeof path) == 0 &&
+		if (rundir_path(opt.sup.run_dir, name, path, sizeof path) == 0 &&
 		    unlink(path) == 0)
 			removed++;
 		snprintf(name, sizeof name, WDTUBE_FMT, i);
-		if (rundir_path(opt.run_dir, name, path, sizeof path) == 0 &&
+		if (rundir_path(opt.sup.run_dir, name, path, sizeof path) == 0 &&
 		    unlink(path) == 0)
 			removed++;
 	}
@@ -322,13 +295,13 @@ start_d(double now)
 
 	snprintf(num[0], sizeof num[0], "%lu", opt.n);
 	snprintf(num[1], sizeof num[1], "%d", reg_fd);
-	snprintf(num[2], sizeof num[2], "%lu", opt.intensity);
-	snprintf(num[3], sizeof num[3], "%lu", opt.window);
-	snprintf(num[4], sizeof num[4], "%lu", opt.backoff_min);
-	snprintf(num[5], sizeof num[5], "%lu", opt.backoff_max);
+	snprintf(num[2], sizeof num[2], "%lu", opt.sup.intensity);
+	snprintf(num[3], sizeof num[3], "%lu", opt.sup.window);
+	snprintf(num[4], sizeof num[4], "%lu", opt.sup.backoff_min);
+	snprintf(num[5], sizeof num[5], "%lu", opt.sup.backoff_max);
 	snprintf(num[6], sizeof num[6], "%lu", opt.stop_wait / 2);
 	snprintf(num[7], sizeof num[7], "%d", listen_fd);
-	snprintf(num[8], sizeof num[8], "%lu", opt.grace);
+	snprintf(num[8], sizeof num[8], "%lu", opt.sup.grace);
 	/* d finds w next to itself, from its argv[0]: give it the path. */
 	args[a++] = opt.d_path;
 	args[a++] = "-w"; args[a++] = num[0];
@@ -340,7 +313,7 @@ start_d(double now)
 	args[a++] = "-B"; args[a++] = num[5];
 	args[a++] = "-K"; args[a++] = num[6];
 	args[a++] = "-g"; args[a++] = num[8];
-	args[a++] = "-r"; args[a++] = opt.run_dir;
+	args[a++] = "-r"; args[a++] = opt.sup.run_dir;
 	if (opt.delay != NULL) {
 		args[a++] = "-t"; args[a++] = (char *)opt.delay;
 	}
@@ -391,9 +364,7 @@ forget_ws(void)
 
 	for (i = 1; i < nwatch; i++) {
 		drop_ref(&watch[i]);
-		watch[i].sup.state = CHILD_DOWN;
-		watch[i].sup.restart_at = -1.0;	/* d restarts them, not us */
-		watch[i].sup.pid = 0;
+		sup_forget(&watch[i].sup);	/* d restarts them, not us */
 	}
 }
 
@@ -461,7 +432,7 @@ d_exited(pid_t pid, int status, double now)
 		d_why = WIFSIGNALED(status) ? "died" : "exited";
 	if (sup_exited(&watch[0].sup, &restarts, now, &policy)) {
 		snprintf(why, sizeof why, "d restarted more than %lu times in %lu ms",
-		    opt.intensity, opt.window);
+		    opt.sup.intensity, opt.sup.window);
 		give_up(why);
 		return;
 	}
@@ -470,49 +441,47 @@ d_exited(pid_t pid, int status, double now)
 	    ms(watch[0].sup.restart_at - now));
 }
 
-/*
- * Reap every child that has ended. d's w's are reparented to us when d
- * dies (we are a subreaper): they are reaped here too.
- */
-static void
-reap_children(double now)
+/* The registry slot that names pid (d's, or a w's), nwatch if none. */
+static unsigned
+slot_of(pid_t pid)
 {
-	char how[64];
-	siginfo_t si;
-	pid_t pid;
 	unsigned i;
-	int status;
 
-	for (;;) {
-		memset(&si, 0, sizeof si);
-		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == -1) {
-			if (errno == EINTR)
-				continue;
-			if (errno == ECHILD)
-				return;
-			fatal("waitid");
-		}
-		pid = si.si_pid;
-		if (pid == 0)
-			return;
-		if (pid == watch[0].sup.pid) {
-			/* rest_for_one: no w may outlive its d. */
-			(void)killpg(pid, SIGKILL);
-			reg_gone(reg, 0);
-		}
-		while (waitpid(pid, &status, 0) == -1)
-			if (errno != EINTR)
-				fatal("waitpid %ld", (long)pid);
-		/* The registry names it: d, or a w reparented to us. */
-		for (i = 0; i < nwatch && atomic_load(&reg->slot[i].pid) != pid; i++)
-			;
-		log_event("reaped name=%s pid=%ld status=\"%s\"",
-		    i < nwatch ? watch[i].name : "?", (long)pid,
-		    status_str(status, how, sizeof how));
-		if (i == 0)
-			d_exited(pid, status, now);
-	}
+	for (i = 0; i < nwatch && atomic_load(&reg->slot[i].pid) != pid; i++)
+		;
+	return i;
 }
+
+/*
+ * A child has ended and proc_reap() is about to reap it: d, or a w of
+ * d's reparented to us when d died (we are a subreaper). If it is d, its
+ * group is killed now, while its zombie holds the group id. Returns its
+ * name for the log: the registry's, "?" if no slot holds it.
+ */
+static const char *
+child_ending(pid_t pid)
+{
+	unsigned i;
+
+	if (pid == watch[0].sup.pid) {
+		/* rest_for_one: no w may outlive its d. */
+		(void)killpg(pid, SIGKILL);
+		reg_gone(reg, 0);
+	}
+	i = slot_of(pid);
+	return i < nwatch ? watch[i].name : "?";
+}
+
+/* pid has been reaped with status: if it was d, restart it or give up. */
+static void
+child_reaped(pid_t pid, int status, double now)
+{
+	if (slot_of(pid) == 0)
+		d_exited(pid, status, now);
+}
+
+/* What the watchdog does with its ended children (proc.h). */
+static const struct proc_reaper reaper = { child_ending, child_reaped };
 
 /*
  * Read the registry: new incarnations of w's (started by d), servers
@@ -544,8 +513,7 @@ scan_registry(double now)
 				sup_started(&wt->sup, pid, now, &policy);
 				log_event("watch name=%s pid=%ld", wt->name, (long)pid);
 			} else {
-				wt->sup.state = CHILD_DOWN;
-				wt->sup.restart_at = -1.0;
+				sup_forget(&wt->sup);	/* gone already */
 			}
 		}
 		if (gen != wt->gen)
@@ -558,8 +526,7 @@ scan_registry(double now)
 		} else if (i > 0 && state == SLOT_GONE && wt->sup.state != CHILD_DOWN) {
 			/* d is about to reap it (and will restart it). */
 			drop_ref(wt);
-			wt->sup.state = CHILD_DOWN;
-			wt->sup.restart_at = -1.0;
+			sup_forget(&wt->sup);
 			continue;
 		}
 		beats = atomic_load(&s->beats);
@@ -589,7 +556,7 @@ check_servers(double now)
 			continue;
 		case SUP_NOT_READY:
 			log_event("not-ready name=%s pid=%ld grace_ms=%lu", wt->name,
-			    (long)wt->sup.pid, opt.grace);
+			    (long)wt->sup.pid, opt.sup.grace);
 			kill_server(i, "not-ready");
 			continue;
 		case SUP_OK:
@@ -626,20 +593,13 @@ all_up(void)
 static int
 poll_timeout(double now)
 {
-	double next = -1.0, t;
+	double next = SUP_NEVER;
 	unsigned i;
 
-	for (i = 0; i < nwatch; i++) {
-		t = sup_next_event(&watch[i].sup);
-		if (t >= 0.0 && (next < 0.0 || t < next))
-			next = t;
-	}
-	if (next < 0.0)
-		return -1;
-	/* Round up: waking a little early would only loop for nothing. At
-	 * least 1 ms: an event that stays due (it is handled by the next
-	 * pass) must not make the loop spin. */
-	return next - now < 0.001 ? 1 : (int)ceil((next - now) * 1000.0);
+	for (i = 0; i < nwatch; i++)
+		next = proc_earliest(next, sup_next_event(&watch[i].sup));
+	/* Rounded up: waking a little early would only loop for nothing. */
+	return proc_timeout_ms(next, now);
 }
 
 /* Read the terminal: Enter asks for a clean stop. Returns 0 at end of
@@ -673,75 +633,60 @@ stdin_usable(void)
 	return !isatty(STDIN_FILENO) || tcgetpgrp(STDIN_FILENO) == getpgrp();
 }
 
-/* Handle the signals recorded since the last wake-up. */
-static void
-drain_signals(double now)
+/* Handle SIGCHLD or SIGUSR2 (proc_drain() handles the stops). Returns
+ * 0, or -1 with errno (reaping failed). */
+static int
+on_signal(const struct sig_event *ev, double now)
 {
-	struct sig_event ev;
-	int r;
+	if (ev->signo == SIGCHLD)
+		return proc_reap(&reaper, now);
+	nusr2++;	/* SIGUSR2, a wake-up: the registry says the rest */
+	return 0;
+}
 
-	while ((r = selfpipe_read(&ev)) == 1) {
-		switch (ev.signo) {
-		case SIGCHLD:
-			reap_children(now);
-			break;
-		case SIGTERM:
-		case SIGINT:
-			if (!stopping)
-				log_event("stop reason=%s", signal_name(ev.signo));
-			stopping = 1;
-			break;
-		default:	/* SIGUSR2: a wake-up, the registry says the rest */
-			nusr2++;
-			break;
-		}
-	}
-	if (r == -1)
-		fatal("read self-pipe");
+/* The watchdog's signals (proc.h); fd is set by proc_signals_open(). */
+static struct proc_signals sig = { -1, &stopping, on_signal };
+
+/* 1 while d is there (not reaped yet), else 0. */
+static unsigned
+d_left(void)
+{
+	return watch[0].ref.pid != 0;
+}
+
+/* SIGKILL d's whole group: d outlived the clean stop's wait. */
+static void
+kill_d(void)
+{
+	log_event("kill name=d pid=%ld signal=SIGKILL reason=stop-timeout "
+	    "group=yes", (long)watch[0].sup.pid);
+	(void)killpg(watch[0].sup.pid, SIGKILL);
 }
 
 /*
- * The clean stop: SIGTERM to d (it stops its w's, removes its FIFOs and
- * its segment), wait at most -K ms, then SIGKILL its group; reap
- * everything.
+ * The clean stop: SIGTERM to d (it stops its w's, removes its FIFOs),
+ * wait at most -K ms, then SIGKILL its group (proc_stop); reap
+ * everything. Returns 0, or -1 with errno.
  */
-static void
-stop_tree(int sigfd)
+static int
+stop_tree(void)
 {
-	struct pollfd pfd = { sigfd, POLLIN, 0 };
-	double end = log_now() + opt.stop_wait / 1000.0;
-	int killed = 0, left;
+	struct proc_stopper s = { &sig, opt.stop_wait / 1000.0, d_left, kill_d };
 
 	if (watch[0].ref.pid != 0 &&
 	    reg_ref_signal(reg, &watch[0].ref, SIGTERM) == -1 && errno != ESRCH)
 		warn("pidfd_send_signal d");
-	while (watch[0].ref.pid != 0) {
-		left = (int)ceil((end - log_now()) * 1000.0);
-		if (left <= 0 && !killed) {
-			log_event("kill name=d pid=%ld signal=SIGKILL reason=stop-timeout "
-			    "group=yes", (long)watch[0].sup.pid);
-			(void)killpg(watch[0].sup.pid, SIGKILL);
-			killed = 1;
-			end = log_now() + 1.0;	/* SIGKILL cannot be ignored */
-			continue;
-		}
-		if (left <= 0)
-			fatalx("d[%ld] survived SIGKILL", (long)watch[0].sup.pid);
-		if (poll(&pfd, 1, left) == -1 && errno != EINTR)
-			fatal("poll");
-		drain_signals(log_now());
-	}
-	reap_children(log_now());	/* any w reparented to us */
+	if (proc_stop(&s) == -1)
+		return -1;
+	return proc_reap(&reaper, log_now());	/* any w reparented to us */
 }
 
-/* Set up the registry, the signals and the subreaper. Returns the
- * self-pipe's read end. */
-static int
+/* Set up the registry, the subreaper and the signals. */
+static void
 setup(void)
 {
 	char tmpname[300];
 	unsigned i;
-	int sigfd;
 
 	/* The registry first: a refusal then leaves nothing open. */
 	snprintf(tmpname, sizeof tmpname, "%s-reg", opt.shm_name);
@@ -766,14 +711,8 @@ setup(void)
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
 		fatal("prctl PR_SET_CHILD_SUBREAPER");
 
-	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
-		fatal("signal SIGPIPE");
-	sigfd = selfpipe_open();
-	if (sigfd == -1)
-		fatal("pipe");
-	if (selfpipe_catch(SIGCHLD) == -1 || selfpipe_catch(SIGTERM) == -1 ||
-	    selfpipe_catch(SIGINT) == -1 || selfpipe_catch(SIGUSR2) == -1)
-		fatal("sigaction");
+	if (proc_signals_open(&sig, (const int[]){ SIGCHLD, SIGUSR2, 0 }) == -1)
+		fatal("self-pipe and signal handlers");
 
 	for (i = 0; i < nwatch; i++) {
 		sup_init(&watch[i].sup);
@@ -784,9 +723,8 @@ setup(void)
 		else
 			snprintf(watch[i].name, sizeof watch[i].name, "w%u", i);
 		if (i > 0)
-			watch[i].sup.restart_at = -1.0;	/* d starts them */
+			sup_forget(&watch[i].sup);	/* d starts them */
 	}
-	return sigfd;
 }
 
 int
@@ -794,40 +732,34 @@ main(int argc, char **argv)
 {
 	struct pollfd pfd[PFD_MAX];
 	double now;
-	int sigfd, timeout, use_stdin, tree_ready = 0;
+	int use_stdin, tree_ready = 0;
 	char why[160];
 
 	log_init("watchdog");
 	parse_options(argc, argv);
+	if (sibling_path(argv[0], "d", opt.d_path, sizeof opt.d_path) == -1)
+		fatal("program path %s", argv[0]);
 	/* The port before anything else: "address in use", the likeliest
 	 * refusal, then leaves nothing open and nothing behind (not even
 	 * the run directory). */
 	listen_fd = net_listen(NET_LOOPBACK, (unsigned)opt.port);
 	if (listen_fd == -1)
 		fatal("bind %s:%lu", NET_LOOPBACK, opt.port);
-	if (rundir_prepare(opt.run_dir, why, sizeof why) == -1) {
+	if (rundir_prepare(opt.sup.run_dir, why, sizeof why) == -1) {
 		close(listen_fd);
-		fatalx("run directory %s: %s", opt.run_dir, why);
+		fatalx("run directory %s: %s", opt.sup.run_dir, why);
 	}
 	log_event("listening port=%d", net_local_port(listen_fd));
-	sigfd = setup();
+	setup();
 	use_stdin = stdin_usable();
 
 	while (!stopping) {
 		now = log_now();
-		pfd[PFD_SIGNAL].fd = sigfd;
-		pfd[PFD_SIGNAL].events = POLLIN;
 		pfd[PFD_STDIN].fd = use_stdin ? STDIN_FILENO : -1;
 		pfd[PFD_STDIN].events = POLLIN;
-		timeout = poll_timeout(now);
-		if (poll(pfd, PFD_MAX, timeout) == -1) {
-			if (errno == EINTR)
-				continue;
-			fatal("poll");
-		}
+		if (proc_wait(pfd, PFD_MAX, poll_timeout(now), &sig) == -1)
+			fatal("poll, signals");
 		now = log_now();
-		if (pfd[PFD_SIGNAL].revents & POLLIN)
-			drain_signals(now);
 		if (pfd[PFD_STDIN].revents & (POLLIN | POLLHUP))
 			use_stdin = read_stdin();
 		if (stopping)
@@ -842,7 +774,11 @@ main(int argc, char **argv)
 		}
 	}
 
-	stop_tree(sigfd);
+	if (stop_tree() == -1) {
+		if (errno == ETIMEDOUT)
+			fatalx("d[%ld] survived SIGKILL", (long)watch[0].sup.pid);
+		fatal("stop the tree");
+	}
 	reg_detach(reg);
 	close(reg_fd);
 	selfpipe_close();

@@ -1,0 +1,67 @@
+/*
+ * supopt.c - the supervision options (contracts in supopt.h).
+ */
+#include "supopt.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "proto.h"
+#include "rundir.h"
+#include "util.h"
+
+int
+supopt_defaults(struct sup_opts *o)
+{
+	snprintf(o->shm_name, sizeof o->shm_name, SHM_NAME_FMT, (unsigned)getuid());
+	o->grace = 5000;
+	o->intensity = 5;
+	o->window = 10000;
+	o->backoff_min = 100;
+	o->backoff_max = 5000;
+	return rundir_default(o->run_dir, sizeof o->run_dir);
+}
+
+int
+supopt_take(struct sup_opts *o, int c, const char *arg)
+{
+	if (c == 'r') {
+		snprintf(o->run_dir, sizeof o->run_dir, "%s", arg);
+		return 1;
+	}
+	if (c != 'm')
+		return 0;
+	/* 200 at most: the registry's name is this one plus "-reg". */
+	if (arg[0] != '/' || strlen(arg) > 200 || strchr(arg + 1, '/') != NULL) {
+		warnx("-m %s: a segment name is \"/\" then 1 to 200 "
+		    "characters other than \"/\"", arg);
+		return -1;
+	}
+	snprintf(o->shm_name, sizeof o->shm_name, "%s", arg);
+	return 1;
+}
+
+void
+supopt_policy(const struct sup_opts *o, struct sup_policy *p)
+{
+	p->grace = o->grace / 1000.0;
+	p->intensity = (unsigned)o->intensity;
+	p->window = o->window / 1000.0;
+	p->backoff_min = o->backoff_min / 1000.0;
+	p->backoff_max = o->backoff_max / 1000.0;
+}
+
+const char *
+supopt_fault_w(const char *spec, unsigned long n, unsigned long *i)
+{
+	const char *colon = strchr(spec, ':');
+	char num[16];
+
+	if (spec[0] != 'w' || colon == NULL || (size_t)(colon - spec - 1) >= sizeof num)
+		return NULL;
+	memcpy(num, spec + 1, (size_t)(colon - spec - 1));
+	num[colon - spec - 1] = '\0';
+	return parse_ulong(num, 1, n, i) == 0 ? colon + 1 : NULL;
+}

@@ -1,0 +1,141 @@
+/*
+ * proc.c - reap children, and wait for them to stop (contracts in
+ * proc.h). Used by d for its w's and by the watchdog for d.
+ */
+#include "proc.h"
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "log.h"
+#include "util.h"
+
+int
+proc_signals_open(struct proc_signals *s, const int *more)
+{
+	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+		return -1;
+	s->fd = selfpipe_open();
+	if (s->fd == -1 || selfpipe_catch(SIGTERM) == -1 ||
+	    selfpipe_catch(SIGINT) == -1)
+		return -1;
+	for (; *more != 0; more++)
+		if (selfpipe_catch(*more) == -1)
+			return -1;
+	return 0;
+}
+
+int
+proc_drain(const struct proc_signals *s, double now)
+{
+	struct sig_event ev;
+	int r;
+
+	while ((r = selfpipe_read(&ev)) == 1) {
+		if (ev.signo != SIGTERM && ev.signo != SIGINT) {
+			if (s->on_signal(&ev, now) == -1)
+				return -1;
+			continue;
+		}
+		if (!*s->stopping)
+			log_event("stop reason=%s", signal_name(ev.signo));
+		*s->stopping = 1;
+	}
+	return r;
+}
+
+int
+proc_wait(struct pollfd *pfd, nfds_t n, int timeout,
+    const struct proc_signals *s)
+{
+	nfds_t i;
+
+	pfd[0].fd = s->fd;
+	pfd[0].events = POLLIN;
+	if (poll(pfd, n, timeout) == -1) {
+		if (errno != EINTR)
+			return -1;
+		for (i = 0; i < n; i++)
+			pfd[i].revents = 0;
+	}
+	if (pfd[0].revents & POLLIN)
+		return proc_drain(s, log_now());
+	return 0;
+}
+
+double
+proc_earliest(double a, double b)
+{
+	if (a < 0.0)
+		return b;
+	return b < 0.0 || a < b ? a : b;
+}
+
+int
+proc_timeout_ms(double next, double now)
+{
+	if (next < 0.0)
+		return -1;
+	return next - now < 0.001 ? 1 : (int)ceil((next - now) * 1000.0);
+}
+
+int
+proc_reap(const struct proc_reaper *r, double now)
+{
+	const char *name;
+	char how[64];
+	siginfo_t si;
+	int status;
+
+	/* Signals merge: one SIGCHLD may stand for several children, hence
+	 * a loop, until none is left to reap. */
+	for (;;) {
+		memset(&si, 0, sizeof si);
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == -1) {
+			if (errno == EINTR)
+				continue;
+			return errno == ECHILD ? 0 : -1;
+		}
+		if (si.si_pid == 0)
+			return 0;
+		name = r->ending(si.si_pid);
+		while (waitpid(si.si_pid, &status, 0) == -1)
+			if (errno != EINTR)
+				return -1;
+		log_event("reaped name=%s pid=%ld status=\"%s\"", name,
+		    (long)si.si_pid, status_str(status, how, sizeof how));
+		r->reaped(si.si_pid, status, now);
+	}
+}
+
+int
+proc_stop(const struct proc_stopper *s)
+{
+	struct pollfd pfd = { s->sig->fd, POLLIN, 0 };
+	double end = log_now() + s->wait;
+	int killed = 0, ms;
+
+	/* Bounded: a child that ignores SIGTERM, or is frozen, must not
+	 * hold the stop forever. */
+	while (s->left() > 0) {
+		ms = (int)ceil((end - log_now()) * 1000.0);
+		if (ms <= 0 && killed) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		if (ms <= 0) {
+			s->kill();
+			killed = 1;
+			end = log_now() + 1.0;	/* SIGKILL cannot be ignored */
+			continue;
+		}
+		if (poll(&pfd, 1, ms) == -1 && errno != EINTR)
+			return -1;
+		if (proc_drain(s->sig, log_now()) == -1)
+			return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,49 @@
+/*
+ * supopt.h - the options d and the watchdog both take, with the same
+ * ranges and defaults: the run directory (-r) and how the tree is
+ * supervised (-g -R -W -b -B), and the struct sup_policy they make; and
+ * the "wI:" of a -f fault option.
+ */
+#ifndef STEP4_SUPOPT_H
+#define STEP4_SUPOPT_H
+
+#include "opt.h"
+#include "sup.h"
+
+/* The options; times in milliseconds, as the command line gives them. */
+struct sup_opts {
+	char run_dir[4096];		/* -r: FIFOs, lock */
+	unsigned long grace;		/* -g: a start must be ready within */
+	unsigned long intensity;	/* -R: at most R restarts ... */
+	unsigned long window;		/* -W: ... within W */
+	unsigned long backoff_min;	/* -b: the second restart waits this */
+	unsigned long backoff_max;	/* -B: the cap of the doubling */
+};
+
+/* Set o to the defaults: rundir_default(), 5000, 5, 10000, 100, 5000.
+ * Returns 0, or -1 with errno (no run directory). */
+int supopt_defaults(struct sup_opts *o);
+
+/* If c is -r, take arg into o and return 1; else return 0. */
+int supopt_take(struct sup_opts *o, int c, const char *arg);
+
+/* Their entries in a program's table for opt_parse() (o: a struct
+ * sup_opts), so that their ranges are written once. */
+#define SUPOPT_NUMBERS(o) \
+	{ 'g', 1, 600000, &(o).grace, NULL }, \
+	{ 'R', 0, SUP_WINDOW_MAX - 1, &(o).intensity, NULL }, \
+	{ 'W', 1, 3600000, &(o).window, NULL }, \
+	{ 'b', 1, 600000, &(o).backoff_min, NULL }, \
+	{ 'B', 1, 600000, &(o).backoff_max, NULL }
+
+/*
+ * The "wI:" of a fault option "-f wI:FAULT" (I from 1 to n) into *i.
+ * Returns FAULT (what follows the colon), or NULL if spec is not of that
+ * form.
+ */
+const char *supopt_fault_w(const char *spec, unsigned long n, unsigned long *i);
+
+/* Set p's grace, intensity, window and backoff from o, in seconds. */
+void supopt_policy(const struct sup_opts *o, struct sup_policy *p);
+
+#endif
