@@ -266,7 +266,8 @@ clean_after_d(pid_t pid)
 	log_event("cleanup name=d pid=%ld removed=%u", (long)pid, removed);
 }
 
-/* Start d (slot 0) with our options; return its pid or -1. */
+/* Start d (slot 0) with our options. Returns its pid, or -1 with errno
+ * (fork failed, or no handle on it). */
 static pid_t
 start_d(double now)
 {
@@ -317,8 +318,10 @@ start_d(double now)
 	d_starts++;
 	reg_publish(reg, 0, pid);
 	watch[0].gen = atomic_load(&reg->slot[0].gen);
+	/* No handle, no heartbeat: a d we cannot watch is no use. It dies
+	 * with us (PR_SET_PDEATHSIG) when main gives up. */
 	if (reg_ref_open(reg, 0, pid, watch[0].gen, &watch[0].ref) == -1)
-		fatal("pidfd_open d[%ld]", (long)pid);
+		return -1;
 	sup_started(&watch[0].sup, pid, now, &policy);
 	if (d_old == 0)
 		log_event("started name=d pid=%ld", (long)pid);
@@ -507,8 +510,9 @@ scan_registry(double now)
 	}
 }
 
-/* Send the heartbeats that are due; kill the servers that are late. */
-static void
+/* Send the heartbeats that are due; kill the servers that are late.
+ * Returns 0, or -1 with errno (a heartbeat could not be sent). */
+static int
 check_servers(double now)
 {
 	struct watch *wt;
@@ -538,12 +542,10 @@ check_servers(double now)
 			if (reg_ref_signal(reg, &wt->ref, SIGUSR1) == 0)
 				sup_ping_sent(&wt->sup, sent, &policy);
 			else if (errno != ESRCH)	/* ESRCH: gone, reaped soon */
-				fatal("pidfd_send_signal %s", wt->name);
+				return -1;
 		}
 	}
-	if (!stopping && sup_restart_due(&watch[0].sup, now) &&
-	    start_d(now) == -1)
-		fatal("fork %s", opt.d_path);
+	return 0;
 }
 
 /* True when every server is UP. */
@@ -720,7 +722,10 @@ main(int argc, char **argv)
 		if (stopping)
 			break;
 		scan_registry(now);
-		check_servers(now);
+		if (check_servers(now) == -1)
+			fatal("pidfd_send_signal (heartbeat)");
+		if (sup_restart_due(&watch[0].sup, now) && start_d(now) == -1)
+			fatal("start %s", opt.d_path);
 		if (!tree_ready && all_up()) {
 			/* Every server answers: the tree can serve. */
 			tree_ready = 1;

@@ -271,7 +271,9 @@ queue_remove(struct client *c)
  * Send one line to a client. Its socket is non-blocking: a client that
  * does not read its replies would otherwise stall all of d. Replies are
  * a few bytes and the socket buffer holds hundreds of kilobytes, so a
- * full buffer means a hostile or dead client: it is closed.
+ * full buffer means a hostile or dead client: it is closed. (The kit's
+ * rule for bounded output, CONTRIBUTING.md; w, whose echoes the client
+ * sizes, buffers instead: conn_flush() in w.c.)
  */
 static int
 client_send(struct client *c, const char *line, int len)
@@ -489,6 +491,8 @@ client_read(struct client *c, short revents, double now)
 
 /* ---- clients: accepting ------------------------------------------- */
 
+/* Add the client connected on fd (from sa). Returns it, or NULL with
+ * errno ENOMEM: the caller closes fd, and d serves the others. */
 static struct client *
 client_add(int fd, const struct sockaddr_in *sa, double now)
 {
@@ -499,13 +503,13 @@ client_add(int fd, const struct sockaddr_in *sa, double now)
 		struct client **p = realloc(d.clients, cap * sizeof *p);
 
 		if (p == NULL)
-			fatal("realloc %zu clients", cap);
+			return NULL;
 		d.clients = p;
 		d.cap_clients = cap;
 	}
 	c = calloc(1, sizeof *c);
 	if (c == NULL)
-		fatal("calloc client");
+		return NULL;
 	c->fd = fd;
 	net_addr_str(sa, c->peer, sizeof c->peer);
 	lr_init(&c->lr, fd);

@@ -209,6 +209,10 @@ reports_flush(void)
 /*
  * Send what is pending on c; close it once all is sent if asked to. Called
  * at the end of each turn of the loop, and when poll says c is writable.
+ * The client sizes what w sends (requetetype2 echoes every line), so a
+ * full socket buffer is no fault: the rest waits here, and c is polled
+ * for POLLOUT, not read, until it has drained (the kit's rule for output
+ * the peer sizes, CONTRIBUTING.md; d's bounded replies: client_send()).
  */
 static void
 conn_flush(struct conn *c)
