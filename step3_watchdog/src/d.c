@@ -174,6 +174,8 @@ parse_options(int argc, char **argv)
 	}
 	opt.reg_fd = (int)reg_fd_opt;
 	supopt_policy(&opt.sup, &policy);
+	if (sibling_path(argv[0], "w", opt.w_path, sizeof opt.w_path) == -1)
+		fatal("program path %s", argv[0]);
 }
 
 /*
@@ -624,40 +626,15 @@ setup(void)
 	}
 }
 
-int
-main(int argc, char **argv)
+/* The main loop, until a stop is asked for: signals, then each w in turn
+ * (its pongs, its restart, its next ping). */
+static void
+serve(void)
 {
 	struct pollfd pfd[PFD_MAX];
 	struct wchild *wc;
-	char why[128];
 	unsigned i;
 	double now;
-
-	log_init("d");
-	parse_options(argc, argv);
-	if (sibling_path(argv[0], "w", opt.w_path, sizeof opt.w_path) == -1)
-		fatal("program path %s", argv[0]);
-	server_fault_at_start(&sv, opt.reg_fd);
-	if (server_attach(&sv, opt.reg_fd, 0) == -1)
-		fatal("registry -H %d", opt.reg_fd);
-	/* What may be refused comes first, while only the registry is
-	 * open: a refusal leaves nothing behind. */
-	if (rundir_prepare(opt.sup.run_dir, why, sizeof why) == -1)
-		server_refuse(&sv, "run directory %s: %s", opt.sup.run_dir, why);
-	lock_run_dir();
-	shm = create_segment(opt.sup.shm_name);
-	if (shm == NULL) {
-		close(opt.reg_fd);
-		return 1;
-	}
-	/* Handlers before anything can send us a signal; SIGTERM from the
-	 * start, since the watchdog's death sends it (PR_SET_PDEATHSIG). */
-	if (proc_signals_open(&sig, (const int[]){ SIGCHLD, SIGUSR1, 0 }) == -1)
-		fatal("self-pipe and signal handlers");
-	setup();
-	log_event("ready workers=%lu segment=%s", opt.n, opt.sup.shm_name);
-	if (server_ready(&sv) == -1)
-		fatal("kill watchdog[%ld]", (long)sv.reg->watchdog);
 
 	while (!stopping) {
 		now = log_now();
@@ -680,7 +657,37 @@ main(int argc, char **argv)
 				send_ping(wc, now);
 		}
 	}
+}
 
+int
+main(int argc, char **argv)
+{
+	char why[128];
+
+	log_init("d");
+	parse_options(argc, argv);
+	server_fault_at_start(&sv, opt.reg_fd);
+	if (server_attach(&sv, opt.reg_fd, 0) == -1)
+		fatal("registry -H %d", opt.reg_fd);
+	/* What may be refused comes first, while only the registry is
+	 * open: a refusal leaves nothing behind. */
+	if (rundir_prepare(opt.sup.run_dir, why, sizeof why) == -1)
+		server_refuse(&sv, "run directory %s: %s", opt.sup.run_dir, why);
+	lock_run_dir();
+	shm = create_segment(opt.sup.shm_name);
+	if (shm == NULL) {
+		close(opt.reg_fd);
+		return 1;
+	}
+	/* Handlers before anything can send us a signal; SIGTERM from the
+	 * start, since the watchdog's death sends it (PR_SET_PDEATHSIG). */
+	if (proc_signals_open(&sig, (const int[]){ SIGCHLD, SIGUSR1, 0 }) == -1)
+		fatal("self-pipe and signal handlers");
+	setup();
+	log_event("ready workers=%lu segment=%s", opt.n, opt.sup.shm_name);
+	if (server_ready(&sv) == -1)
+		fatal("kill watchdog[%ld]", (long)sv.reg->watchdog);
+	serve();
 	if (stop_ws() == -1) {
 		if (errno == ETIMEDOUT)
 			fatalx("w survived SIGKILL");

@@ -43,6 +43,26 @@ supopt_take(struct sup_opts *o, int c, const char *arg)
 	return 1;
 }
 
+int
+supopt_argv(const struct sup_opts *o, char *args[], char num[][24])
+{
+	const unsigned long *v[SUPOPT_NUMS] = { &o->grace, &o->intensity,
+	    &o->window, &o->backoff_min, &o->backoff_max };
+	static char flag[SUPOPT_NUMS][3] = { "-g", "-R", "-W", "-b", "-B" };
+	int a = 0, i;
+
+	for (i = 0; i < SUPOPT_NUMS; i++) {
+		snprintf(num[i], 24, "%lu", *v[i]);
+		args[a++] = flag[i];
+		args[a++] = num[i];
+	}
+	args[a++] = "-m";
+	args[a++] = (char *)o->shm_name;
+	args[a++] = "-r";
+	args[a++] = (char *)o->run_dir;
+	return a;
+}
+
 void
 supopt_policy(const struct sup_opts *o, struct sup_policy *p)
 {

@@ -47,6 +47,17 @@ int supopt_take(struct sup_opts *o, int c, const char *arg);
  */
 const char *supopt_fault_w(const char *spec, unsigned long n, unsigned long *i);
 
+/* Buffers supopt_argv() writes numbers into, and arguments it adds. */
+#define SUPOPT_NUMS 5
+#define SUPOPT_ARGS 14
+
+/*
+ * Append to args the options that give o to another program (the
+ * watchdog gives its own to d), the numbers written into num. Returns
+ * how many arguments were added (SUPOPT_ARGS).
+ */
+int supopt_argv(const struct sup_opts *o, char *args[], char num[][24]);
+
 /* Set p's grace, intensity, window and backoff from o, in seconds. */
 void supopt_policy(const struct sup_opts *o, struct sup_policy *p);
 

@@ -225,6 +225,8 @@ parse_options(int argc, char **argv)
 	opt.reg_fd = (int)reg_fd_opt;
 	opt.listen_fd = (int)listen_fd_opt;
 	supopt_policy(&opt.sup, &policy);
+	if (sibling_path(argv[0], "w", opt.w_path, sizeof opt.w_path) == -1)
+		fatal("program path %s", argv[0]);
 }
 
 /* Per-request events are skipped in quiet mode (-Q). */
@@ -893,6 +895,44 @@ poll_timeout(double now)
 	return proc_timeout_ms(next, now);
 }
 
+/*
+ * Fill the poll set *pfd (*cap slots, grown as needed): the fixed slots
+ * first (the self-pipe's is proc_wait()'s), then every client. Returns
+ * how many slots are used, or 0 with errno (out of memory).
+ */
+static size_t
+pollset_build(struct pollfd **pfd, size_t *cap, double now)
+{
+	size_t i, base = PFD_FIRST_W + opt.n, n = base + d.nclients;
+	struct pollfd *p = *pfd;
+
+	if (n > *cap) {
+		p = realloc(*pfd, 2 * n * sizeof *p);
+		if (p == NULL)
+			return 0;
+		*pfd = p;
+		*cap = 2 * n;
+	}
+	p[PFD_LISTEN] = (struct pollfd){ d.listen_paused_until > now ? -1 :
+	    opt.listen_fd, POLLIN, 0 };
+	for (i = 0; i < opt.n; i++)	/* -1: ignored by poll() */
+		p[PFD_FIRST_W + i] = (struct pollfd){ ws[i].from_w, POLLIN, 0 };
+	for (i = 0; i < d.nclients; i++) {
+		struct client *c = d.clients[i];
+
+		p[base + i].fd = c->fd;
+		/* A queued client's buffer may fill up, or it may have said
+		 * all it had to: then only its hang-up is watched (POLLHUP
+		 * needs no event). */
+		p[base + i].events = c->lr.len < sizeof c->lr.buf && !c->eof ?
+		    POLLIN : 0;
+		p[base + i].revents = 0;
+	}
+	return n;
+}
+
+/* The main loop, until a stop is asked for: restarts due, then one
+ * poll() over everything, then signals, w's and clients in turn. */
 static void
 serve(void)
 {
@@ -905,32 +945,9 @@ serve(void)
 		for (i = 0; i < nw; i++)
 			if (sup_restart_due(&ws[i].sup, now) && start_w(&ws[i], now) == -1)
 				fatal("start %s", opt.w_path);
-
-		/* Build the poll set: fixed slots first, then every client. */
-		n = base + d.nclients;
-		if (n > cap) {
-			struct pollfd *p = realloc(pfd, 2 * n * sizeof *p);
-
-			if (p == NULL)
-				fatal("realloc poll set");
-			pfd = p;
-			cap = 2 * n;
-		}
-		pfd[PFD_LISTEN] = (struct pollfd){ d.listen_paused_until > now ? -1 :
-		    opt.listen_fd, POLLIN, 0 };
-		for (i = 0; i < nw; i++)	/* -1: ignored by poll() */
-			pfd[PFD_FIRST_W + i] = (struct pollfd){ ws[i].from_w, POLLIN, 0 };
-		for (i = 0; i < d.nclients; i++) {
-			struct client *c = d.clients[i];
-
-			pfd[base + i].fd = c->fd;
-			/* A queued client's buffer may fill up, or it may have
-			 * said all it had to: then only its hang-up is watched
-			 * (POLLHUP needs no event). */
-			pfd[base + i].events = c->lr.len < sizeof c->lr.buf && !c->eof ?
-			    POLLIN : 0;
-			pfd[base + i].revents = 0;
-		}
+		n = pollset_build(&pfd, &cap, now);
+		if (n == 0)
+			fatal("realloc poll set");
 		/* Dispatch in a fixed order: signals (proc_wait() handles
 		 * them, in pfd[PFD_SIGNAL]), then the w's, then the clients.
 		 * Reports from the w's come first so that a w that has just
@@ -1141,8 +1158,6 @@ main(int argc, char **argv)
 
 	log_init("d");
 	parse_options(argc, argv);
-	if (sibling_path(argv[0], "w", opt.w_path, sizeof opt.w_path) == -1)
-		fatal("program path %s", argv[0]);
 	server_fault_at_start(&sv, opt.reg_fd);
 	if (server_attach(&sv, opt.reg_fd, 0) == -1)
 		fatal("registry -H %d", opt.reg_fd);

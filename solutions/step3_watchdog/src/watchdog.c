@@ -189,6 +189,8 @@ parse_options(int argc, char **argv)
 	policy.period = opt.period / 1000.0;
 	policy.timeout = opt.timeout / 1000.0;
 	supopt_policy(&opt.sup, &policy);
+	if (sibling_path(argv[0], "d", opt.d_path, sizeof opt.d_path) == -1)
+		fatal("program path %s", argv[0]);
 }
 
 /* Milliseconds, rounded, for the log. */
@@ -266,38 +268,30 @@ clean_after_d(pid_t pid)
 	log_event("cleanup name=d pid=%ld removed=%u", (long)pid, removed);
 }
 
-/* Start d (slot 0) with our options. Returns its pid, or -1 with errno
- * (fork failed, or no handle on it). */
-static pid_t
-start_d(double now)
+/* Most arguments of d's command line, and numbers written for it. */
+#define D_ARGS (9 + 2 * SUPOPT_ARGS + 2 * FAULTS_MAX)
+#define D_NUMS (4 + SUPOPT_NUMS)
+
+/*
+ * d's command line into args, numbers written into num: our options and
+ * the faults meant for d or its w's. Returns args, NULL-terminated.
+ */
+static char **
+d_argv(char *args[], char num[][24])
 {
-	struct spawn_opts so = { reg_fd, SIGTERM, 1 };
-	char num[9][24], *args[24 + 2 * FAULTS_MAX];
 	int a = 0, i;
-	pid_t pid;
 
 	snprintf(num[0], sizeof num[0], "%lu", opt.n);
 	snprintf(num[1], sizeof num[1], "%d", reg_fd);
-	snprintf(num[2], sizeof num[2], "%lu", opt.sup.intensity);
-	snprintf(num[3], sizeof num[3], "%lu", opt.sup.window);
-	snprintf(num[4], sizeof num[4], "%lu", opt.sup.backoff_min);
-	snprintf(num[5], sizeof num[5], "%lu", opt.sup.backoff_max);
-	snprintf(num[6], sizeof num[6], "%lu", opt.stop_wait / 2);
-	snprintf(num[7], sizeof num[7], "%lu", opt.interval);
-	snprintf(num[8], sizeof num[8], "%lu", opt.sup.grace);
+	snprintf(num[2], sizeof num[2], "%lu", opt.stop_wait / 2);
+	snprintf(num[3], sizeof num[3], "%lu", opt.interval);
 	/* d finds w next to itself, from its argv[0]: give it the path. */
 	args[a++] = opt.d_path;
 	args[a++] = "-w"; args[a++] = num[0];
 	args[a++] = "-H"; args[a++] = num[1];
-	args[a++] = "-R"; args[a++] = num[2];
-	args[a++] = "-W"; args[a++] = num[3];
-	args[a++] = "-b"; args[a++] = num[4];
-	args[a++] = "-B"; args[a++] = num[5];
-	args[a++] = "-K"; args[a++] = num[6];
-	args[a++] = "-i"; args[a++] = num[7];
-	args[a++] = "-g"; args[a++] = num[8];
-	args[a++] = "-m"; args[a++] = opt.sup.shm_name;
-	args[a++] = "-r"; args[a++] = opt.sup.run_dir;
+	args[a++] = "-K"; args[a++] = num[2];
+	args[a++] = "-i"; args[a++] = num[3];
+	a += supopt_argv(&opt.sup, args + a, num + 4);
 	for (i = 0; i < opt.nfaults; i++) {
 		const char *f = opt.faults[i];
 
@@ -311,8 +305,19 @@ start_d(double now)
 		}
 	}
 	args[a] = NULL;
+	return args;
+}
 
-	pid = spawn_child(opt.d_path, args, &so);
+/* Start d (slot 0) with our options. Returns its pid, or -1 with errno
+ * (fork failed, or no handle on it). */
+static pid_t
+start_d(double now)
+{
+	struct spawn_opts so = { reg_fd, SIGTERM, 1 };
+	char num[D_NUMS][24], *args[D_ARGS];
+	pid_t pid;
+
+	pid = spawn_child(opt.d_path, d_argv(args, num), &so);
 	if (pid == -1)
 		return -1;
 	d_starts++;
@@ -709,22 +714,14 @@ setup(void)
 	}
 }
 
-int
-main(int argc, char **argv)
+/* The main loop, until a stop is asked for: signals and the terminal,
+ * then the registry, the heartbeats and d's restart. */
+static void
+supervise(void)
 {
 	struct pollfd pfd[PFD_MAX];
+	int use_stdin = stdin_usable(), tree_ready = 0;
 	double now;
-	int use_stdin, tree_ready = 0;
-	char why[160];
-
-	log_init("watchdog");
-	parse_options(argc, argv);
-	if (sibling_path(argv[0], "d", opt.d_path, sizeof opt.d_path) == -1)
-		fatal("program path %s", argv[0]);
-	if (rundir_prepare(opt.sup.run_dir, why, sizeof why) == -1)
-		fatalx("run directory %s: %s", opt.sup.run_dir, why);
-	setup();
-	use_stdin = stdin_usable();
 
 	while (!stopping) {
 		now = log_now();
@@ -749,7 +746,20 @@ main(int argc, char **argv)
 			    nwatch, opt.period, opt.timeout);
 		}
 	}
+}
 
+int
+main(int argc, char **argv)
+{
+	char why[160];
+
+	log_init("watchdog");
+	parse_options(argc, argv);
+	if (rundir_prepare(opt.sup.run_dir, why, sizeof why) == -1)
+		fatalx("run directory %s: %s", opt.sup.run_dir, why);
+	setup();
+
+	supervise();
 	if (stop_tree() == -1) {
 		if (errno == ETIMEDOUT)
 			fatalx("d[%ld] survived SIGKILL", (long)watch[0].sup.pid);
