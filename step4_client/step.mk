@@ -5,8 +5,8 @@ COMMON := common/log.o common/io.o common/util.o common/rundir.o common/selfpipe
 # Step 3's supervision (registry, spawn, sup, server) and step 4's TCP side.
 watchdog_OBJS   := watchdog.o sup.o supopt.o registry.o spawn.o proc.o net.o $(COMMON)
 watchdog_LDLIBS := -lm
-d_OBJS   := d.o proto.o net.o fifo.o sup.o supopt.o registry.o spawn.o proc.o server.o \
-	$(COMMON)
+d_OBJS   := d.o front.o workers.o proto.o net.o fifo.o sup.o supopt.o registry.o spawn.o \
+	proc.o server.o $(COMMON)
 d_LDLIBS := -lm
 w_OBJS   := w.o proto.o net.o registry.o server.o $(COMMON)
 client_OBJS := client.o load.o proto.o net.o common/rtt.o common/log.o common/io.o common/util.o

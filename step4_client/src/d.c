@@ -12,6 +12,10 @@
  * requests wait in a bounded queue; when the queue is full, the client
  * gets "error busy". PROTOCOL.md has every line.
  *
+ * d's code is in three files, one per role: this one (the options, the
+ * main loop, start and stop), front.c (the clients and their queue) and
+ * workers.c (the w's and their supervision); d.h is what they share.
+ *
  * One poll() loop serves everything: the signal self-pipe, the listening
  * socket, every wdtube, every client. No call in the loop blocks, so one
  * slow or hostile client never stalls the others, and heartbeats from the
@@ -25,116 +29,38 @@
  *     d -H FD -L FD [-w N] [-r DIR] [-t MS] [-I MS] [-q N] [-Q] [-R N] [-W MS]
  *       [-b MS] [-B MS] [-K MS] [-g MS] [-f wI:FAULT]... [-F FAULT]
  *     (normally started by the watchdog)
- *
- * _GNU_SOURCE: accept4(), a client socket born close-on-exec and
- * non-blocking.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <math.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/types.h>
 #include <unistd.h>
 
-#include "fifo.h"
-#include "io.h"
+#include "d.h"
 #include "log.h"
 #include "net.h"
 #include "opt.h"
-#include "proc.h"
-#include "proto.h"
 #include "registry.h"
 #include "rundir.h"
 #include "selfpipe.h"
-#include "server.h"
-#include "spawn.h"
-#include "sup.h"
-#include "supopt.h"
 #include "util.h"
 
-#define ACCEPT_BURST 64		/* connections taken per wake-up of the listener */
 #define FD_RESERVE 64		/* descriptors kept for FIFOs, pipes, logs */
 
-/* What the command line asked for; times in milliseconds. */
-struct options {
-	unsigned long n;		/* -w */
-	int reg_fd;			/* -H: the registry, inherited */
-	int listen_fd;			/* -L: the listening socket, inherited */
-	unsigned long delay_ms;		/* -t: w's processing time */
-	unsigned long idle_ms;		/* -I: idle time-out */
-	unsigned long queue_max;	/* -q: longest queue */
-	int quiet;			/* -Q: no per-request log lines */
-	struct sup_opts sup;		/* -r -g -R -W -b -B */
-	unsigned long stop_wait;	/* -K */
-	char w_path[4096];		/* w, next to d */
-	const char *wfault[W_MAX + 1];	/* -f wI:FAULT, by I */
-};
-
-/* One secondary server, as d sees it. */
-struct wchild {
-	char name[8];		/* "w1" */
-	unsigned idx;		/* its number, 1..n: its slot and FIFOs */
-	struct sup_child sup;	/* d's supervision of it (sup.c) */
-	pid_t old;		/* the pid it replaces (for the log) */
-	unsigned starts;	/* incarnations so far */
-	char dw_path[4200];	/* dwtube<i> */
-	char wd_path[4200];	/* wdtube<i> */
-	int to_w;		/* dwtube<i>, write end, -1 until w is ready */
-	int from_w;		/* wdtube<i>, read end, -1 when w is down */
-	struct line_reader lr;	/* the reports read from from_w */
-	int ready;		/* it said "ready <port>": it can take a job */
-	unsigned port;		/* its TCP port, from "ready <port>" */
-	/* The request it serves (job.id == 0: none, the w is idle). */
-	struct job job;
-	int started;		/* debuttraitement seen for it */
-	double since;		/* when it was handed over */
-	struct client *client;	/* whose d connection asked; NULL if gone */
-};
-
-/* A client connected to d. */
-struct client {
-	int fd;				/* -1 once closed (removed at the end of the turn) */
-	char peer[32];			/* "127.0.0.1:40312", for the log */
-	struct line_reader lr;
-	double deadline;		/* idle or queue time-out */
-	enum req_type queued;		/* REQ_NONE, or the request waiting in the queue */
-	unsigned inflight;		/* its requests that a w is serving now */
-	int eof;			/* it has shut down writing: close once answered */
-	struct client *qprev, *qnext;	/* links in the queue while queued */
-	short revents;			/* what poll() said about fd this turn */
-};
-
-static struct options opt = {
+/* What the command line asked for, times in ms; what d shares (d.h). */
+struct options opt = {
 	.n = 2, .delay_ms = 500, .idle_ms = 10000, .queue_max = 4096, .stop_wait = 750
 };
-static struct sup_policy policy;
-static struct server sv;
-static struct wchild ws[W_MAX];
-static struct sup_window restarts;	/* every w's restarts, for the intensity */
-static int stopping;
-static int exit_code;
-
-/* The front end: the clients, the queue, the requests. */
-static struct {
-	unsigned port;			/* d's TCP port */
-	int announced;			/* "ready" logged */
-	double listen_paused_until;	/* accept() ran out of descriptors */
-	struct client **clients;	/* every connected client */
-	size_t nclients, cap_clients;
-	size_t max_clients;		/* from the open-file limit */
-	struct client *qhead, *qtail;	/* the queue, oldest first */
-	size_t qlen;
-	unsigned long next_id;		/* the last request id given */
-	int lock_fd;			/* holds the lock on the run directory */
-	char lock_path[4200];
-} d;
+struct sup_policy policy;
+struct server sv;
+struct wchild ws[W_MAX];
+struct sup_window restarts;	/* every w's restarts, for the intensity */
+int stopping;
+int exit_code;
+struct front d;
 
 /* ---- options ------------------------------------------------------ */
 
@@ -229,632 +155,8 @@ parse_options(int argc, char **argv)
 		fatal("program path %s", argv[0]);
 }
 
-/* Per-request events are skipped in quiet mode (-Q). */
-#define log_request(...) do { if (!opt.quiet) log_event(__VA_ARGS__); } while (0)
-
-/* ---- clients: the queue ------------------------------------------- */
-
-static void
-queue_push(struct client *c, enum req_type type, double now)
-{
-	c->queued = type;
-	c->deadline = now + (double)opt.idle_ms / 1000;
-	c->qnext = NULL;
-	c->qprev = d.qtail;
-	if (d.qtail != NULL)
-		d.qtail->qnext = c;
-	else
-		d.qhead = c;
-	d.qtail = c;
-	d.qlen++;
-}
-
-static void
-queue_remove(struct client *c)
-{
-	if (c->queued == REQ_NONE)
-		return;
-	if (c->qprev != NULL)
-		c->qprev->qnext = c->qnext;
-	else
-		d.qhead = c->qnext;
-	if (c->qnext != NULL)
-		c->qnext->qprev = c->qprev;
-	else
-		d.qtail = c->qprev;
-	c->qprev = c->qnext = NULL;
-	c->queued = REQ_NONE;
-	d.qlen--;
-}
-
-/* ---- clients: replies and closing --------------------------------- */
-
-/*
- * Send one line to a client. Its socket is non-blocking: a client that
- * does not read its replies would otherwise stall all of d. Replies are
- * a few bytes and the socket buffer holds hundreds of kilobytes, so a
- * full buffer means a hostile or dead client: it is closed. (The kit's
- * rule for bounded output, CONTRIBUTING.md; w, whose echoes the client
- * sizes, buffers instead: conn_flush() in w.c.)
- */
-static int
-client_send(struct client *c, const char *line, int len)
-{
-	if (len == -1 || write_all(c->fd, line, (size_t)len) == -1)
-		return -1;
-	return 0;
-}
-
-/* Close a client's connection; it leaves the table at the end of the turn. */
-static void
-client_close(struct client *c, const char *reason)
-{
-	unsigned i;
-
-	if (c->fd == -1)
-		return;
-	queue_remove(c);
-	for (i = 0; i < opt.n; i++)
-		if (ws[i].client == c)
-			ws[i].client = NULL;
-	log_request("disconnect peer=%s reason=%s", c->peer, reason);
-	close(c->fd);
-	c->fd = -1;
-}
-
-/* Send "error <word> <text>"; the words that end a conversation close it. */
-static void
-client_error(struct client *c, enum proto_err err, const char *text)
-{
-	char line[PROTO_BUF];
-	int n = proto_format_error(line, sizeof line, err, text);
-
-	if (client_send(c, line, n) == -1) {
-		client_close(c, "write-failed");
-		return;
-	}
-	if (err == PERR_TOOLONG || err == PERR_TIMEOUT || err == PERR_SHUTDOWN)
-		client_close(c, proto_err_word(err));
-}
-
-/* The client's idle clock restarts: it may now take idle_ms to speak. */
-static void
-client_touch(struct client *c, double now)
-{
-	c->deadline = now + (double)opt.idle_ms / 1000;
-}
-
-/* ---- handing a request over to a w -------------------------------- */
-
-/* An idle, ready w, taken in turn so that the work spreads; or NULL. */
-static struct wchild *
-idle_worker(void)
-{
-	static unsigned last;
-	unsigned i;
-
-	for (i = 1; i <= opt.n; i++) {
-		struct wchild *wc = &ws[(last + i) % opt.n];
-
-		if (wc->ready && wc->job.id == 0) {
-			last = (unsigned)(wc - ws);
-			return wc;
-		}
-	}
-	return NULL;
-}
-
-/* Stop a w that can no longer be trusted; SIGCHLD brings the restart. */
-static void
-worker_kill(struct wchild *wc, const char *why)
-{
-	/* Safe: w is our child and not reaped yet, so its pid cannot have
-	 * been given to another process. */
-	log_event("kill name=%s pid=%ld signal=SIGKILL reason=%s", wc->name,
-	    (long)wc->sup.pid, why);
-	if (wc->sup.pid > 0 && kill(wc->sup.pid, SIGKILL) == -1)
-		warn("kill %s[%ld]", wc->name, (long)wc->sup.pid);
-	wc->ready = 0;
-	sup_killed(&wc->sup);
-}
-
-/*
- * Hand client c's request over to the idle w: give it a number and a
- * fresh token, send w the job, then send the client "<port> <token>".
- * Returns 0, or -1 when the w could not be told (it is then killed and
- * the caller tries another one).
- */
-static int
-hand_over(struct wchild *wc, struct client *c, enum req_type type, double now)
-{
-	/* TODO 4.5: fill wc->job (type, id = ++d.next_id, a token from
-	 * proto_token_new), send it to w over wc->to_w (proto_format_job,
-	 * write_all), then the handover line to the client
-	 * (proto_format_handover with wc->port). On a failed write to w, call
-	 * worker_kill() and return -1. Why must the job reach w's FIFO
-	 * BEFORE the client gets its reply, and not after? */
-	(void)wc;
-	(void)type;
-	(void)now;
-	client_error(c, PERR_BUSY, "hand_over is not written yet (TODO 4.5)");
-	return 0;
-}
-
-/* Serve a request now if a w is idle, else queue it, else refuse it. */
-static void
-dispatch(struct client *c, enum req_type type, double now)
-{
-	/* TODO 4.4: while an idle w exists (idle_worker()), try hand_over();
-	 * stop at the first success. With no idle w: queue the request
-	 * (queue_push) if fewer than opt.queue_max are waiting, else send
-	 * "error busy" (client_error) and log "busy peer=...". Why does a
-	 * bounded queue protect d better than an unbounded one? */
-	(void)type;
-	(void)now;
-	(void)hand_over;
-	(void)queue_push;
-	client_error(c, PERR_BUSY, "dispatch is not written yet (TODO 4.4)");
-}
-
-static void client_lines(struct client *c, double now);
-
-/* A w became idle: serve the oldest queued requests. */
-static void
-dispatch_queue(double now)
-{
-	while (d.qhead != NULL && idle_worker() != NULL) {
-		struct client *c = d.qhead;
-		enum req_type type = c->queued;
-
-		queue_remove(c);
-		client_touch(c, now);
-		dispatch(c, type, now);
-		/* Its next requests may be buffered already (pipelined). */
-		client_lines(c, now);
-	}
-}
-
-/* ---- clients: reading requests ------------------------------------ */
-
-/*
- * Take every complete line client c has sent, one request after the
- * other (a client may send several without waiting: pipelining). A
- * queued client's next lines wait until its request is served: replies
- * come back in the order of the requests. A client that has shut down
- * its writing is closed once nothing of it is left to answer.
- */
-static void
-client_lines(struct client *c, double now)
-{
-	char line[PROTO_LINE_MAX + 1];
-	enum req_type type;
-	int got;
-
-	while (c->fd != -1 && c->queued == REQ_NONE &&
-	    (got = lr_next(&c->lr, line, sizeof line)) != 0) {
-		client_touch(c, now);
-		if (got == -1 && errno != EILSEQ) {
-			log_request("toolong peer=%s", c->peer);
-			client_error(c, PERR_TOOLONG, "a line is at most 512 bytes");
-			return;
-		}
-		/* A line holding a NUL (EILSEQ) is no request either. */
-		type = got == 1 ? proto_parse_request(line) : REQ_NONE;
-		if (type == REQ_NONE) {
-			log_request("unknown peer=%s", c->peer);
-			client_error(c, PERR_UNKNOWN, "expected requetetype1 or requetetype2");
-			continue;
-		}
-		dispatch(c, type, now);
-	}
-	if (c->fd != -1 && c->eof && c->queued == REQ_NONE)
-		client_close(c, lr_pending(&c->lr) ? "eof-mid-line" : "eof");
-}
-
-/* Read what client c has sent (poll said POLLIN or POLLHUP or POLLERR). */
-static void
-client_read(struct client *c, short revents, double now)
-{
-	ssize_t n;
-
-	if (c->lr.len == sizeof c->lr.buf) {
-		/* A queued client that filled its buffer: only a hang-up
-		 * is news (see the poll set). */
-		if (revents & (POLLHUP | POLLERR))
-			client_close(c, "hangup");
-		return;
-	}
-	n = lr_fill(&c->lr);
-
-	if (n == -1 && errno == EAGAIN)
-		return;
-	if (n == -1 && errno == EMSGSIZE) {
-		/* The buffer is full and the line still has no end. */
-		log_request("toolong peer=%s", c->peer);
-		client_error(c, PERR_TOOLONG, "a line is at most 512 bytes");
-		return;
-	}
-	if (n == -1) {
-		client_close(c, errno == ECONNRESET ? "reset" : "read-error");
-		return;
-	}
-	if (n == 0 && (revents & (POLLHUP | POLLERR))) {
-		/* Closed both ways: nobody is left to answer. */
-		client_close(c, lr_pending(&c->lr) ? "eof-mid-line" : "eof");
-		return;
-	}
-	/* End of file: the client has closed, or only shut down its writing
-	 * (nc -N, shutdown(SHUT_WR)). Every complete line it sent before
-	 * still gets its answer (client_lines), then the connection closes. */
-	if (n == 0)
-		c->eof = 1;
-	client_lines(c, now);
-}
-
-/* ---- clients: accepting ------------------------------------------- */
-
-/* Add the client connected on fd (from sa). Returns it, or NULL with
- * errno ENOMEM: the caller closes fd, and d serves the others. */
-static struct client *
-client_add(int fd, const struct sockaddr_in *sa, double now)
-{
-	struct client *c;
-
-	if (d.nclients == d.cap_clients) {
-		size_t cap = d.cap_clients ? 2 * d.cap_clients : 64;
-		struct client **p = realloc(d.clients, cap * sizeof *p);
-
-		if (p == NULL)
-			return NULL;
-		d.clients = p;
-		d.cap_clients = cap;
-	}
-	c = calloc(1, sizeof *c);
-	if (c == NULL)
-		return NULL;
-	c->fd = fd;
-	net_addr_str(sa, c->peer, sizeof c->peer);
-	lr_init(&c->lr, fd);
-	client_touch(c, now);
-	d.clients[d.nclients++] = c;
-	log_request("connect peer=%s clients=%zu", c->peer, d.nclients);
-	return c;
-}
-
-/* The listening socket is readable: take the waiting connections. */
-static void
-accept_clients(double now)
-{
-	/* TODO 4.3: accept up to ACCEPT_BURST connections on
-	 * opt.listen_fd with accept4(..., SOCK_CLOEXEC | SOCK_NONBLOCK),
-	 * stop on EAGAIN. Over d.max_clients, answer "error busy" and close at once. On EMFILE or
-	 * ENFILE pause the listener for 100 ms (d.listen_paused_until):
-	 * why would d spin at 100% CPU if it simply went back to poll()? */
-	(void)client_add;
-	d.listen_paused_until = now + 3600;
-}
-
-/* Send time-outs, then drop closed clients from the table. */
-static void
-clients_sweep(double now)
-{
-	size_t i, kept = 0;
-
-	for (i = 0; i < d.nclients; i++) {
-		struct client *c = d.clients[i];
-
-		if (c->fd != -1 && c->deadline <= now && c->inflight == 0) {
-			if (c->queued != REQ_NONE) {
-				queue_remove(c);
-				log_request("busy peer=%s reason=queued-too-long", c->peer);
-				client_error(c, PERR_BUSY, "waited too long for a w");
-				client_touch(c, now);
-				if (c->eof)
-					client_close(c, "eof");
-			} else {
-				log_request("timeout peer=%s", c->peer);
-				client_error(c, PERR_TIMEOUT, "idle for too long");
-			}
-		}
-		if (c->fd == -1)
-			free(c);
-		else
-			d.clients[kept++] = c;
-	}
-	d.nclients = kept;
-}
-
-/* ---- the w's: starting, reports, ending ---------------------------- */
-
-/* Create the FIFO path with fifo_create() (step 2), or exit saying why. */
-static void
-make_fifo(const char *path)
-{
-	char why[128];
-
-	switch (fifo_create(path, why, sizeof why)) {
-	case 0:
-		log_event("created path=%s mode=0600", path);
-		break;
-	case 1:
-		log_event("stale-fifo path=%s action=replaced", path);
-		break;
-	default:	/* in use, or not a FIFO: a restart would not help */
-		server_refuse(&sv, "%s %s", path, why);
-	}
-}
-
-/* Close d's ends of wc's FIFOs. Once nobody holds a FIFO open, whatever
- * was left in it is gone: the next w starts with empty pipes. */
-static void
-close_pipes(struct wchild *wc)
-{
-	if (wc->to_w != -1)
-		close(wc->to_w);
-	if (wc->from_w != -1)
-		close(wc->from_w);
-	wc->to_w = wc->from_w = -1;
-	wc->ready = 0;
-}
-
-/* Start (or restart) wc. Returns its pid, or -1 with errno. */
-static pid_t
-start_w(struct wchild *wc, double now)
-{
-	/* A w inherits the registry only: not the listening socket. */
-	struct spawn_opts so = { { opt.reg_fd, -1 }, SIGKILL, 0 };
-	char idx[16], fd[16], delay[24], idle[24], *args[24];
-	const char *fault = opt.wfault[wc->idx];
-	int a = 0;
-	pid_t pid;
-
-	/* Our read end first, non-blocking: it opens at once, and w's
-	 * open of the write end will not block either since a reader
-	 * exists. Our write end waits until w says it is ready. */
-	wc->from_w = open(wc->wd_path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	if (wc->from_w == -1)
-		return -1;
-	lr_init(&wc->lr, wc->from_w);
-	snprintf(idx, sizeof idx, "%u", wc->idx);
-	snprintf(fd, sizeof fd, "%d", opt.reg_fd);
-	snprintf(delay, sizeof delay, "%lu", opt.delay_ms);
-	snprintf(idle, sizeof idle, "%lu", opt.idle_ms);
-	args[a++] = opt.w_path;
-	args[a++] = "-n"; args[a++] = idx;
-	args[a++] = "-H"; args[a++] = fd;
-	args[a++] = "-r"; args[a++] = opt.sup.run_dir;
-	args[a++] = "-t"; args[a++] = delay;
-	args[a++] = "-I"; args[a++] = idle;
-	if (opt.quiet)
-		args[a++] = "-Q";
-	/* exit: every start; hang: the first incarnation only. */
-	if (fault != NULL && (strcmp(fault, "exit") == 0 || wc->starts == 0)) {
-		args[a++] = "-F";
-		args[a++] = (char *)fault;
-	}
-	args[a] = NULL;
-
-	pid = spawn_child(opt.w_path, args, &so);
-	if (pid == -1) {
-		close_pipes(wc);
-		return -1;
-	}
-	wc->starts++;
-	reg_publish(sv.reg, wc->idx, pid);
-	sup_started(&wc->sup, pid, now, &policy);
-	if (wc->old == 0)
-		log_event("started name=%s pid=%ld", wc->name, (long)pid);
-	else
-		log_event("restart name=%s old=%ld new=%ld", wc->name,
-		    (long)wc->old, (long)pid);
-	return pid;
-}
-
-/* True when every w has said ready. */
-static int
-all_ready(void)
-{
-	unsigned i;
-
-	for (i = 0; i < opt.n; i++)
-		if (!ws[i].ready)
-			return 0;
-	return 1;
-}
-
-/* w said "ready <port>": open dwtube for writing, w can take jobs. */
-static void
-worker_ready(struct wchild *wc, unsigned port, double now)
-{
-	/* w opened its read end before saying ready: this cannot block, and
-	 * O_NONBLOCK keeps a full pipe from ever stalling d. */
-	wc->to_w = open(wc->dw_path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-	if (wc->to_w == -1) {
-		warn("open %s", wc->dw_path);
-		worker_kill(wc, "fifo-open-failed");
-		return;
-	}
-	wc->port = port;
-	wc->ready = 1;
-	log_event("w-ready name=%s pid=%ld port=%u", wc->name, (long)wc->sup.pid, port);
-	if (!d.announced && all_ready()) {
-		/* Every w is up: now d can serve, and says so. */
-		d.announced = 1;
-		log_event("ready port=%u workers=%lu max_clients=%zu queue=%lu", d.port,
-		    opt.n, d.max_clients, opt.queue_max);
-	}
-	dispatch_queue(now);
-}
-
-/* The request wc was serving is over (fin or err, or w is gone). */
-static void
-worker_job_done(struct wchild *wc)
-{
-	if (wc->client != NULL && wc->client->inflight > 0) {
-		wc->client->inflight--;
-		if (wc->client->inflight == 0)
-			client_touch(wc->client, log_now());
-	}
-	wc->client = NULL;
-	memset(&wc->job, 0, sizeof wc->job);
-}
-
-/* One report line from wc. */
-static void
-worker_report(struct wchild *wc, const char *line, double now)
-{
-	struct report rep;
-
-	if (proto_parse_report(line, &rep) == -1) {
-		warnx("%s: bad report \"%.64s\"", wc->name, line);
-		worker_kill(wc, "bad-report");
-		return;
-	}
-	if (rep.kind == REP_READY) {
-		if (wc->ready)
-			worker_kill(wc, "ready-twice");
-		else
-			worker_ready(wc, rep.port, now);
-		return;
-	}
-	/* TODO 4.6: debuttraitement, fintraitement and errtraitement must
-	 * name the request w is serving (wc->job.id, 0 when none), else w is
-	 * broken: worker_kill(wc, "wrong-request-id"). Log "debut id= w=",
-	 * "fin id= w= ms=" (since wc->since) or "failed id= w= reason=";
-	 * after fin or err the w is idle again: worker_job_done(), then
-	 * dispatch_queue(). Why kill a w that reports a wrong id, rather
-	 * than ignore the line? */
-	(void)now;
-}
-
-/* wdtube<i> is readable (or its writer has gone). */
-static void
-read_w(struct wchild *wc, double now)
-{
-	char line[PROTO_LINE_MAX + 1];
-	ssize_t n = lr_fill(&wc->lr);
-	int got;
-
-	if (n == -1 && errno == EAGAIN)
-		return;
-	if (n <= 0) {
-		/* w closed its end (it died, or is dying): stop polling this
-		 * w; SIGCHLD tells the rest. */
-		if (n == -1)
-			warn("read %s", wc->wd_path);
-		close_pipes(wc);
-		return;
-	}
-	while (wc->from_w != -1 && (got = lr_next(&wc->lr, line, sizeof line)) != 0) {
-		if (got == -1) {
-			worker_kill(wc, errno == EILSEQ ? "bad-report" : "report-too-long");
-			return;
-		}
-		worker_report(wc, line, now);
-	}
-}
-
-/* Stop everything and leave with EXIT_GIVE_UP. */
-static void
-give_up(const char *why)
-{
-	log_event("give-up reason=\"%s\"", why);
-	warnx("giving up: %s", why);
-	exit_code = EXIT_GIVE_UP;
-	stopping = 1;
-}
-
-/* wc has been reaped: its request fails, restart it later, or give up. */
-static void
-w_exited(struct wchild *wc, double now)
-{
-	char why[128];
-
-	if (wc->job.id != 0) {
-		/* Its client sees the w side close without a result line. */
-		log_event("failed id=%lu w=%s reason=%s", wc->job.id, wc->name,
-		    proto_err_word(PERR_WDIED));
-		worker_job_done(wc);
-	}
-	close_pipes(wc);
-	wc->old = wc->sup.pid;
-	if (stopping) {
-		sup_forget(&wc->sup);
-		return;
-	}
-	if (sup_exited(&wc->sup, &restarts, now, &policy)) {
-		snprintf(why, sizeof why, "%s: w's restarted more than %lu times in %lu ms",
-		    wc->name, opt.sup.intensity, opt.sup.window);
-		give_up(why);
-		return;
-	}
-	log_event("restart-wait name=%s delay_ms=%ld", wc->name,
-	    lround((wc->sup.restart_at - now) * 1000.0));
-}
-
-/* Which of our w's is pid? NULL if none. */
-static struct wchild *
-find_w(pid_t pid)
-{
-	unsigned i;
-
-	for (i = 0; i < opt.n; i++)
-		if (ws[i].sup.pid == pid && ws[i].sup.state != CHILD_DOWN)
-			return &ws[i];
-	return NULL;
-}
-
-/*
- * A child has ended and proc_reap() is about to reap it. If it is one of
- * our w's, its registry slot says GONE now, before its pid is freed, so
- * the watchdog never signals a pid that may be a stranger's. Returns its
- * name for the log.
- */
-static const char *
-w_ending(pid_t pid)
-{
-	struct wchild *wc = find_w(pid);
-
-	if (wc == NULL)
-		return "?";
-	reg_gone(sv.reg, wc->idx);
-	return wc->name;
-}
-
-/* pid has been reaped: if it was one of our w's, decide about its restart. */
-static void
-w_reaped(pid_t pid, int status, double now)
-{
-	struct wchild *wc = find_w(pid);
-
-	(void)status;	/* reaped says how it ended */
-	if (wc != NULL)
-		w_exited(wc, now);
-}
-
-/* What d does with its ended children (proc.h). */
-static const struct proc_reaper reaper = { w_ending, w_reaped };
 
 /* ---- signals, the main loop ---------------------------------------- */
-
-/*
- * A SIGCHLD that tells of a w stopped (kill -STOP) or continued (kill
- * -CONT), not ended: there is nothing to reap, but the kernel told us all
- * the same (we did not ask it not to, with SA_NOCLDSTOP). Logged so that
- * question 3.c can be watched: "sigchld name=w1 ... code=CLD_STOPPED".
- */
-static void
-log_child_state(const struct sig_event *ev)
-{
-	struct wchild *wc;
-
-	if (ev->code != CLD_STOPPED && ev->code != CLD_CONTINUED)
-		return;
-	wc = find_w(ev->pid);
-	log_event("sigchld name=%s pid=%ld code=%s signal=%s", wc != NULL ? wc->name : "?",
-	    (long)ev->pid, ev->code == CLD_STOPPED ? "CLD_STOPPED" : "CLD_CONTINUED",
-	    signal_name(ev->status));
-}
 
 /* Handle SIGCHLD or SIGUSR1 (proc_drain() handles the stops). Returns
  * 0, or -1 with errno (reaping failed). */
@@ -872,7 +174,7 @@ on_signal(const struct sig_event *ev, double now)
 }
 
 /* d's signals (proc.h); fd is set by proc_signals_open(). */
-static struct proc_signals sig = { -1, &stopping, on_signal };
+struct proc_signals sig = { -1, &stopping, on_signal };
 
 /* Named poll slots, then one per w, then one per client. */
 enum { PFD_SIGNAL, PFD_LISTEN, PFD_FIRST_W };
@@ -979,7 +281,6 @@ serve(void)
 	}
 	free(pfd);
 }
-
 /* ---- start and stop ------------------------------------------------ */
 
 /*
@@ -1019,54 +320,6 @@ lock_run_dir(void)
 	n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
 	if (ftruncate(d.lock_fd, 0) == -1 || write_all(d.lock_fd, pid, (size_t)n) == -1)
 		fatal("write %s", d.lock_path);
-}
-
-/* How many w's are still there. */
-static unsigned
-ws_left(void)
-{
-	unsigned i, left = 0;
-
-	for (i = 0; i < opt.n; i++)
-		left += ws[i].sup.state != CHILD_DOWN;
-	return left;
-}
-
-/* SIGKILL the w's still there: they outlived the clean stop's wait. */
-static void
-kill_ws(void)
-{
-	unsigned i;
-
-	for (i = 0; i < opt.n; i++)
-		if (ws[i].sup.state != CHILD_DOWN) {
-			log_event("kill name=%s pid=%ld signal=SIGKILL "
-			    "reason=stop-timeout", ws[i].name, (long)ws[i].sup.pid);
-			(void)kill(ws[i].sup.pid, SIGKILL);
-		}
-}
-
-/* The clean stop, as in step 3: close our end of each w's dwtube (it
- * reads end of file and exits; SIGTERM for one that has not opened it
- * yet), wait at most -K ms, SIGKILL the rest, reap them all (proc_stop).
- * Returns 0, or -1 with errno. */
-static int
-stop_ws(void)
-{
-	struct proc_stopper s = { &sig, opt.stop_wait / 1000.0, ws_left, kill_ws };
-	unsigned i;
-
-	for (i = 0; i < opt.n; i++) {
-		if (ws[i].sup.state == CHILD_DOWN)
-			continue;
-		if (ws[i].to_w != -1) {
-			close(ws[i].to_w);
-			ws[i].to_w = -1;
-		} else {
-			(void)kill(ws[i].sup.pid, SIGTERM);	/* not reaped: safe */
-		}
-	}
-	return proc_stop(&s);
 }
 
 /* Clean stop: tell the clients, stop the w's, remove what d created. */
@@ -1120,8 +373,6 @@ take_listener(void)
 static void
 setup(void)
 {
-	char name[32];
-	unsigned i;
 	long limit;
 
 	if (fcntl(opt.reg_fd, F_SETFD, FD_CLOEXEC) == -1)
@@ -1133,22 +384,7 @@ setup(void)
 	if (limit == -1)
 		fatal("setrlimit RLIMIT_NOFILE");
 	d.max_clients = limit > FD_RESERVE + 16 ? (size_t)limit - FD_RESERVE : 16;
-	for (i = 0; i < opt.n; i++) {
-		struct wchild *wc = &ws[i];
-
-		wc->idx = i + 1;
-		snprintf(wc->name, sizeof wc->name, "w%u", wc->idx);
-		snprintf(name, sizeof name, DWTUBE_FMT, wc->idx);
-		if (rundir_path(opt.sup.run_dir, name, wc->dw_path, sizeof wc->dw_path) == -1)
-			fatal("%s/%s", opt.sup.run_dir, name);
-		snprintf(name, sizeof name, WDTUBE_FMT, wc->idx);
-		if (rundir_path(opt.sup.run_dir, name, wc->wd_path, sizeof wc->wd_path) == -1)
-			fatal("%s/%s", opt.sup.run_dir, name);
-		make_fifo(wc->dw_path);
-		make_fifo(wc->wd_path);
-		sup_init(&wc->sup);
-		wc->to_w = wc->from_w = -1;
-	}
+	ws_setup();
 }
 
 int
