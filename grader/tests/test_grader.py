@@ -18,7 +18,9 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import signal
 import tempfile
+import threading
 import time
 import unittest
 import zipfile
@@ -215,10 +217,11 @@ class ClassRun(unittest.TestCase):
         self.assertLessEqual(len(f), 3, f)
 
     def test_modified_tests_and_makefiles_are_ignored(self):
-        # The same tests pass for both: the kit's own tests ran. (The
-        # leftover penalties of two stubbed programs may differ by timing.)
+        # The same tests pass for both: the kit's own tests ran; and the
+        # same score (leftovers are counted the same way whatever the timing).
         earned = {n: self.d[n]["steps"]["step1_shm"]["score"]["earned"] for n in ("modified", "stub")}
         self.assertEqual(earned["modified"], earned["stub"])
+        self.assertEqual(self.total("modified"), self.total("stub"))
         self.assertEqual(failing(self.d["modified"]), failing(self.d["stub"]))
         self.assertLess(self.total("stub")[0], self.total("stub")[1])
         ignored = {i["path"] for i in self.d["modified"]["intake"]["ignored"]}
@@ -848,6 +851,71 @@ class Streams(unittest.TestCase):
         self.assertEqual([t.status for t in r], ["pass", "fail", "pass"])
         self.assertEqual(an, [])
         self.assertEqual(results.stray_output("hello\nok 1 x\n# c\n"), ["hello"])
+
+
+def write_file(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+
+
+class Leftovers(unittest.TestCase):
+    """What the jail counts as left over does not depend on timing: a
+    process that is already dying (stopped by the tests' teardown, or by
+    the sandbox's end) never counts, and neither does one inside a
+    sandbox when seen from outside (bwrap's own init may still be ending
+    after bwrap returned: its supervisor inside does the counting)."""
+
+    FREEZER = "/sys/fs/cgroup/freezer"
+
+    def start(self, argv):
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        self.addCleanup(lambda: (p.kill(), p.wait()))
+        return p
+
+    def test_a_dying_process_is_never_counted(self):
+        # A process SIGKILLed in a frozen cgroup (v1 freezer) stays dying,
+        # SIGKILL pending, until thawed: a deterministic "still exiting".
+        from osps_grader import jail
+        if not ROOT or not os.path.isdir(self.FREEZER):
+            self.skipTest("needs root and the cgroup v1 freezer")
+        cg = os.path.join(self.FREEZER, f"osps-grader-test-{os.getpid()}")
+        os.makedirs(cg, exist_ok=True)
+        self.addCleanup(lambda: os.path.isdir(cg) and os.rmdir(cg))
+        thaw = lambda: write_file(os.path.join(cg, "freezer.state"), "THAWED")
+        p = self.start(["sleep", "60"])
+        self.addCleanup(thaw)           # cleanups run last first: thawed, then killed
+        write_file(os.path.join(cg, "cgroup.procs"), str(p.pid))
+        write_file(os.path.join(cg, "freezer.state"), "FROZEN")
+        self.assertNotEqual(jail.proc_table()[p.pid][2], "K")   # frozen: still alive
+        os.kill(p.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 5
+        while jail.proc_table()[p.pid][2] != "K" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(jail.proc_table()[p.pid][2], "K")
+        self.assertNotIn(p.pid, [x["pid"] for x in jail.still_running(os.getpid())])
+        timer = threading.Timer(0.5, thaw)
+        timer.start()
+        found = jail.kill_everything(os.getpid(), None, [])
+        timer.join()
+        self.assertEqual(found, {})
+        p.wait(timeout=5)
+
+    def test_a_process_inside_a_sandbox_is_not_counted_from_outside(self):
+        from osps_grader import jail
+        if not ROOT:
+            self.skipTest("needs root (a pid namespace without a user namespace)")
+        p = self.start(["unshare", "--pid", "--fork", "sleep", "60"])
+        me, inner = os.getpid(), None
+        deadline = time.monotonic() + 5
+        while inner is None and time.monotonic() < deadline:
+            inner = next((pid for pid, row in jail.leftovers(me, None, []).items()
+                          if row[0] == p.pid and jail.cmdline(pid) == "sleep 60"), None)
+            time.sleep(0.05)
+        self.assertIsNotNone(inner, "unshare's child never started")
+        found = jail.kill_everything(me, None, [], outside_only=True)
+        self.assertEqual([row[4] for row in found.values()], ["unshare --pid --fork sleep 60"])
+        self.assertFalse(os.path.exists(f"/proc/{inner}/stat"))
 
 
 class Rubric(unittest.TestCase):
