@@ -67,6 +67,13 @@ def parse_args(argv):
                    help="also run the tests under valgrind: every suite (yes, the default "
                         "with no value) or only the unit test programs (unit); penalties per "
                         "the rubric (rubric: valgrind)")
+    p.add_argument("--stress", action="store_true", default=None,
+                   help="run the process tests under the kit's stress shim (random short "
+                        "delays at the calls where races live: a race that passes by luck "
+                        "fails); the seed is written in every report (rubric: stress)")
+    p.add_argument("--seed", type=int, metavar="N",
+                   help="the seed of --stress's delays (implies --stress; default: drawn at "
+                        "random; the same seed replays the same delays)")
     p.add_argument("--test-timeout", type=float, help="seconds per process test (rubric: test_timeout)")
     p.add_argument("--unit-timeout", type=float, help="seconds per unit test program")
     p.add_argument("--submission-timeout", type=float, help="seconds per submission, all included")
@@ -108,6 +115,8 @@ def parse_args(argv):
         p.error("--moodle-sep and --moodle-decimal must differ (French sites: ';' and ',')")
     if a.jobs < 1:
         p.error("-j must be at least 1")
+    if a.seed is not None and not 0 <= a.seed < 2 ** 32:
+        p.error("--seed: a number from 0 to 4294967295")
     return a
 
 
@@ -131,6 +140,9 @@ def make_options(a, rubric):
     o.timeout_scale = pick(a.timeout_scale, "timeout_scale")
     o.valgrind = a.valgrind if a.valgrind is not None else rubric.valgrind
     o.valgrind = None if o.valgrind == "no" else o.valgrind
+    o.stress = bool(a.stress) or a.seed is not None or rubric.stress
+    o.stress_seed = (a.seed if a.seed is not None else int.from_bytes(os.urandom(4), "little")) \
+        if o.stress else None
     o.keep = a.keep
     o.retries = rubric.grading["retries"]
     o.retry_max_tests = rubric.grading["retry_max_tests"]
@@ -228,6 +240,11 @@ class Grader:
             for u in unknown:
                 say(f"grade: warning: rubric [step{step.n}] names no test of the kit: {u!r}", file=sys.stderr)
         self.step_dirs = [s.dir for s in self.steps]
+
+    def stress_src(self):
+        """The stress shim's source, from the kit (never a submission's),
+        when the tests run under stress."""
+        return os.path.join(self.kit_copy, "tests", "stress", "stress.c") if self.o.stress else None
 
     def read_all(self, sources):
         """Read every submission (a Moodle download-all expands into its
@@ -385,7 +402,8 @@ class Grader:
         jobs = min(a.jobs, max(len(subs), 1))
         boxes_list, cgroups, isolation = sandbox.make_sandboxes(
             jobs, self.o.limits, a.uid_base, switch_user=not a.no_user_switch,
-            private=self.work_root, weak_ok=a.weak_isolation)
+            private=self.work_root, weak_ok=a.weak_isolation,
+            stress_src=self.stress_src())
         if not boxes_list[0].tools.sandboxed:
             for s in subs:
                 s.notes.append(isolation)
@@ -399,7 +417,8 @@ class Grader:
                     else "as the current user (see grader/README.md: isolation)")
             say(f"grade: {len(subs)} submission(s), steps {', '.join(self.step_dirs)}, -j {jobs}, "
                 f"{isolation}, {mode}{', cgroups' if boxes_list[0].cgroup else ''}"
-                f"{', valgrind (' + self.o.valgrind + ')' if self.o.valgrind else ''}; results in {out}")
+                f"{', valgrind (' + self.o.valgrind + ')' if self.o.valgrind else ''}"
+                f"{', stress (seed ' + str(self.o.stress_seed) + ')' if self.o.stress else ''}; results in {out}")
         start = time.monotonic()
         self.run_start = time.time()
         self.shm_before = {os.path.join("/dev/shm", n) for n in os.listdir("/dev/shm")} \
@@ -575,6 +594,7 @@ class Grader:
             "kit": os.path.abspath(self.a.kit), "rubric": os.path.abspath(self.a.rubric),
             "steps": self.step_dirs, "elapsed": round(elapsed, 1), "jobs": self.a.jobs,
             "valgrind": self.o.valgrind,
+            "stress": {"seed": self.o.stress_seed} if self.o.stress else None,
             "students": [{"id": r["id"], "key": r.get("key", ""), "name": r.get("name", ""),
                           "email": r.get("email", ""), "untouched": r.get("untouched", []),
                           "late_commits": r.get("late_commits", 0),
@@ -646,7 +666,8 @@ def grade_single(a, source, sid, out):
     try:
         boxes_list, cgroups, isolation = sandbox.make_sandboxes(
             1, g.o.limits, a.uid_base, switch_user=not a.no_user_switch,
-            private=g.work_root, weak_ok=a.weak_isolation)
+            private=g.work_root, weak_ok=a.weak_isolation,
+            stress_src=g.stress_src())
     except sandbox.SandboxError:
         g.cleanup()     # refused: run_autograder may try again
         raise

@@ -97,8 +97,14 @@ def step_text(sr, untouched=False):
 
 
 def notes(r):
-    """Notes a student must see: commits after the deadline not graded."""
+    """Notes a student must see: the stress seed (to replay a failure),
+    commits after the deadline not graded."""
     out = []
+    if r.get("stress"):
+        seed = r["stress"]["seed"]
+        out.append(f"the process tests ran under stress (random short delays at the calls where "
+                   f"races live), seed {seed}: the same delays again with "
+                   f"make test-stepN STRESS=1 SEED={seed}")
     late = r.get("late_commits")
     if late:
         out.append(f"{late} commit(s) after the deadline were not graded (graded: "

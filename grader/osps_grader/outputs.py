@@ -214,6 +214,7 @@ def gradescope_json(r, steps):
     summary = f"Total: {fmt(r.get('total', 0))} / {fmt(r.get('max', 0))}"
     if r.get("error"):
         summary = f"The submission could not be graded: {r['error']}"
+    summary = "\n".join([summary] + [f"Note: {n}" for n in feedback.notes(r)])
     return {"score": round(r.get("total", 0), 2), "execution_time": int(r.get("elapsed", 0)),
             "output": summary, "visibility": "visible", "stdout_visibility": "hidden",
             "tests": tests}
@@ -267,6 +268,10 @@ def report_md(r, steps, sub_summary):
         L += [f"Commit {c['hash'][:12]} of {c['date']} by {c['author']}: {c['subject']}", ""]
         if r.get("late_commits"):
             L += [f"**{r['late_commits']} later commit(s), after the deadline, were not graded.**", ""]
+    if r.get("stress"):
+        seed = r["stress"]["seed"]
+        L += [f"The process tests ran **under stress**, seed {seed} (random short delays at the "
+              f"calls where races live). Replay: `make test-stepN STRESS=1 SEED={seed}`.", ""]
     if r.get("untouched"):
         L += ["**The untouched skeleton** (nothing differs from the handout): " + ", ".join(r["untouched"]), ""]
     taken = sub_summary.get("taken", [])

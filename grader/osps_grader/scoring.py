@@ -38,6 +38,11 @@ class Rubric:
         if v not in ("yes", "no", "unit"):
             raise RubricError(f"rubric [grading] valgrind: yes, no or unit, not {v!r}")
         self.valgrind = v
+        v = cp.get("grading", "stress", fallback="no").strip().lower()
+        v = {"true": "yes", "on": "yes", "1": "yes", "false": "no", "off": "no", "0": "no"}.get(v, v)
+        if v not in ("yes", "no"):
+            raise RubricError(f"rubric [grading] stress: yes or no, not {v!r}")
+        self.stress = v == "yes"
         self.limits = {k: self._num("limits", k, v) for k, v in self.LIMITS.items()}
 
     def _num(self, section, key, default):

@@ -648,6 +648,61 @@ class TwoSteps(unittest.TestCase):
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+class Stress(unittest.TestCase):
+    """--stress: the process tests under the kit's stress shim, built by
+    the grader from the kit. The reference keeps full marks, a racy mutant
+    of it (tests/races) loses points, and the seed is in every report."""
+
+    SEED = 4242
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="osps-grader-test-")
+        os.chmod(cls.tmp, 0o711)
+        subs = os.path.join(cls.tmp, "subs")
+        ref = F.make(subs, "ref", step_dir="step3_watchdog")
+        racy = F.racy_mutant(subs, "racy", "step3_watchdog", "setpgid-in-parent-only")
+        cls.out = os.path.join(cls.tmp, "out")
+        cls.proc, cls.elapsed = grade(["-j", "2", "--steps", "3", "--stress", "--seed", str(cls.SEED),
+                                       "-o", cls.out, "--uid-base", str(UID_BASE), ref, racy])
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def read(self, who, name):
+        with open(os.path.join(self.out, "students", who, name), encoding="utf-8") as f:
+            return json.load(f) if name.endswith(".json") else f.read()
+
+    def test_reference_keeps_full_marks_and_every_report_has_the_seed(self):
+        self.assertEqual(self.proc.returncode, 0, self.proc.stderr[-3000:])
+        self.assertIn(f"stress (seed {self.SEED})", self.proc.stdout)
+        d = self.read("ref", "details.json")
+        self.assertEqual(d["total"], d["max"], sorted(
+            t["name"] for s in d["steps"]["step3_watchdog"]["suites"] for t in s["tests"]
+            if t["status"] == "fail"))
+        replay = f"STRESS=1 SEED={self.SEED}"
+        for who in ("ref", "racy"):
+            self.assertEqual(self.read(who, "details.json")["stress"], {"seed": self.SEED})
+            self.assertIn(replay, self.read(who, "report.md"))
+            self.assertIn(replay, self.read(who, "results.json")["output"])
+        with open(os.path.join(self.out, "summary.json")) as f:
+            self.assertEqual(json.load(f)["stress"], {"seed": self.SEED})
+
+    def test_a_racy_submission_loses_points(self):
+        d = self.read("racy", "details.json")
+        self.assertLess(d["total"], d["max"])
+        failed = {t["name"] for s in d["steps"]["step3_watchdog"]["suites"] for t in s["tests"]
+                  if t["status"] == "fail"}
+        self.assertTrue(any(re.match(r"^\[3\.(7|8)\]|^\[3\.1\] d.s main loop", n) for n in failed),
+                        failed)
+
+    def test_a_seed_is_a_32_bit_number(self):
+        p, _ = grade(["--seed", "-1", "--dry-run", self.tmp])
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("--seed: a number from 0 to 4294967295", p.stderr)
+
+
 class Valgrind(unittest.TestCase):
     """--valgrind unit: a definite leak in the module costs the penalty."""
 
