@@ -377,14 +377,18 @@ class Grader:
         r["total"] = round(sum(s["score"]["score"] for s in r["steps"].values()), 2)
         r["max"] = round(sum(s["score"]["max"] for s in r["steps"].values()), 2)
         r["integrity"] = integrity_of(r)
+        r["output_cap"] = self.rubric.output_cap
 
     def write_student(self, out, r, sub):
         d = os.path.join(out, "students", r["id"])
         os.makedirs(d, exist_ok=True)
         summary = sub.summary()
         outputs.write_json(os.path.join(d, "results.json"), outputs.gradescope_json(r, self.steps))
+        # Read by the student at once (VPL, Gradescope, GitHub Classroom):
+        # tests kept until the due date are left out, as hidden ones are.
+        early = self.a.vpl or self.a.gradescope or self.a.classroom
         with open(os.path.join(d, "report.md"), "w", encoding="utf-8") as f:
-            f.write(outputs.report_md(r, self.steps, summary))
+            f.write(outputs.report_md(r, self.steps, summary, "early" if early else "graded"))
         outputs.write_json(os.path.join(d, "details.json"), dict(r, intake=summary))
         for step_dir, (path, data) in sub.answers.items():
             os.makedirs(os.path.join(d, "answers"), exist_ok=True)
@@ -740,7 +744,7 @@ def vpl_mode(a):
         with open(os.path.join(out, "students", r["id"], "report.md"), encoding="utf-8") as f:
             report = f.read()
         maximum = r.get("max") or sum(s["score"]["max"] for s in r.get("steps", {}).values())
-        for line in vpl.comments(r, maximum, feedback.summary_lines(r), report):
+        for line in vpl.comments(r, maximum, feedback.summary_lines(r, audience="early"), report):
             say(line)
         return 0
     finally:
@@ -753,6 +757,15 @@ def classroom_outputs(r, steps):
     """The result GitHub Classroom's autograding-grading-reporter reads
     (base64 JSON in the step output "result")."""
     g = outputs.gradescope_json(r, steps)
+    # Shown to the student at once, in the repository's Actions: the tests
+    # the rubric keeps back are one line without their names or output.
+    kept = [t for t in g["tests"] if t["visibility"] != "visible"]
+    g["tests"] = [t for t in g["tests"] if t["visibility"] == "visible"]
+    if kept:
+        g["tests"].append({"name": f"{len(kept)} hidden test(s)", "output": "",
+                           "status": "passed" if all(t["status"] == "passed" for t in kept) else "failed",
+                           "score": round(sum(t["score"] for t in kept), 2),
+                           "max_score": round(sum(t["max_score"] for t in kept), 2)})
     tests = [{"name": t["name"], "status": "pass" if t["status"] == "passed" else "fail",
               "score": t["score"], "message": (t.get("output") or "")[:1000],
               "line_no": 0, "execution_time": "0s", "test_code": "", "filename": ""}

@@ -384,6 +384,17 @@ def modified_kit(root, name, stub_ex):
     return dest
 
 
+def prereq_kit(root, declarations):
+    """A copy of the kit whose step 1 declares prerequisites (the text of
+    step1_shm/prerequisites, read by scripts/prereqs.py)."""
+    dest = os.path.join(root, "prereq-kit")
+    shutil.copytree(KIT, dest, symlinks=True, ignore=shutil.ignore_patterns(
+        "build", ".git", "__pycache__"))
+    with open(os.path.join(dest, "step1_shm", "prerequisites"), "w") as f:
+        f.write(declarations)
+    return dest
+
+
 def twin_kit(root):
     """A kit with two ready steps, the second a copy of step 1 with only
     four process tests, to check that a step's compile error costs that
