@@ -67,6 +67,13 @@ def parse_args(argv):
                    help="also run the tests under valgrind: every suite (yes, the default "
                         "with no value) or only the unit test programs (unit); penalties per "
                         "the rubric (rubric: valgrind)")
+    p.add_argument("--stress", action="store_true", default=None,
+                   help="run the process tests under the kit's stress shim (random short "
+                        "delays at the calls where races live: a race that passes by luck "
+                        "fails); the seed is written in every report (rubric: stress)")
+    p.add_argument("--seed", type=int, metavar="N",
+                   help="the seed of --stress's delays (implies --stress; default: drawn at "
+                        "random; the same seed replays the same delays)")
     p.add_argument("--test-timeout", type=float, help="seconds per process test (rubric: test_timeout)")
     p.add_argument("--unit-timeout", type=float, help="seconds per unit test program")
     p.add_argument("--submission-timeout", type=float, help="seconds per submission, all included")
@@ -108,6 +115,8 @@ def parse_args(argv):
         p.error("--moodle-sep and --moodle-decimal must differ (French sites: ';' and ',')")
     if a.jobs < 1:
         p.error("-j must be at least 1")
+    if a.seed is not None and not 0 <= a.seed < 2 ** 32:
+        p.error("--seed: a number from 0 to 4294967295")
     return a
 
 
@@ -131,8 +140,13 @@ def make_options(a, rubric):
     o.timeout_scale = pick(a.timeout_scale, "timeout_scale")
     o.valgrind = a.valgrind if a.valgrind is not None else rubric.valgrind
     o.valgrind = None if o.valgrind == "no" else o.valgrind
+    o.stress = bool(a.stress) or a.seed is not None or rubric.stress
+    o.stress_seed = (a.seed if a.seed is not None else int.from_bytes(os.urandom(4), "little")) \
+        if o.stress else None
     o.keep = a.keep
-    o.retries = rubric.grading["retries"]
+    # Under stress a failed test is not run again: a second chance would
+    # let the race it found pass by luck, which is what stress is against.
+    o.retries = 0 if o.stress else rubric.grading["retries"]
     o.retry_max_tests = rubric.grading["retry_max_tests"]
     o.limits = sandbox.Limits(cpu=lim["cpu"], memory=int(lim["memory"]),
                               file_size=int(lim["file_size"]), processes=int(lim["processes"]),
@@ -228,6 +242,11 @@ class Grader:
             for u in unknown:
                 say(f"grade: warning: rubric [step{step.n}] names no test of the kit: {u!r}", file=sys.stderr)
         self.step_dirs = [s.dir for s in self.steps]
+
+    def stress_src(self):
+        """The stress shim's source, from the kit (never a submission's),
+        when the tests run under stress."""
+        return os.path.join(self.kit_copy, "tests", "stress", "stress.c") if self.o.stress else None
 
     def read_all(self, sources):
         """Read every submission (a Moodle download-all expands into its
@@ -360,14 +379,18 @@ class Grader:
         r["total"] = round(sum(s["score"]["score"] for s in r["steps"].values()), 2)
         r["max"] = round(sum(s["score"]["max"] for s in r["steps"].values()), 2)
         r["integrity"] = integrity_of(r)
+        r["output_cap"] = self.rubric.output_cap
 
     def write_student(self, out, r, sub):
         d = os.path.join(out, "students", r["id"])
         os.makedirs(d, exist_ok=True)
         summary = sub.summary()
         outputs.write_json(os.path.join(d, "results.json"), outputs.gradescope_json(r, self.steps))
+        # Read by the student at once (VPL, Gradescope, GitHub Classroom):
+        # tests kept until the due date are left out, as hidden ones are.
+        early = self.a.vpl or self.a.gradescope or self.a.classroom
         with open(os.path.join(d, "report.md"), "w", encoding="utf-8") as f:
-            f.write(outputs.report_md(r, self.steps, summary))
+            f.write(outputs.report_md(r, self.steps, summary, "early" if early else "graded"))
         outputs.write_json(os.path.join(d, "details.json"), dict(r, intake=summary))
         for step_dir, (path, data) in sub.answers.items():
             os.makedirs(os.path.join(d, "answers"), exist_ok=True)
@@ -385,7 +408,8 @@ class Grader:
         jobs = min(a.jobs, max(len(subs), 1))
         boxes_list, cgroups, isolation = sandbox.make_sandboxes(
             jobs, self.o.limits, a.uid_base, switch_user=not a.no_user_switch,
-            private=self.work_root, weak_ok=a.weak_isolation)
+            private=self.work_root, weak_ok=a.weak_isolation,
+            stress_src=self.stress_src())
         if not boxes_list[0].tools.sandboxed:
             for s in subs:
                 s.notes.append(isolation)
@@ -399,7 +423,8 @@ class Grader:
                     else "as the current user (see grader/README.md: isolation)")
             say(f"grade: {len(subs)} submission(s), steps {', '.join(self.step_dirs)}, -j {jobs}, "
                 f"{isolation}, {mode}{', cgroups' if boxes_list[0].cgroup else ''}"
-                f"{', valgrind (' + self.o.valgrind + ')' if self.o.valgrind else ''}; results in {out}")
+                f"{', valgrind (' + self.o.valgrind + ')' if self.o.valgrind else ''}"
+                f"{', stress (seed ' + str(self.o.stress_seed) + ')' if self.o.stress else ''}; results in {out}")
         start = time.monotonic()
         self.run_start = time.time()
         self.shm_before = {os.path.join("/dev/shm", n) for n in os.listdir("/dev/shm")} \
@@ -575,6 +600,7 @@ class Grader:
             "kit": os.path.abspath(self.a.kit), "rubric": os.path.abspath(self.a.rubric),
             "steps": self.step_dirs, "elapsed": round(elapsed, 1), "jobs": self.a.jobs,
             "valgrind": self.o.valgrind,
+            "stress": {"seed": self.o.stress_seed} if self.o.stress else None,
             "students": [{"id": r["id"], "key": r.get("key", ""), "name": r.get("name", ""),
                           "email": r.get("email", ""), "untouched": r.get("untouched", []),
                           "late_commits": r.get("late_commits", 0),
@@ -646,7 +672,8 @@ def grade_single(a, source, sid, out):
     try:
         boxes_list, cgroups, isolation = sandbox.make_sandboxes(
             1, g.o.limits, a.uid_base, switch_user=not a.no_user_switch,
-            private=g.work_root, weak_ok=a.weak_isolation)
+            private=g.work_root, weak_ok=a.weak_isolation,
+            stress_src=g.stress_src())
     except sandbox.SandboxError:
         g.cleanup()     # refused: run_autograder may try again
         raise
@@ -719,7 +746,7 @@ def vpl_mode(a):
         with open(os.path.join(out, "students", r["id"], "report.md"), encoding="utf-8") as f:
             report = f.read()
         maximum = r.get("max") or sum(s["score"]["max"] for s in r.get("steps", {}).values())
-        for line in vpl.comments(r, maximum, feedback.summary_lines(r), report):
+        for line in vpl.comments(r, maximum, feedback.summary_lines(r, audience="early"), report):
             say(line)
         return 0
     finally:
@@ -732,6 +759,15 @@ def classroom_outputs(r, steps):
     """The result GitHub Classroom's autograding-grading-reporter reads
     (base64 JSON in the step output "result")."""
     g = outputs.gradescope_json(r, steps)
+    # Shown to the student at once, in the repository's Actions: the tests
+    # the rubric keeps back are one line without their names or output.
+    kept = [t for t in g["tests"] if t["visibility"] != "visible"]
+    g["tests"] = [t for t in g["tests"] if t["visibility"] == "visible"]
+    if kept:
+        g["tests"].append({"name": f"{len(kept)} hidden test(s)", "output": "",
+                           "status": "passed" if all(t["status"] == "passed" for t in kept) else "failed",
+                           "score": round(sum(t["score"] for t in kept), 2),
+                           "max_score": round(sum(t["max_score"] for t in kept), 2)})
     tests = [{"name": t["name"], "status": "pass" if t["status"] == "passed" else "fail",
               "score": t["score"], "message": (t.get("output") or "")[:1000],
               "line_no": 0, "execution_time": "0s", "test_code": "", "filename": ""}

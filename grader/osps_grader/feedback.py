@@ -19,7 +19,8 @@ def fmt(x):
 
 
 def ex_key(e):
-    return (e == "run", e == "?", [int(x) for x in e.split(".") if x.isdigit()] if e[:1].isdigit() else [])
+    return (e == "hidden", e == "run", e == "?",
+            [int(x) for x in e.split(".") if x.isdigit()] if e[:1].isdigit() else [])
 
 
 def _clip(s):
@@ -58,19 +59,51 @@ def first_message(t):
     return _clip(what or "failed")
 
 
-def exercise_lines(sr):
-    """[(exercise, earned, max, first failed test or None)], weighted."""
+def shown(t, audience="graded"):
+    """Whether a student may read test t's name and output (the rubric's
+    feedback levels): a visible test always; an after_due_date one in what
+    is handed out with the grades (audience "graded": report.md, Moodle's
+    feedback), not in what a student reads at once ("early": VPL,
+    Gradescope's summary, GitHub Classroom); a hidden one never."""
+    v = t.get("visibility", "visible")
+    return v == "visible" or (v == "after_due_date" and audience == "graded")
+
+
+def exercise_rows(sr, audience="graded"):
+    """{exercise: {earned, max, passed, tests}} over the tests a student may
+    see, weighted, and the others together under "hidden"."""
     w = sr["score"].get("weight", 1.0)
+    rows = {}
+    for s in sr["suites"]:
+        for t in s["tests"]:
+            key = exercise_of(t["name"]) if shown(t, audience) else "hidden"
+            e = rows.setdefault(key, {"earned": 0.0, "max": 0.0, "passed": 0, "tests": 0})
+            e["earned"] += t.get("score", 0.0) * w
+            e["max"] += t.get("max_score", 0.0) * w
+            e["passed"] += t["status"] == "pass"
+            e["tests"] += 1
+    return {k: rows[k] for k in sorted(rows, key=ex_key)}
+
+
+def exercise_lines(sr, audience="graded"):
+    """[(exercise, earned, max, first failed test or None)], weighted; the
+    tests kept from students are one line, "hidden", without a test."""
     first = {}
     for s in sr["suites"]:
         for t in s["tests"]:
-            if t["status"] == "fail":
+            if t["status"] == "fail" and shown(t, audience):
                 first.setdefault(exercise_of(t["name"]), t)
-    ex = sr["score"]["exercises"]
-    return [(k, ex[k]["earned"] * w, ex[k]["max"] * w, first.get(k)) for k in sorted(ex, key=ex_key)]
+    return [(k, v["earned"], v["max"], first.get(k)) for k, v in exercise_rows(sr, audience).items()]
 
 
-def step_text(sr, untouched=False):
+def why(t):
+    """What a student reads of failed test t, as the rubric's detail says."""
+    if t.get("detail", "full") == "none":
+        return ""
+    return f": {t['name']}: {first_message(t)}"
+
+
+def step_text(sr, untouched=False, audience="graded"):
     """One step's feedback as short plain text (one line per item)."""
     sc = sr["score"]
     L = [f"Step {sr['n']}: {fmt(sc['score'])} / {fmt(sc['max'])}"]
@@ -80,10 +113,12 @@ def step_text(sr, untouched=False):
     if not b.get("ok", True):
         err = next((e for e in b.get("errors", []) if "error" in e), (b.get("errors") or ["?"])[0])
         L.append(f"  build failed: {_clip(err)}")
-    for ex, earned, mx, t in exercise_lines(sr):
+    for ex, earned, mx, t in exercise_lines(sr, audience):
         if earned < mx - 1e-9:
-            why = f": {t['name']}: {first_message(t)}" if t else ""
-            L.append(f"  {ex}: -{fmt(mx - earned)}{why}")
+            label = {"hidden": "hidden tests", "run": "run (integration tests)"}.get(ex, ex)
+            L.append(f"  {label}: -{fmt(mx - earned)}{why(t) if t else ''}")
+            if sc.get("roots", {}).get(ex):
+                L.append(f"    {sc['roots'][ex]}")
     w = sc.get("weight", 1.0)
     for p in sc["penalties"]:
         L.append(f"  -{fmt(p['points'] * w)} {p['what']}")
@@ -97,8 +132,14 @@ def step_text(sr, untouched=False):
 
 
 def notes(r):
-    """Notes a student must see: commits after the deadline not graded."""
+    """Notes a student must see: the stress seed (to replay a failure),
+    commits after the deadline not graded."""
     out = []
+    if r.get("stress"):
+        seed = r["stress"]["seed"]
+        out.append(f"the process tests ran under stress (random short delays at the calls where "
+                   f"races live), seed {seed}: the same delays again with "
+                   f"make test-stepN STRESS=1 SEED={seed}")
     late = r.get("late_commits")
     if late:
         out.append(f"{late} commit(s) after the deadline were not graded (graded: "
@@ -106,13 +147,13 @@ def notes(r):
     return out
 
 
-def summary_lines(r, steps_order=None):
+def summary_lines(r, steps_order=None, audience="graded"):
     """The summary at the top of report.md: at most one screen."""
     L = []
     for d in steps_order or list(r.get("steps", {})):
         sr = r.get("steps", {}).get(d)
         if sr:
-            L += step_text(sr, d in r.get("untouched", [])).splitlines()
+            L += step_text(sr, d in r.get("untouched", []), audience).splitlines()
     L += [f"Note: {n}" for n in notes(r)]
     if len(L) > 22:
         L = L[:21] + [f"... ({len(L) - 21} more lines in the details below)"]

@@ -62,8 +62,17 @@ def prctl(option, arg):
     return 0
 
 
+PF_EXITING = 0x4               # /proc/PID/stat flags: the process is exiting
+SIGKILL_BIT = 1 << (signal.SIGKILL - 1)
+
+
 def proc_table():
-    """{pid: (ppid, sid, state, uid)} for every process, read from /proc."""
+    """{pid: (ppid, sid, state, uid)} for every process, read from /proc.
+    The state of a process that is already dying (exiting, or SIGKILL
+    pending: what a harness's stop or the sandbox's end did to it) is
+    given as "K": it is still killed and waited for, never counted as
+    left over (whether it is seen before or after its end is a matter of
+    timing, and a grade must not be)."""
     table = {}
     for name in os.listdir("/proc"):
         if not name.isdigit():
@@ -77,20 +86,30 @@ def proc_table():
             continue
         # The command name (2nd field) may hold spaces and parentheses.
         rest = stat[stat.rfind(")") + 2:].split()
-        uid = -1
+        uid, state = -1, rest[0]
+        if int(rest[6]) & PF_EXITING:
+            state = "K"
         for line in status.splitlines():
-            if line.startswith("Uid:"):
-                uid = int(line.split()[1])
-                break
-        table[int(name)] = (int(rest[1]), int(rest[3]), rest[0], uid)
+            key, _, value = line.partition(":")
+            if key == "Uid":
+                uid = int(value.split()[0])
+            elif key in ("SigPnd", "ShdPnd") and int(value, 16) & SIGKILL_BIT:
+                state = "K"
+        table[int(name)] = (int(rest[1]), int(rest[3]), state, uid)
     return table
 
 
 def cmdline(pid):
+    """The command line of pid; [its name] while it has none (between fork
+    and exec, or while it exits); "?" once it is gone."""
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
             args = f.read().split(b"\0")
-        return " ".join(a.decode("utf-8", "replace") for a in args if a)[:200]
+        line = " ".join(a.decode("utf-8", "replace") for a in args if a)[:200]
+        if not line:
+            with open(f"/proc/{pid}/comm", "rb") as f:
+                line = "[" + f.read().decode("utf-8", "replace").strip() + "]"
+        return line
     except OSError:
         return "?"
 
@@ -159,13 +178,31 @@ def kill_uid(uid):
     os.waitpid(pid, 0)
 
 
-def kill_everything(me, uid, cgroup):
-    """Kill until nothing is left; returns the processes found first."""
+def pid_namespace(pid):
+    try:
+        return os.readlink(f"/proc/{pid}/ns/pid")
+    except OSError:
+        return None
+
+
+def kill_everything(me, uid, cgroup, outside_only=False):
+    """Kill until nothing is left; returns the processes found first that
+    count as left over: not dying, and with outside_only, not inside a
+    sandbox (another pid namespace: its supervisor counts those, and
+    bwrap's own init may still be ending after bwrap returned)."""
     first = None
+    mine = pid_namespace("self")
     for _ in range(500):
         found = leftovers(me, uid, cgroup)
         if first is None:
-            first = {pid: row + (cmdline(pid),) for pid, row in found.items()}
+            first = {}
+            for pid, row in found.items():
+                ns, cmd = pid_namespace(pid), cmdline(pid)
+                if row[2] == "K" or ns is None or cmd == "?":
+                    continue        # dying, or gone since the list was made
+                if outside_only and ns != mine:
+                    continue
+                first[pid] = row + (cmd,)
         if not found:
             break
         if uid is not None:
@@ -374,11 +411,7 @@ def outer_main(o, report):
                 except OSError:
                     pass
         inner = read_inner_report(rfd, timeout=5)
-    found = kill_everything(me, o["uid"], o["cgroups"])
-    if o["sandboxed"]:
-        # What the jail sees of a sandbox is bwrap being torn down (an
-        # empty command line); the sandbox's own leftovers come from inside.
-        found = {pid: row for pid, row in found.items() if row[4]}
+    found = kill_everything(me, o["uid"], o["cgroups"], outside_only=o["sandboxed"])
     if report["status"] is None and child:
         report["status"] = REAPED.get(child)
     st = report["status"]
@@ -492,10 +525,10 @@ def still_running(me):
     table = proc_table()
     out = []
     for pid, row in sorted(table.items()):
-        if pid in (1, me) or row[2] in "ZX":
+        if pid in (1, me) or row[2] in "ZXK":
             continue
         cmd = cmdline(pid)
-        if cmd:             # an empty command line: a process being torn down
+        if cmd != "?":      # gone since the list was made
             out.append({"pid": pid, "ppid": row[0], "sid": row[1], "state": row[2], "cmd": cmd})
     return out
 

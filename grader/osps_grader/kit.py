@@ -179,7 +179,21 @@ class Step:
         except (OSError, ValueError):
             self.bats_jobs = 1
         self.exercises = self._exercises()
+        self._prereqs = None
+        self.prerequisites = {}
+        try:
+            self._prereqs = kit_script(root, "prereqs")
+            self.prerequisites = self._prereqs.load(self.path)
+        except (ImportError, ValueError):
+            pass            # an older kit, or a file make check-teeth rejects
         return self
+
+    def likely_roots(self, ex, failing):
+        """The exercises declared in the step's prerequisites file that ex
+        needs and that fail too (in failing), first to fix (scripts/prereqs.py)."""
+        if not self._prereqs or not self.prerequisites:
+            return []
+        return self._prereqs.likely_roots(self.prerequisites, ex, failing)
 
     def _exercises(self):
         """{id: {"file": ..., "hints": [...]}} for the step's exercises."""

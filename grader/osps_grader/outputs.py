@@ -145,7 +145,26 @@ def write_moodle(path, results, step_dirs, key, delimiter=",", decimal="."):
 
 # -- per student ------------------------------------------------------------
 
-def test_output(t, step, hint=True):
+OUTPUT_CAP = 10240      # bytes of one test's output (rubric: output_cap)
+
+
+def test_output(t, step, hint=True, cap=OUTPUT_CAP):
+    """What a student reads of failed test t: everything (detail full), its
+    first message (message) or nothing (none), at most cap bytes."""
+    detail = t.get("detail", "full")
+    if detail == "none":
+        return ""
+    text = feedback.first_message(t) if detail == "message" else full_output(t, step, hint)
+    if t.get("root"):
+        text = t["root"] + "\n" + text
+    data = text.encode("utf-8")
+    if cap and len(data) > cap:
+        text = data[:cap].decode("utf-8", "ignore").rsplit("\n", 1)[0]
+        text += f"\n[... {len(data) - len(text.encode('utf-8'))} more bytes cut: at most {cap} per test]"
+    return text
+
+
+def full_output(t, step, hint=True):
     lines = list(t.get("notes", []))
     lines += [d[2:] if d.startswith("# ") else d.lstrip("#") for d in t.get("diag", [])][:25]
     for d in t.get("deaths", []):
@@ -165,7 +184,10 @@ def test_output(t, step, hint=True):
 
 
 def gradescope_json(r, steps):
-    """results.json in Gradescope's autograder format."""
+    """results.json in Gradescope's autograder format. Each test carries its
+    rubric visibility, which Gradescope honours (a hidden test is shown to
+    the instructor only, an after_due_date one after the due date)."""
+    cap = r.get("output_cap", OUTPUT_CAP)
     tests = []
     by_dir = {s.dir: s for s in steps}
     sums = {"score": 0.0, "max_score": 0.0}
@@ -200,8 +222,8 @@ def gradescope_json(r, steps):
                     "score": share("score", t.get("score", 0) * w),
                     "max_score": share("max_score", t.get("max_score", 0) * w),
                     "status": "passed" if t["status"] == "pass" else "failed",
-                    "output": test_output(t, step) if t["status"] != "pass" else "",
-                    "tags": [d, s["name"]], "visibility": "visible"})
+                    "output": test_output(t, step, cap=cap) if t["status"] != "pass" else "",
+                    "tags": [d, s["name"]], "visibility": t.get("visibility", "visible")})
         # A step's score never goes below 0: what penalties take is at
         # most what was earned, so that the tests add up to the score.
         left = sr["score"].get("earned", 0)
@@ -214,6 +236,7 @@ def gradescope_json(r, steps):
     summary = f"Total: {fmt(r.get('total', 0))} / {fmt(r.get('max', 0))}"
     if r.get("error"):
         summary = f"The submission could not be graded: {r['error']}"
+    summary = "\n".join([summary] + [f"Note: {n}" for n in feedback.notes(r)])
     return {"score": round(r.get("total", 0), 2), "execution_time": int(r.get("elapsed", 0)),
             "output": summary, "visibility": "visible", "stdout_visibility": "hidden",
             "tests": tests}
@@ -241,7 +264,10 @@ def leftover_lines(leftovers):
             f"{'; not counted: ' + ex if ex else ''}" for (k, w, where, ex), n in counts.items()]
 
 
-def report_md(r, steps, sub_summary):
+def report_md(r, steps, sub_summary, audience="graded"):
+    """The student's report. audience: "graded" (handed out with the
+    grades: after_due_date tests shown) or "early" (read at once: VPL,
+    Gradescope); hidden tests' names and output never appear."""
     by_dir = {s.dir: s for s in steps}
     who = r.get("key") or r["id"]
     L = [f"# Feedback for {who}" + (f" ({r['name']})" if r.get("name") and r["name"] != who else ""), ""]
@@ -250,7 +276,7 @@ def report_md(r, steps, sub_summary):
     L += [f"**Total: {fmt(r.get('total', 0))} / {fmt(r.get('max', 0))}** "
           f"({pct(r.get('total', 0), r.get('max', 0)):.0f}%)", ""]
     if r.get("steps"):
-        L += ["## Summary", "", "```"] + feedback.summary_lines(r) + ["```", ""]
+        L += ["## Summary", "", "```"] + feedback.summary_lines(r, audience=audience) + ["```", ""]
         L += ["## Details", ""]
         L += ["| step | score | tests passed | penalties |", "|---|---|---|---|"]
         for d, sr in r["steps"].items():
@@ -267,6 +293,10 @@ def report_md(r, steps, sub_summary):
         L += [f"Commit {c['hash'][:12]} of {c['date']} by {c['author']}: {c['subject']}", ""]
         if r.get("late_commits"):
             L += [f"**{r['late_commits']} later commit(s), after the deadline, were not graded.**", ""]
+    if r.get("stress"):
+        seed = r["stress"]["seed"]
+        L += [f"The process tests ran **under stress**, seed {seed} (random short delays at the "
+              f"calls where races live). Replay: `make test-stepN STRESS=1 SEED={seed}`.", ""]
     if r.get("untouched"):
         L += ["**The untouched skeleton** (nothing differs from the handout): " + ", ".join(r["untouched"]), ""]
     taken = sub_summary.get("taken", [])
@@ -290,20 +320,21 @@ def report_md(r, steps, sub_summary):
               "the instructor will review them:", ""]
         L += [f"- {i}" for i in r["integrity"]]
     for d, sr in r.get("steps", {}).items():
-        L += step_md(sr, by_dir.get(d))
+        L += step_md(sr, by_dir.get(d), audience, r.get("output_cap", OUTPUT_CAP))
     return "\n".join(L) + "\n"
 
 
-def step_md(sr, step):
+def step_md(sr, step, audience="graded", cap=OUTPUT_CAP):
     L = ["", f"## Step {sr['n']} ({sr['dir']}): {fmt(sr['score']['score'])} / {fmt(sr['score']['max'])}", ""]
-    ex = sr["score"]["exercises"]
+    ex = feedback.exercise_rows(sr, audience)
     if ex:
-        w = sr["score"].get("weight", 1.0)
         L += ["| exercise | tests passed | points |", "|---|---|---|"]
-        for k in sorted(ex, key=feedback.ex_key):
-            v = ex[k]
-            L.append(f"| {k} | {v['passed']} / {v['tests']} | {fmt(v['earned'] * w)} / {fmt(v['max'] * w)} |")
+        for k, v in ex.items():
+            label = {"run": "run (integration tests)", "hidden": "hidden tests"}.get(k, k)
+            L.append(f"| {label} | {v['passed']} / {v['tests']} | {fmt(v['earned'])} / {fmt(v['max'])} |")
         L.append("")
+        L += [f"- {text}." for text in sr["score"].get("roots", {}).values()]
+        L += [""] if sr["score"].get("roots") else []
     b = sr["build"]
     if not b.get("ok", True):
         L += ["### Build: failed", "", "```"] + (b.get("errors") or b.get("log", []))[:30] + ["```", ""]
@@ -316,14 +347,18 @@ def step_md(sr, step):
         L += [f"- {f['file']}{':' + str(f['line']) if f['line'] else ''}: {f['message']}" for f in sr["findings"]]
         L.append("")
     failed = [(s, t) for s in sr["suites"] for t in s["tests"] if t["status"] == "fail"]
-    if failed:
-        L += [f"### Failed tests ({len(failed)})", ""]
+    kept = [x for x in failed if not feedback.shown(x[1], audience)]
+    failed = [x for x in failed if feedback.shown(x[1], audience)]
+    if failed or kept:
+        L += [f"### Failed tests ({len(failed) + len(kept)})", ""]
         for s, t in failed:
-            L += [f"#### {t['name']}", "", f"In {s['source'] or s['name']}.", "", "```"]
-            L += test_output(t, step).splitlines()
-            L += ["```", ""]
-    again = [t["name"] for s in sr["suites"] for t in s["tests"]
-             if t["status"] == "pass" and any("passed when run again" in n for n in t.get("notes", []))]
+            L += [f"#### {t['name']}", "", f"In {s['source'] or s['name']}.", ""]
+            out = test_output(t, step, cap=cap)
+            L += ["```"] + out.splitlines() + ["```", ""] if out else []
+        if kept:
+            L += [f"{len(kept)} hidden test(s) failed: their names and output are kept back.", ""]
+    again = [t["name"] for s in sr["suites"] for t in s["tests"] if feedback.shown(t, audience)
+             and t["status"] == "pass" and any("passed when run again" in n for n in t.get("notes", []))]
     if again:
         L += ["### Passed only when run again", "",
               "These tests failed once and passed on a second run: a race in the code, "

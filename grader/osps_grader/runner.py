@@ -163,6 +163,8 @@ class SubmissionRun:
     def grade(self):
         self.setup()
         self.result["isolation"] = "sandbox" if self.box.sandboxed else "jail only"
+        if self.o.stress:
+            self.result["stress"] = {"seed": self.o.stress_seed}
         for step in self.ctx.steps:
             self.result["steps"][step.dir] = self.grade_step(step)
         self.result["elapsed"] = round(time.monotonic() - self.start, 2)
@@ -474,6 +476,9 @@ class SubmissionRun:
             env.update(VALGRIND="1", VG_LOGDIR=valgrind_dir, TIMEOUT_SCALE=f"{scale:g}",
                        BATS_TEST_TIMEOUT=str(int(60 * scale)))
             argv += ["--filter-tags", "!timing"]
+        elif self.o.stress:
+            env.update(STRESS="1", OSPS_STRESS_SEED=str(self.o.stress_seed),
+                       OSPS_STRESS_LIB=self.box.stress_path())
         if only:
             argv += ["--filter", "^(" + "|".join(ere_escape(n) for n in only) + ")$"]
         argv.append(os.path.join(self.ctx.kit_copy, suite.source))

@@ -298,6 +298,10 @@ class Sandbox:
         """The unit test shim, as the command sees it."""
         return self.tools.unit_shim if self.sandboxed else self.tools.unit_shim_host
 
+    def stress_path(self):
+        """The stress shim, as the command sees it."""
+        return self.tools.stress if self.sandboxed else self.tools.stress_host
+
     # -- files ------------------------------------------------------------
 
     def own(self, path, private=True):
@@ -741,6 +745,19 @@ class Tools:
             raise SandboxError(f"cannot build {src}: {(p.stderr.strip().splitlines() or ['?'])[-1]}")
         os.chmod(self.unit_shim_host, 0o555)
 
+    def build_stress_shim(self, src):
+        """Compile the kit's stress shim (tests/stress/stress.c, from the
+        instructor's kit: a submission's copy is never read), preloaded into
+        the programs under test by the kit's helpers with STRESS=1."""
+        self.stress_host = os.path.join(self.dir, "libstress.so")
+        p = subprocess.run(["cc", "-shared", "-fPIC", "-O2", "-o", self.stress_host, src, "-ldl"],
+                           capture_output=True, text=True, timeout=120)
+        if p.returncode != 0:
+            raise SandboxError(f"cannot build {src}: {(p.stderr.strip().splitlines() or ['?'])[-1]}")
+        os.chmod(self.stress_host, 0o555)
+        self.stress = "/.osps/libstress.so"
+        self.extra.append((self.stress_host, self.stress))
+
     def system_mounts(self):
         """The system, read-only: /usr and /etc, and /bin, /lib... as the
         host has them (links into /usr, or directories)."""
@@ -820,16 +837,19 @@ HOW_TO_ALLOW = ("allow unprivileged user namespaces (Ubuntu 24.04: sysctl "
                 "without it")
 
 
-def make_sandboxes(n, limits, uid_base=None, switch_user=True, private=None, weak_ok=False):
+def make_sandboxes(n, limits, uid_base=None, switch_user=True, private=None, weak_ok=False,
+                   stress_src=None):
     """n sandboxes, one per slot, the cgroups object to remove at the end,
     and what the isolation is ("bwrap ..." or the weak jail's warning).
-    Raises SandboxError when the sandbox cannot be made and weak_ok is not
-    set."""
+    stress_src: the kit's stress shim, to build for them. Raises
+    SandboxError when the sandbox cannot be made and weak_ok is not set."""
     uid0 = None
     if is_root() and switch_user:
         uid0 = free_uid(uid_base or 60100, n)
     cgroups = Cgroups(limits)
     tools = Tools(private or tempfile.mkdtemp(prefix="osps-tools-"))
+    if stress_src:
+        tools.build_stress_shim(stress_src)
     why = tools.probe()
     isolation = "bwrap (mount, pid, ipc, net, uts namespaces)"
     if why:

@@ -1,11 +1,16 @@
 """scoring.py - the rubric (grader/rubric.ini) and the points it gives."""
 import configparser
+import re
 
 from .kit import exercise_of
 
 
 class RubricError(Exception):
     pass
+
+
+VISIBILITY = ("visible", "after_due_date", "hidden")     # Gradescope's values
+DETAIL = ("full", "message", "none")
 
 
 class Rubric:
@@ -38,7 +43,59 @@ class Rubric:
         if v not in ("yes", "no", "unit"):
             raise RubricError(f"rubric [grading] valgrind: yes, no or unit, not {v!r}")
         self.valgrind = v
+        v = cp.get("grading", "stress", fallback="no").strip().lower()
+        v = {"true": "yes", "on": "yes", "1": "yes", "false": "no", "off": "no", "0": "no"}.get(v, v)
+        if v not in ("yes", "no"):
+            raise RubricError(f"rubric [grading] stress: yes or no, not {v!r}")
+        self.stress = v == "yes"
         self.limits = {k: self._num("limits", k, v) for k, v in self.LIMITS.items()}
+        self.feedback_default = self._level("grading", cp.get("grading", "visibility", fallback="visible"),
+                                            cp.get("grading", "detail", fallback="full"))
+        self.output_cap = int(self._num("grading", "output_cap", 10240.0))
+        self.feedback_rules = {}
+        for sec in cp.sections():
+            for key, value in cp.items(sec):
+                if key.startswith("feedback "):
+                    self.feedback_rules.setdefault(sec, []).append(self._rule(sec, key, value))
+
+    def _level(self, sec, visibility, detail):
+        v, d = visibility.strip().lower(), detail.strip().lower()
+        if v not in VISIBILITY:
+            raise RubricError(f"rubric [{sec}] visibility: {', '.join(VISIBILITY)}, not {v!r}")
+        if d not in DETAIL:
+            raise RubricError(f"rubric [{sec}] detail: {', '.join(DETAIL)}, not {d!r}")
+        return v, d
+
+    def _rule(self, sec, key, value):
+        """"feedback SELECTOR... = VISIBILITY [DETAIL]": (match, (visibility,
+        detail or None)). A selector is an exercise (2.5), run (the
+        integration tests), * (every test) or /regex/ (test names)."""
+        words = value.split()
+        if not 1 <= len(words) <= 2:
+            raise RubricError(f"rubric [{sec}] {key}: VISIBILITY [DETAIL], not {value!r}")
+        level = self._level(sec, words[0], words[1] if len(words) > 1 else "full")
+        sel = key[len("feedback "):].strip()
+        if sel.startswith("/") and sel.endswith("/") and len(sel) > 1:
+            try:
+                rx = re.compile(sel[1:-1])
+            except re.error as e:
+                raise RubricError(f"rubric [{sec}] {key}: {e}")
+            match = lambda name, ex: bool(rx.search(name))
+        else:
+            wanted = set(sel.replace(",", " ").split())
+            match = lambda name, ex: "*" in wanted or ex in wanted
+        return match, (level[0], level[1] if len(words) > 1 else None)
+
+    def feedback_level(self, step, name):
+        """(visibility, detail) of one test: [grading]'s visibility and
+        detail, then each feedback line of the step's section that matches
+        the test, in order (the last one wins)."""
+        vis, det = self.feedback_default
+        ex = exercise_of(name)
+        for match, (v, d) in self.feedback_rules.get(self.step_section(step), []):
+            if match(name, ex):
+                vis, det = v, d or det
+        return vis, det
 
     def _num(self, section, key, default):
         try:
@@ -99,6 +156,13 @@ def points_per_test(rubric, step, names):
     return out
 
 
+def root_text(ex, roots):
+    """"2.6 needs 2.5, which fails too: fix 2.5 first"."""
+    names = " and ".join(roots)
+    return (f"{ex} needs {names}, which fail{'s' if len(roots) == 1 else ''} too: "
+            f"fix {names} first")
+
+
 def score_step(rubric, step, sr):
     """Add the points to one step's result (sr, from runner.py) and return
     {"score", "max", "earned", "penalties": [...], "exercises": {...}}."""
@@ -114,6 +178,7 @@ def score_step(rubric, step, sr):
         # skips no test, so a skip can only shrink what a student is
         # graded on (and raise the percentage) if it counted for less.
         t["max_score"] = p
+        t["visibility"], t["detail"] = rubric.feedback_level(step, t["name"])
         t["score"] = p if t["status"] == "pass" else 0.0
         maximum += p
         earned += t["score"]
@@ -121,6 +186,16 @@ def score_step(rubric, step, sr):
         e["earned"] += t["score"]
         e["tests"] += 1
         e["passed"] += t["status"] == "pass"
+    # An exercise whose tests fail while an exercise it needs (the step's
+    # prerequisites file) fails too: the feedback names where to start.
+    failing = {ex for ex, e in exercises.items() if e["passed"] < e["tests"]}
+    roots = {}
+    for ex in sorted(failing):
+        r = step.likely_roots(ex, failing) if hasattr(step, "likely_roots") else []
+        if r:
+            roots[ex] = root_text(ex, r)
+    for t in tests:
+        t["root"] = roots.get(exercise_of(t["name"]), "") if t["status"] == "fail" else ""
     g = rubric.grading
     penalties = []
     nwarn = len(sr["build"].get("warnings", []))
@@ -138,6 +213,6 @@ def score_step(rubric, step, sr):
     raw = max(earned - sum(p["points"] for p in penalties), 0.0)
     w = rubric.weight(step)
     return {"score": round(raw * w, 2), "max": round(maximum * w, 2), "earned": round(earned, 2),
-            "weight": w, "penalties": penalties,
+            "weight": w, "penalties": penalties, "roots": roots,
             "exercises": {k: {kk: round(vv, 2) if isinstance(vv, float) else vv
                               for kk, vv in v.items()} for k, v in exercises.items()}}

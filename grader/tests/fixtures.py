@@ -73,6 +73,21 @@ def stubbed_src(step_dir, ex, dest):
                     os.path.join(KIT, "solutions", step_dir, "src"), dest], check=True)
 
 
+def racy_mutant(root, name, step_dir, patch_name):
+    """A submission root/name: the reference with one of the kit's racy
+    mutants applied (tests/races/STEP/NAME.patch, which make check-races
+    proves fail under stress and pass by luck without)."""
+    tmp = os.path.join(root, f".{name}-src")
+    shutil.copytree(os.path.join(KIT, "solutions", step_dir, "src"), tmp)
+    with open(os.path.join(KIT, "tests", "races", step_dir, patch_name + ".patch"), "rb") as f:
+        subprocess.run(["patch", "-s", "-p1", "-d", tmp, "--no-backup-if-mismatch", "-r", "-"],
+                       input=f.read(), check=True, capture_output=True)
+    subprocess.run([sys.executable, os.path.join(KIT, "scripts", "skel.py"), "solution", tmp,
+                    os.path.join(root, name, step_dir, "src")], check=True)
+    shutil.rmtree(tmp)
+    return os.path.join(root, name)
+
+
 def make(root, name, step_dir="step1_shm", base="reference", patch=None):
     """A submission directory root/name holding step_dir/src: the
     reference, the skeleton or ("stub", ex), with patch(files) applied
@@ -366,6 +381,17 @@ def modified_kit(root, name, stub_ex):
     with open(os.path.join(dest, "step1_shm", "src", "cmocka.h"), "w") as f:
         f.write("#define assert_null(x) ((void)0)\n")
     os.symlink("/etc/passwd", os.path.join(dest, "step1_shm", "src", "passwd.h"))
+    return dest
+
+
+def prereq_kit(root, declarations):
+    """A copy of the kit whose step 1 declares prerequisites (the text of
+    step1_shm/prerequisites, read by scripts/prereqs.py)."""
+    dest = os.path.join(root, "prereq-kit")
+    shutil.copytree(KIT, dest, symlinks=True, ignore=shutil.ignore_patterns(
+        "build", ".git", "__pycache__"))
+    with open(os.path.join(dest, "step1_shm", "prerequisites"), "w") as f:
+        f.write(declarations)
     return dest
 
 

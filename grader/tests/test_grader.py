@@ -18,7 +18,9 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import signal
 import tempfile
+import threading
 import time
 import unittest
 import zipfile
@@ -215,10 +217,11 @@ class ClassRun(unittest.TestCase):
         self.assertLessEqual(len(f), 3, f)
 
     def test_modified_tests_and_makefiles_are_ignored(self):
-        # The same tests pass for both: the kit's own tests ran. (The
-        # leftover penalties of two stubbed programs may differ by timing.)
+        # The same tests pass for both: the kit's own tests ran; and the
+        # same score (leftovers are counted the same way whatever the timing).
         earned = {n: self.d[n]["steps"]["step1_shm"]["score"]["earned"] for n in ("modified", "stub")}
         self.assertEqual(earned["modified"], earned["stub"])
+        self.assertEqual(self.total("modified"), self.total("stub"))
         self.assertEqual(failing(self.d["modified"]), failing(self.d["stub"]))
         self.assertLess(self.total("stub")[0], self.total("stub")[1])
         ignored = {i["path"] for i in self.d["modified"]["intake"]["ignored"]}
@@ -645,6 +648,191 @@ class TwoSteps(unittest.TestCase):
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+class Stress(unittest.TestCase):
+    """--stress: the process tests under the kit's stress shim, built by
+    the grader from the kit. The reference keeps full marks, a racy mutant
+    of it (tests/races) loses points, and the seed is in every report."""
+
+    SEED = 4242
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="osps-grader-test-")
+        os.chmod(cls.tmp, 0o711)
+        subs = os.path.join(cls.tmp, "subs")
+        ref = F.make(subs, "ref", step_dir="step3_watchdog")
+        racy = F.racy_mutant(subs, "racy", "step3_watchdog", "setpgid-in-parent-only")
+        cls.out = os.path.join(cls.tmp, "out")
+        cls.proc, cls.elapsed = grade(["-j", "2", "--steps", "3", "--stress", "--seed", str(cls.SEED),
+                                       "-o", cls.out, "--uid-base", str(UID_BASE), ref, racy])
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def read(self, who, name):
+        with open(os.path.join(self.out, "students", who, name), encoding="utf-8") as f:
+            return json.load(f) if name.endswith(".json") else f.read()
+
+    def test_reference_keeps_full_marks_and_every_report_has_the_seed(self):
+        self.assertEqual(self.proc.returncode, 0, self.proc.stderr[-3000:])
+        self.assertIn(f"stress (seed {self.SEED})", self.proc.stdout)
+        d = self.read("ref", "details.json")
+        self.assertEqual(d["total"], d["max"], sorted(
+            t["name"] for s in d["steps"]["step3_watchdog"]["suites"] for t in s["tests"]
+            if t["status"] == "fail"))
+        replay = f"STRESS=1 SEED={self.SEED}"
+        for who in ("ref", "racy"):
+            self.assertEqual(self.read(who, "details.json")["stress"], {"seed": self.SEED})
+            self.assertIn(replay, self.read(who, "report.md"))
+            self.assertIn(replay, self.read(who, "results.json")["output"])
+        with open(os.path.join(self.out, "summary.json")) as f:
+            self.assertEqual(json.load(f)["stress"], {"seed": self.SEED})
+
+    def test_a_racy_submission_loses_points(self):
+        d = self.read("racy", "details.json")
+        self.assertLess(d["total"], d["max"])
+        # not run again: a retry would give the race a second chance
+        self.assertFalse(any("passed when run again" in n for s in d["steps"]["step3_watchdog"]["suites"]
+                             for t in s["tests"] for n in t.get("notes", [])))
+        failed = {t["name"] for s in d["steps"]["step3_watchdog"]["suites"] for t in s["tests"]
+                  if t["status"] == "fail"}
+        self.assertTrue(any(re.match(r"^\[3\.(7|8)\]|^\[3\.1\] d.s main loop", n) for n in failed),
+                        failed)
+
+    def test_a_seed_is_a_32_bit_number(self):
+        p, _ = grade(["--seed", "-1", "--dry-run", self.tmp])
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("--seed: a number from 0 to 4294967295", p.stderr)
+
+
+class FeedbackLevels(unittest.TestCase):
+    """The rubric's feedback levels, per group of tests, in every output:
+    a stubbed step 1 (its 1.2, 1.4 and 1.5 tests fail) graded with 1.5
+    hidden, 1.4 after the due date with its first message only, 1.2
+    visible without any failure text, the rest visible in full, each
+    test's output capped at 300 bytes. Its kit declares that 1.2 and 1.4
+    need 1.5: the feedback names 1.5 as the root of their failures."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="osps-grader-test-")
+        os.chmod(cls.tmp, 0o711)
+        sub = F.make(os.path.join(cls.tmp, "subs"), "stub", base=STUB)
+        kit = F.prereq_kit(cls.tmp, "# a fixture\n1.2: 1.5  # why\n1.4: 1.5\n")
+        rubric = small_rubric(os.path.join(cls.tmp, "rubric.ini"), output_cap=300)
+        with open(rubric, "a") as f:
+            f.write("feedback 1.5 = hidden\nfeedback 1.4 = after_due_date message\n"
+                    "feedback 1.2 = visible none\n")
+        cls.out = os.path.join(cls.tmp, "out")
+        cls.proc, _ = grade(["-j", "1", "--steps", "1", "--kit", kit, "--rubric", rubric, "-o", cls.out,
+                             "--test-timeout", "20", "--uid-base", str(UID_BASE), sub])
+        d = os.path.join(cls.out, "students", "stub")
+        with open(os.path.join(d, "details.json")) as f:
+            cls.details = json.load(f)
+        with open(os.path.join(d, "results.json")) as f:
+            cls.results = json.load(f)
+        with open(os.path.join(d, "report.md"), encoding="utf-8") as f:
+            cls.report = f.read()
+        with open(os.path.join(cls.out, "grades.csv"), newline="", encoding="utf-8") as f:
+            cls.grades = list(csv.DictReader(f))
+        cls.sr = cls.details["steps"]["step1_shm"]
+        tests = [t for s in cls.sr["suites"] for t in s["tests"]]
+        cls.failed = {ex: [t["name"] for t in tests if t["status"] == "fail" and t["name"].startswith(f"[{ex}]")]
+                      for ex in ("1.2", "1.4", "1.5")}
+        cls.gs = {t["name"][len("Step 1 "):]: t for t in cls.results["tests"] if t["name"].startswith("Step 1 [")}
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def test_00_the_groups_fail(self):
+        self.assertEqual(self.proc.returncode, 0, self.proc.stderr[-3000:])
+        for ex, names in self.failed.items():
+            self.assertTrue(names, f"no failed test of {ex}: the fixture no longer fits")
+
+    def test_hidden(self):
+        from osps_grader import outputs, feedback
+        steps = kitmod.Kit(F.KIT).select([1])
+        for n in self.failed["1.5"]:
+            self.assertEqual(self.gs[n]["visibility"], "hidden")     # Gradescope keeps it from students
+            self.assertNotIn(n, self.report)
+            for audience in ("graded", "early"):
+                self.assertNotIn(n, feedback.step_text(self.sr, audience=audience))   # Moodle, VPL
+                self.assertNotIn(n, outputs.report_md(self.details, steps, {}, audience))
+        self.assertIn("hidden test(s) failed: their names and output are kept back", self.report)
+        self.assertIn("| hidden tests |", self.report)
+        classroom = json.dumps(cli_module().classroom_outputs(self.details, steps))
+        self.assertNotIn("[1.5]", classroom)
+        # The instructor's files keep everything; the grade is the same.
+        self.assertTrue(all(n in json.dumps(self.details) for n in self.failed["1.5"]))
+        row = next(r for r in self.grades if r["id"] == "stub")
+        self.assertEqual(float(row["total"]), self.details["total"])
+        self.assertAlmostEqual(self.results["score"], self.details["total"], places=2)
+
+    def test_after_due_date(self):
+        from osps_grader import outputs, feedback
+        steps = kitmod.Kit(F.KIT).select([1])
+        for n in self.failed["1.4"]:
+            self.assertEqual(self.gs[n]["visibility"], "after_due_date")
+            self.assertIn(n, self.report)                 # handed out with the grades
+            self.assertNotIn(n, outputs.report_md(self.details, steps, {}, "early"))   # VPL
+        self.assertNotIn("[1.4]", json.dumps(cli_module().classroom_outputs(self.details, steps)))
+
+    def test_visible(self):
+        for t in self.results["tests"]:
+            name = t["name"][len("Step 1 "):]
+            if not name.startswith(("[1.4]", "[1.5]")):
+                self.assertEqual(t["visibility"], "visible", name)
+
+    def test_detail_full(self):
+        full = [t for n, t in self.gs.items() if t["status"] == "failed" and not n.startswith(("[1.2]", "[1.4]", "[1.5]"))]
+        if not full:
+            self.skipTest("no failed test outside the groups")
+        self.assertTrue(all(len(t["output"].splitlines()) > 1 for t in full), full)
+
+    def test_detail_message(self):
+        for n in self.failed["1.4"]:
+            out = self.gs[n]["output"].splitlines()
+            self.assertEqual(len(out), 2, out)      # the root exercise, then the message
+            self.assertTrue(out[1])
+            self.assertNotIn("hint 1:", "\n".join(out))
+
+    def test_the_root_exercise_is_named(self):
+        from osps_grader import feedback
+        roots = {"1.2": "1.2 needs 1.5, which fails too: fix 1.5 first",
+                 "1.4": "1.4 needs 1.5, which fails too: fix 1.5 first"}
+        self.assertEqual(self.sr["score"]["roots"], roots)
+        text = feedback.step_text(self.sr)          # the summary, Moodle's feedback, VPL
+        for ex, line in roots.items():
+            self.assertIn(line, self.report)
+            self.assertIn(f"\n    {line}", text)
+        for n in self.failed["1.4"]:
+            self.assertTrue(self.gs[n]["output"].startswith(roots["1.4"]), self.gs[n]["output"])
+
+    def test_detail_none(self):
+        for n in self.failed["1.2"]:
+            self.assertEqual(self.gs[n]["output"], "")
+            self.assertIn(n, self.report)
+            section = self.report.split(f"#### {n}\n", 1)[1].split("####", 1)[0]
+            self.assertNotIn("```", section)
+
+    def test_output_is_capped_with_a_line_saying_how_much(self):
+        outs = [t["output"] for t in self.results["tests"] if t["output"] and t["name"].startswith("Step 1 [")]
+        self.assertTrue(outs)
+        for o in outs:
+            self.assertLessEqual(len(o.rsplit("\n", 1)[0].encode()), 300, o)
+        cut = [o for o in outs if "more bytes cut: at most 300 per test" in o]
+        self.assertTrue(cut, "no output was long enough to be cut")
+        n = int(re.search(r"\[\.\.\. (\d+) more bytes cut", cut[0]).group(1))
+        self.assertGreater(n, 0)
+
+
+def cli_module():
+    from osps_grader import cli
+    return cli
+
+
 class Valgrind(unittest.TestCase):
     """--valgrind unit: a definite leak in the module costs the penalty."""
 
@@ -850,6 +1038,72 @@ class Streams(unittest.TestCase):
         self.assertEqual(results.stray_output("hello\nok 1 x\n# c\n"), ["hello"])
 
 
+def write_file(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+
+
+class Leftovers(unittest.TestCase):
+    """What the jail counts as left over does not depend on timing: a
+    process that is already dying (stopped by the tests' teardown, or by
+    the sandbox's end) never counts, and neither does one inside a
+    sandbox when seen from outside (bwrap's own init may still be ending
+    after bwrap returned: its supervisor inside does the counting)."""
+
+    FREEZER = "/sys/fs/cgroup/freezer"
+
+    def start(self, argv):
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        self.addCleanup(lambda: (p.kill(), p.wait()))
+        return p
+
+    def test_a_dying_process_is_never_counted(self):
+        # A process SIGKILLed in a frozen cgroup (v1 freezer) stays dying,
+        # SIGKILL pending, until thawed: a deterministic "still exiting".
+        from osps_grader import jail
+        if not ROOT or not os.path.isdir(self.FREEZER):
+            self.skipTest("needs root and the cgroup v1 freezer")
+        cg = os.path.join(self.FREEZER, f"osps-grader-test-{os.getpid()}")
+        os.makedirs(cg, exist_ok=True)
+        self.addCleanup(lambda: os.path.isdir(cg) and os.rmdir(cg))
+        thaw = lambda: write_file(os.path.join(cg, "freezer.state"), "THAWED")
+        p = self.start(["sleep", "60"])
+        self.addCleanup(thaw)           # cleanups run last first: thawed, then killed
+        write_file(os.path.join(cg, "cgroup.procs"), str(p.pid))
+        write_file(os.path.join(cg, "freezer.state"), "FROZEN")
+        self.assertNotEqual(jail.proc_table()[p.pid][2], "K")   # frozen: still alive
+        os.kill(p.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 5
+        while jail.proc_table()[p.pid][2] != "K" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(jail.proc_table()[p.pid][2], "K")
+        self.assertNotIn(p.pid, [x["pid"] for x in jail.still_running(os.getpid())])
+        timer = threading.Timer(0.5, thaw)
+        timer.start()
+        found = jail.kill_everything(os.getpid(), None, [])
+        timer.join()
+        self.assertEqual(found, {})
+        p.wait(timeout=5)
+
+    def test_a_process_inside_a_sandbox_is_not_counted_from_outside(self):
+        from osps_grader import jail
+        if not ROOT:
+            self.skipTest("needs root (a pid namespace without a user namespace)")
+        p = self.start(["unshare", "--pid", "--fork", "sleep", "60"])
+        me, inner = os.getpid(), None
+        deadline = time.monotonic() + 5
+        while inner is None and time.monotonic() < deadline:
+            inner = next((pid for pid, row in jail.leftovers(me, None, []).items()
+                          if row[0] == p.pid and jail.cmdline(pid) == "sleep 60"), None)
+            time.sleep(0.05)
+        self.assertIsNotNone(inner, "unshare's child never started")
+        found = jail.kill_everything(me, None, [], outside_only=True)
+        self.assertEqual([row[4] for row in found.values()], ["unshare --pid --fork sleep 60"])
+        # killed all the same: gone, dying or a zombie waiting for its parent
+        self.assertIn(jail.proc_table().get(inner, (0, 0, "Z"))[2], "ZXK")
+
+
 class Rubric(unittest.TestCase):
     def test_points_are_shared_per_exercise_and_overridable(self):
         path = os.path.join(tempfile.mkdtemp(prefix="osps-grader-test-"), "r.ini")
@@ -873,6 +1127,23 @@ class Rubric(unittest.TestCase):
             self.assertEqual(scoring.Rubric(os.path.join(F.GRADER, "rubric.ini")).weight(STEP1), 1)
         finally:
             shutil.rmtree(os.path.dirname(path))
+
+    def test_feedback_levels_last_matching_line_wins(self):
+        path = os.path.join(tempfile.mkdtemp(prefix="osps-grader-test-"), "r.ini")
+        self.addCleanup(shutil.rmtree, os.path.dirname(path))
+        with open(path, "w") as f:
+            f.write("[grading]\ndetail = message\n[step1]\nfeedback * = after_due_date\n"
+                    "feedback 1.2, run = hidden none\nfeedback /^\\[1\\.2\\] keep/ = visible\n")
+        rb = scoring.Rubric(path)
+        self.assertEqual(rb.feedback_level(STEP1, "[1.1] a"), ("after_due_date", "message"))
+        self.assertEqual(rb.feedback_level(STEP1, "[1.2] b"), ("hidden", "none"))
+        self.assertEqual(rb.feedback_level(STEP1, "[run] c"), ("hidden", "none"))
+        self.assertEqual(rb.feedback_level(STEP1, "[1.2] keep it"), ("visible", "none"))
+        for bad in ("feedback 1.1 = secret\n", "feedback 1.1 = hidden some\n", "feedback /(/ = hidden\n"):
+            with open(path, "w") as f:
+                f.write("[step1]\n" + bad)
+            with self.assertRaises(scoring.RubricError, msg=bad):
+                scoring.Rubric(path)
 
 
 class StaticChecks(unittest.TestCase):
