@@ -122,10 +122,13 @@ start_peer() {
 # exercises. FAKE_D is its d port; its log (NAME.log) says "connect" per d
 # connection and "handover id=N type=T" per request handed over.
 start_fake() {
-	local i
+	local i limit
 	start_peer "$1" fake "${@:2}"
-	for ((i = 0; i < 100; i++)); do
-		FAKE_D=$(sed -nE 's/^d=([0-9]+) .*/\1/p' "$BATS_TEST_TMPDIR/$1.out")
+	limit=$(kit_scale 10)
+	for ((i = 0; i < ${limit%.*} * 20; i++)); do
+		# (NAME.out may not be there yet: the shell creates it in the
+		# background.)
+		FAKE_D=$(sed -nE 's/^d=([0-9]+) .*/\1/p' "$BATS_TEST_TMPDIR/$1.out" 2>/dev/null) || true
 		[[ -n $FAKE_D ]] && return 0
 		sleep 0.05
 	done
