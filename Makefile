@@ -80,9 +80,9 @@ else
 	@echo '  make deps             install the test dependencies (as root) or print the command'
 	@echo '  make skeletons        regenerate every stepN/src from solutions/'
 	@echo '  make check-skeletons  fail when a generated skeleton is stale'
-	@echo '  make check-teeth [MATRIX=1]  prove that every exercise'"'"'s stub makes a test fail'
-	@echo '                       (MATRIX=1: then the independence matrix, as make teeth-matrix)'
-	@echo '  make teeth-matrix [STEP=N [EX=N.M,..]]  each exercise stubbed alone: which tests fail (slow)'
+	@echo '  make check-teeth      every exercise stubbed alone: a test of its own must fail, and no test'
+	@echo '                       of another exercise unless stepN/prerequisites declares it; prints the matrix'
+	@echo '  make teeth-matrix [STEP=N [EX=N.M,..]]  that matrix alone: which tests fail, no verdict'
 	@echo '  make check-races [FULL=1]  prove that STRESS=1 catches racy mutants of the reference'
 	@echo '  make bench [QUICK=1]  the reference against raw baselines: a table and bench/results.json'
 	@echo '  make handout          the students'"'"' tarball (no solutions), checked by building it'
@@ -168,11 +168,11 @@ check-skeletons:
 	@scripts/skeletons.sh --check $(READY_DIRS)
 
 check-teeth: deps-quiet
-	@scripts/check-teeth.sh $(if $(filter-out 0,$(MATRIX)),--matrix) $(READY_DIRS)
+	@scripts/check-teeth.sh $(READY_DIRS)
 
-# The independence matrix: every exercise stubbed alone against the whole
-# suite (about 2 min for step 1, far more for step 4: not part of make test);
-# EX=N.M,... only those exercises' rows.
+# The independence matrix alone (check-teeth prints it and checks it):
+# every exercise stubbed alone against the whole suite; EX=N.M,... only
+# those exercises' rows.
 teeth-matrix: deps-quiet
 	@python3 scripts/teeth-matrix.py $(if $(EX),--only $(EX)) $(if $(STEP),$(or $(call step_dir,$(STEP)),$(error STEP=$(STEP): no such step; steps: $(STEPS_READY))),$(READY_DIRS))
 

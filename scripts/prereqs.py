@@ -36,11 +36,11 @@ def _ids(text, where):
     return ids
 
 
-def load(step_dir):
+def load(step_dir, name=FILE):
     """{exercise: [exercises it needs]} declared by step_dir/prerequisites
-    ({} when the file does not exist). Raises ValueError naming the file
-    and line of a line it cannot read, or of a cycle."""
-    path = os.path.join(step_dir, FILE)
+    (or step_dir/name; {} when the file does not exist). Raises ValueError
+    naming the file and line of a line it cannot read, or of a cycle."""
+    path = os.path.join(step_dir, name)
     try:
         with open(path, encoding="utf-8") as f:
             lines = f.read().splitlines()

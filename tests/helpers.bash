@@ -15,11 +15,36 @@
 #
 # Guarantees: every program a test starts runs in its own session with fd 3
 # (bats' result channel) closed; every wait is bounded; teardown stops what
-# the test started, by pid, and fails the test if any process, /dev/shm
-# segment or run-directory entry of the test is left behind. When a test
-# fails, teardown prints every program it ran: how each one ended, in words
-# ("exited with code 1", "killed by SIGSEGV", "timed out after 10 s"), and
-# the end of its log.
+# the test started, by pid, and removes any process, /dev/shm segment or
+# run-directory entry of the test left behind (which fails the test, or is
+# counted in the file's ledger: see "Exercise independence" below). When a
+# test fails, teardown prints every program it ran: how each one ended, in
+# words ("exited with code 1", "killed by SIGSEGV", "timed out after 10 s"),
+# and the end of its log.
+#
+# Exercise independence (make check-teeth enforces it): a test named for
+# exercise N.M ("[2.3] ...") must fail only when N.M is wrong, or an
+# exercise that N.M declares it needs in STEP/prerequisites
+# (scripts/prereqs.py). Tests that need the whole program are named
+# "[run] ..." (integration tests, with their own points in the rubric).
+# Three tools keep a test to its own exercise:
+#
+#  - Who is charged for leftovers. A step opts in by setting, in setup()
+#    before kit_setup, KIT_CLEAN_TESTS: an ERE matched against the test's
+#    name, e.g. '^\[(1\.5|run)\] ' (its clean-up exercise and the
+#    integration tests). A leftover then fails only those tests, and any
+#    test that calls expect_clean; in every other test teardown removes it
+#    and, if the test passed, records it in the file's ledger. KIT_CLEAN_TESTS unset:
+#    every test is charged, as it always was.
+#  - The ledger's test, last in the file (so that the suite as a whole
+#    still catches a program that leaves anything behind anywhere):
+#        @test "[run] no test left a process, a segment or a file behind" {
+#                assert_no_leftovers
+#        }
+#    (a file run with --jobs must keep it last: BATS_NO_PARALLELIZE_WITHIN_FILE).
+#  - stop_prog NAME: the harness stops a program it started (SIGTERM to its
+#    process group, a bounded wait, then SIGKILL), for tests whose exercise
+#    is not the program's own stop: they must not depend on it.
 
 bats_require_minimum_version 1.5.0
 
@@ -222,6 +247,27 @@ wait_exit() {
 	status_words "$status" >"$BATS_TEST_TMPDIR/$1.status"
 }
 
+# stop_prog NAME [SECONDS]: stop the program started as NAME from the
+# harness, whatever its own stop does: SIGTERM to its process group (it and
+# the children it started), up to SECONDS (default 2, scaled) for it to
+# exit, then SIGKILL to the group. Its exit status goes to $status, as
+# with wait_exit. For tests of another exercise than the program's stop.
+stop_prog() {
+	local pid limit i
+	pid=$(cat "$BATS_TEST_TMPDIR/$1.pid")
+	kill -TERM -- "-$pid" 2>/dev/null
+	limit=$(kit_scale "${2:-2}")
+	for ((i = 0; i < ${limit%.*} * 20 + 20; i++)); do
+		is_running "$pid" || break
+		sleep 0.05
+	done
+	kill -KILL -- "-$pid" 2>/dev/null
+	status=0
+	wait "$pid" || status=$?
+	status_words "$status" >"$BATS_TEST_TMPDIR/$1.status"
+	return 0
+}
+
 # kit_report: what every program of a failed test did: how it ended, in
 # words, and the end of its log (teardown prints it before stopping them).
 kit_report() {
@@ -290,8 +336,31 @@ kill_started() {
 	return 0
 }
 
-# kit_teardown: stop everything the test started and fail the test if it
-# left a process, a shared memory segment or a run-directory entry behind.
+# kit_strict: true when a leftover of this test fails it (see the top).
+kit_strict() {
+	[[ ${KIT_EXPECT_CLEAN:-0} == 1 || -z ${KIT_CLEAN_TESTS+set} ]] ||
+		[[ $BATS_TEST_DESCRIPTION =~ $KIT_CLEAN_TESTS ]]
+}
+
+# expect_clean: this test fails if it leaves a process, a segment or a
+# run-directory entry behind, whatever its name (call it in the test).
+expect_clean() { KIT_EXPECT_CLEAN=1; }
+
+# kit_ledger: the file where this bats file's tests record their leftovers.
+kit_ledger() { echo "${BATS_FILE_TMPDIR:?}/kit-leftovers"; }
+
+# assert_no_leftovers: fail, naming them, if any earlier test of this file
+# left something behind (recorded by teardown in the ledger).
+assert_no_leftovers() {
+	local f
+	f=$(kit_ledger)
+	[[ -s $f ]] || return 0
+	fail "$(printf 'left behind (teardown removed them):\n%s' "$(cat "$f")")"
+}
+
+# kit_teardown: stop everything the test started, remove what it left
+# behind, and fail the test for it when kit_strict says so (otherwise the
+# leftovers go to the file's ledger, for assert_no_leftovers).
 kit_teardown() {
 	local problems=() left f
 	if [[ ${BATS_TEST_COMPLETED:-} != 1 ]] && [[ -n ${KIT_REPORT:-} ]]; then
@@ -316,11 +385,19 @@ kit_teardown() {
 	done
 	if [[ -d $RUN_DIR ]] && [[ -n $(ls -A "$RUN_DIR") ]]; then
 		problems+=("left in the run directory: $(ls -A "$RUN_DIR" | tr '\n' ' ')")
+		[[ -L $RUN_DIR ]] || find "$RUN_DIR" -mindepth 1 -delete 2>/dev/null
 	fi
-	if ((${#problems[@]})); then
+	((${#problems[@]})) || return 0
+	if kit_strict; then
 		printf '# teardown: %s\n' "${problems[@]}" >&2
 		return 1
 	fi
+	# Not this test's exercise: removed, and counted by the ledger's test
+	# (unless the test failed already: then it is charged once, here).
+	printf '# teardown (not charged to this test): %s\n' "${problems[@]}" >&2
+	[[ ${BATS_TEST_COMPLETED:-} == 1 ]] &&
+		printf '%s: %s\n' "$BATS_TEST_DESCRIPTION" "${problems[@]}" >>"$(kit_ledger)"
+	return 0
 }
 
 # mono_kill SIG PID: send SIG to PID and print the CLOCK_MONOTONIC time it

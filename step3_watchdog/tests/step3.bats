@@ -1,6 +1,9 @@
 #!/usr/bin/env bats
 # Step 3: the watchdog, d and w1..wn. Each test's name starts with the
 # exercise it checks ([3.4]); [run] tests check the programs as a whole.
+# A test of an exercise fails only when that exercise, or one that
+# ../prerequisites declares it needs, is wrong: a test that is not about
+# the clean stop (3.8) ends the tree from the harness side (end_tree).
 # Every fault test checks: the restart in the log, a new pid, the old
 # process gone, no zombie, no orphan; those tagged "timing" also check
 # that a freeze is punished by SIGKILL within P + T + 50 ms.
@@ -42,7 +45,7 @@ teardown() {
 		(($(log_count wd " heartbeat name=$n ") >= 20)) || fail "too few heartbeats from $n"
 	done
 	assert_equal "$(log_count wd ' (heartbeat-miss|kill|restart|reaped|not-ready) ')" 0
-	stop_tree
+	end_tree
 }
 
 @test "[3.1] replies arriving together are never lost: 8 servers, every one answered" {
@@ -50,17 +53,18 @@ teardown() {
 	# counters in the registry do not.
 	start_tree -w 8 -P "$(kit_ms 10)" -T "$(kit_ms 1000)"
 	wait_count wd ' heartbeat name=' 300 5
-	stop_tree
+	for n in d w1 w2 w3 w4 w5 w6 w7 w8; do
+		(($(log_count wd " heartbeat name=$n ") >= 10)) || fail "too few heartbeats from $n"
+	done
 	grep -E ' (heartbeat-miss|kill|restart) ' "$(log_of wd)" >&3 || true
 	assert_equal "$(log_count wd ' (heartbeat-miss|kill|restart) ')" 0
-	line=$(grep -E ' watchdog\[[0-9]+\] stopped ' "$(log_of wd)")
-	beats=$(sed -E 's/.* heartbeats=([0-9]+).*/\1/' <<<"$line")
-	usr2=$(sed -E 's/.* sigusr2=([0-9]+).*/\1/' <<<"$line")
-	((beats >= 300)) || fail "only $beats heartbeats: $line"
-	echo "# $beats replies counted from $usr2 SIGUSR2 records" >&3
+	end_tree
 }
 
-@test "[3.4] SIGSTOP a w: killed within P + T + 50 ms, restarted alone with a new pid" {
+# The heartbeat at work needs the replies (3.1), their detection (3.4) and
+# the restarts (3.7, 3.10, 3.11) together: [run] tests. 3.4 alone is
+# checked by unit tests (tests/unit/test_sup.c).
+@test "[run] SIGSTOP a w: killed within P + T + 50 ms, restarted alone with a new pid" {
 	# bats test_tags=timing
 	start_tree -w 2
 	d=$(pid_of d) w1=$(pid_of w1) w2=$(pid_of w2)
@@ -78,7 +82,7 @@ teardown() {
 	stop_tree
 }
 
-@test "[3.7] SIGSTOP d: d and its whole group killed in time, d restarted, every w restarted" {
+@test "[run] SIGSTOP d: d and its whole group killed in time, d restarted, every w restarted" {
 	# bats test_tags=timing
 	start_tree -w 2
 	d=$(pid_of d) w1=$(pid_of w1) w2=$(pid_of w2)
@@ -95,7 +99,18 @@ teardown() {
 	stop_tree
 }
 
-@test "[3.1] a main loop that hangs with its handlers alive is detected and replaced" {
+@test "[3.7] SIGKILL d: the watchdog reaps it, says how it ended, and starts a new d" {
+	start_tree -w 1
+	d=$(pid_of d)
+	kill -KILL "$d"
+	newd=$(wait_new d "$d")
+	assert_line_in_log " watchdog\[$wd_PID\] reaped name=d pid=$d status=\"killed by SIGKILL\""
+	assert_line_in_log " watchdog\[$wd_PID\] restart name=d old=$d new=$newd reason=died"
+	assert_gone "$d"
+	end_tree
+}
+
+@test "[3.1] a main loop that hangs with its handlers alive is detected and killed" {
 	# bats test_tags=timing
 	start_tree -w 2 -f w2:hang:3
 	w2=$(pid_of w2)
@@ -103,65 +118,56 @@ teardown() {
 	wait_log wd " kill name=w2 pid=$w2 signal=SIGKILL reason=heartbeat-miss"
 	assert_within "$(log_time wd " w\[$w2\] fault kind=hang")" \
 		"$(log_time wd " kill name=w2 pid=$w2 ")" "$(kit_ms $((P + T + 50)))"
-	new=$(wait_new w2 "$w2")
-	assert_gone "$w2"
-	# The new incarnation runs without the fault: it keeps answering.
-	wait_log wd " heartbeat name=w2 pid=$new "
+	# Only the hung one: its handlers were alive, but not its replies.
 	assert_equal "$(log_count wd ' kill ')" 1
-	assert_tree_sane
-	stop_tree
+	end_tree
 }
 
-@test "[3.1] d's main loop hanging is detected too: the whole tree is restarted" {
+@test "[3.1] d's main loop hanging is detected too: d and its group are killed" {
 	# bats test_tags=timing
 	start_tree -w 2 -f d:hang:2
-	d=$(pid_of d) w1=$(pid_of w1)
+	d=$(pid_of d)
 	wait_log wd " d\[$d\] fault kind=hang after=2"
 	wait_log wd " kill name=d pid=$d signal=SIGKILL reason=heartbeat-miss group=yes"
 	assert_within "$(log_time wd " d\[$d\] fault kind=hang")" \
 		"$(log_time wd " kill name=d pid=$d ")" "$(kit_ms $((P + T + 50)))"
-	wait_new d "$d" >/dev/null
-	wait_new w1 "$w1" >/dev/null
-	assert_gone "$d"
-	assert_gone "$w1"
-	assert_tree_sane
-	stop_tree
+	end_tree
 }
 
-@test "[3.11] SIGKILL a w: d reaps it and restarts it at once, alone" {
+# Restarting a reaped w is 3.10's part: these check the reaping alone.
+@test "[3.11] SIGKILL a w: d reaps it, no zombie, says how it ended; the others untouched" {
 	start_tree -w 2
 	d=$(pid_of d) w1=$(pid_of w1) w2=$(pid_of w2)
 	kill -KILL "$w1"
-	new=$(wait_new w1 "$w1")
-	assert_line_in_log " d\[$d\] reaped name=w1 pid=$w1 status=\"killed by SIGKILL\""
-	assert_line_in_log " d\[$d\] restart-wait name=w1 delay_ms=0"
-	assert_line_in_log " d\[$d\] restart name=w1 old=$w1 new=$new"
+	wait_log wd " d\[$d\] reaped name=w1 pid=$w1 status=\"killed by SIGKILL\""
 	assert_gone "$w1"
 	assert_equal "$(pid_of w2)" "$w2"
 	assert_equal "$(pid_of d)" "$d"
 	assert_tree_sane
-	stop_tree
+	end_tree
 }
 
-@test "[3.11] SIGKILL two w's at once: both reaped and restarted" {
+@test "[3.11] SIGKILL two w's at once: both reaped, no zombie" {
 	start_tree -w 3
 	d=$(pid_of d) w1=$(pid_of w1) w3=$(pid_of w3)
 	kill -KILL "$w1" "$w3"
-	new1=$(wait_new w1 "$w1")
-	new3=$(wait_new w3 "$w3")
-	assert_line_in_log " d\[$d\] restart name=w1 old=$w1 new=$new1"
-	assert_line_in_log " d\[$d\] restart name=w3 old=$w3 new=$new3"
+	wait_log wd " d\[$d\] reaped name=w1 pid=$w1 status=\"killed by SIGKILL\""
+	wait_log wd " d\[$d\] reaped name=w3 pid=$w3 status=\"killed by SIGKILL\""
 	assert_gone "$w1"
 	assert_gone "$w3"
 	assert_tree_sane
-	stop_tree
+	end_tree
 }
 
-@test "[3.10] a w killed twice backs off: the second restart waits" {
-	start_tree -w 1 -b "$(kit_ms 300)" -B "$(kit_ms 1000)"
+@test "[3.10] a w killed restarts at once, alone; killed again, it backs off: the second restart waits" {
+	# T long enough that no heartbeat (3.1, 3.4) plays a part.
+	start_tree -w 1 -b "$(kit_ms 300)" -B "$(kit_ms 1000)" -T "$(kit_ms 60000)"
 	d=$(pid_of d) w1=$(pid_of w1)
 	kill -KILL "$w1"
 	new=$(wait_new w1 "$w1")
+	assert_line_in_log " d\[$d\] restart-wait name=w1 delay_ms=0$"
+	assert_line_in_log " d\[$d\] restart name=w1 old=$w1 new=$new"
+	assert_equal "$(pid_of d)" "$d"
 	kill -KILL "$new"
 	new2=$(wait_new w1 "$new")
 	assert_line_in_log " d\[$d\] restart-wait name=w1 delay_ms=$(kit_ms 300)"
@@ -172,7 +178,7 @@ teardown() {
 		'BEGIN { exit !(b - a >= 0.29) }' || fail "the restart did not wait"
 	assert_gone "$new"
 	assert_tree_sane
-	stop_tree
+	end_tree
 }
 
 @test "[3.9] SIGKILL d: no w survives, the watchdog reaps them, d and every w restarted" {
@@ -189,12 +195,33 @@ teardown() {
 	wait_new w2 "$w2" >/dev/null
 	for p in "$d" "$w1" "$w2"; do assert_gone "$p"; done
 	assert_tree_sane
-	stop_tree
+	end_tree
 }
 
-@test "[3.2] SIGKILL the watchdog: d and every w are gone within 1 s, nothing left" {
+@test "[3.2] SIGKILL the watchdog: d is told at once and stops, no process survives" {
 	start_tree -w 2
 	d=$(pid_of d) w1=$(pid_of w1) w2=$(pid_of w2)
+	kill -KILL "$wd_PID"
+	# Its death signal is SIGTERM: d starts its clean stop within 1 s.
+	for ((i = 0; i < 20; i++)); do
+		grep -q " d\[$d\] stop reason=SIGTERM" "$(log_of wd)" && break
+		sleep 0.05
+	done
+	assert_line_in_log " d\[$d\] stop reason=SIGTERM"
+	# Its stop waits at most -K for the w's: everything gone after that.
+	limit=$(kit_scale 3)
+	for ((i = 0; i < ${limit%.*} * 20; i++)); do
+		[[ -z $(tagged_pids) ]] && break
+		sleep 0.05
+	done
+	[[ -z $(tagged_pids) ]] || fail "still running $limit s later: $(tagged_pids | tr '\n' ' ')"
+	# (How cleanly d stops: the [run] test below.)
+	end_tree
+}
+
+@test "[run] SIGKILL the watchdog: d and every w are gone within 1 s, nothing left" {
+	start_tree -w 2
+	d=$(pid_of d)
 	kill -KILL "$wd_PID"
 	for ((i = 0; i < 20; i++)); do
 		[[ -z $(tagged_pids) ]] && break
@@ -208,7 +235,7 @@ teardown() {
 	assert_file_not_exists "/dev/shm$SHM_NAME"
 }
 
-@test "[3.4] SIGSTOP then SIGCONT before T: no kill, no restart" {
+@test "[run] SIGSTOP then SIGCONT before T: no kill, no restart" {
 	start_tree -w 2 -T "$(kit_ms 1000)"
 	w1=$(pid_of w1)
 	kill -STOP "$w1"
@@ -236,7 +263,9 @@ teardown() {
 	stop_tree
 }
 
-@test "[3.6] a w in a crash loop: d gives up, the tree stops, the watchdog exits 1" {
+# d's side of the crash loop: w_exited (3.10) applies 3.5's backoff and
+# 3.6's window.
+@test "[3.10] a w in a crash loop: d gives up, the tree stops, the watchdog exits 1" {
 	start_prog wd watchdog -r "$RUN_DIR" -m "$SHM_NAME" -P "$P" -T "$T" -K "$K" \
 		-b "$(kit_ms 10)" -B "$(kit_ms 40)" -R 4 -W 10000 -f w1:exit
 	wait_exit wd 5
@@ -251,7 +280,7 @@ teardown() {
 	assert_file_not_exists "/dev/shm$SHM_NAME"
 }
 
-@test "[3.5] restarts back off: immediate, then doubling up to the cap" {
+@test "[3.10] d waits the backoff before each restart: immediate, then doubling up to the cap" {
 	start_prog wd watchdog -r "$RUN_DIR" -m "$SHM_NAME" -P "$P" -T "$T" -K "$K" \
 		-b 10 -B 40 -R 5 -W 10000 -f w1:exit
 	wait_exit wd 5
@@ -316,12 +345,13 @@ teardown() {
 	assert_file_not_exists "/dev/shm$SHM_NAME"
 }
 
-@test "[3.8] a d that ignores SIGTERM is killed after -K: still exit 0 within 2 s, nothing left" {
-	# d's main loop hangs (handlers alive), and T is long enough for the
-	# hang to go unnoticed: only the stop's bounded wait can end it.
-	start_tree -w 2 -T 20000 -f d:hang:1 -K 500
+@test "[3.8] a d that does not stop on SIGTERM is killed after -K: still exit 0 within 2 s, nothing left" {
+	# d is frozen (SIGSTOP: its SIGTERM stays pending), and T is long
+	# enough for the freeze to go unnoticed: only the stop's bounded wait
+	# can end it.
+	start_tree -w 2 -T 20000 -K 500
 	d=$(pid_of d)
-	wait_log wd " d\[$d\] fault kind=hang"
+	kill -STOP "$d"
 	kill -TERM "$wd_PID"
 	wait_exit wd 3
 	assert_equal "$status" 0

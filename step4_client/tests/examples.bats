@@ -115,9 +115,7 @@ many_fds() {
 	# No client got a descriptor it could not watch.
 	max=$(sed -nE 's/.* connected peer=.* fd=([0-9]+) .*/\1/p' "$(log_of srv)" | sort -n | tail -n1)
 	((max < 1024)) || fail "a client on fd $max was put in an fd_set"
-	echo >&"$kb"
-	wait_exit srv 5
-	assert_equal "$status" 0
+	# (Stopping it on Enter is 4.12's: teardown stops it.)
 	exec {a}>&- {kb}>&-
 }
 
@@ -228,12 +226,16 @@ many_fds() {
 		tcp_say "$a" "$bad"
 		tcp_line "$a"; assert_equal "$LINE" "$bad: not allowed"
 	done
+	# An allowed line is not refused (running it is 4.14's): the server
+	# reads lines in order, so once the next line is refused, it has
+	# decided about this one.
 	tcp_say "$a" "echo hello"
-	tcp_line "$a"; assert_equal "$LINE" "hello"
+	tcp_say "$a" "id"
+	wait_log srv ' refused line="id"$'
+	refute_log srv ' refused line="echo hello"'
 	exec {a}>&-
 	wait_exit srv 5
 	assert_equal "$status" 0
-	assert_equal "$(log_count srv ' started command=')" 1
 }
 
 @test "[run] rsh_server: no allowed command, no server" {

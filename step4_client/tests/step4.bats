@@ -1,8 +1,10 @@
 #!/usr/bin/env bats
 # Step 4: clients on TCP, d hands each request over to a w. Each test's
 # name starts with the exercise it checks ([4.5]); [run] tests check the
-# programs as a whole. Hostile input: hostile.bats; faults under load and
-# step 3's guarantees: faults.bats; the tutorial's programs: examples.bats.
+# programs as a whole. A test of an exercise fails only when that
+# exercise, or one that ../prerequisites declares it needs, is wrong.
+# Hostile input: hostile.bats; faults under load and step 3's guarantees:
+# faults.bats; the tutorial's programs: examples.bats.
 
 setup() {
 	load "$KIT_ROOT/tests/helpers"
@@ -27,7 +29,7 @@ teardown() { kit_teardown; }
 		run ss -Htln "sport = :$p"
 		assert_output --regexp "127\.0\.0\.1:$p "
 	done
-	stop_system sys
+	end_system sys
 }
 
 @test "[4.2] d's port already in use: one clear line, exit 1, nothing left" {
@@ -69,7 +71,18 @@ teardown() { kit_teardown; }
 	assert_equal "${stderr_lines[-1]}" "watchdog: shared memory $SHM_NAME-reg exists and is not a stale one of ours; remove /dev/shm$SHM_NAME-reg or choose another name with -m"
 }
 
-@test "[4.3] many clients at once, fresh or reused connections: all served" {
+@test "[4.3] many clients at once: d holds every connection, and answers a new one" {
+	start_system sys -w 2 -t 0
+	start_peer crowd hold "$PORT" 30 "$(kit_scale 30)"
+	wait_log crowd '^held 30$' 10
+	# 30 concurrent clients: d held 30 connections at once.
+	wait_log sys ' connect peer=127\.0\.0\.1:[0-9]+ clients=30$'
+	d_still_answers
+	kill -TERM "$crowd_PID"
+	wait_log sys ' d\[[0-9]+\] disconnect peer=.* reason=(eof|reset)$'
+}
+
+@test "[run] many clients at once, fresh or reused connections: all served" {
 	start_system sys -w 2 -t 0
 	run_prog client -p "$PORT" -n 60 -c 30 requetetype1
 	assert_success
@@ -77,8 +90,6 @@ teardown() { kit_teardown; }
 	run_prog client -p "$PORT" -n 60 -c 30 -k requetetype2
 	assert_success
 	assert_line --regexp '^result: sent=60 ok=60 errors=0 '
-	# 30 concurrent clients: d held 30 connections at once.
-	assert_log sys ' connect peer=127\.0\.0\.1:[0-9]+ clients=30$'
 }
 
 @test "[4.4] every w busy: requests wait in the queue and are served in order" {
@@ -142,24 +153,23 @@ teardown() { kit_teardown; }
 	[[ -n $t1 && -n $t2 ]] || fail "no handover: \"$LINE\""
 	[[ $t1 != "$t2" ]] || fail "the same token twice: $t1"
 	[[ $p1 != "$p2" ]] || fail "both requests went to the w on port $p1"
-	# Each port is one of the w's.
-	ports=" $(w_port sys 1) $(w_port sys 2) "
+	# Each port is one a w listens on (or listened on: a w is told its
+	# job only by 4.1's parser, and a w that cannot read it is replaced).
+	ports=" $(sed -nE 's/.* w-ready name=w[12] pid=[0-9]+ port=([0-9]+).*/\1/p' "$(log_of sys)" | tr '\n' ' ')"
 	[[ $ports == *" $p1 "* && $ports == *" $p2 "* ]] || fail "ports $p1 $p2, w's on$ports"
 	assert_log sys " handover id=1 type=requetetype1 w=w[12] port=$p1 peer=127\.0\.0\.1:[0-9]+$"
 	assert_log sys " handover id=2 type=requetetype2 w=w[12] port=$p2 "
-	# And the token works there at once.
-	tcp_open wa "$p1"
-	tcp_say "$wa" "$t1"
-	tcp_line "$wa"; assert_equal "$LINE" "ok 1 requetetype1"
-	exec {a}>&- {b}>&- {wa}>&-
+	exec {a}>&- {b}>&-
 }
 
 @test "[4.6] d follows each request: debut then fin from the w's reports, the w free again" {
 	start_system sys -w 1 -t 0
-	run_prog client -p "$PORT" requetetype1 requetetype2 requetetype1
-	assert_success
-	# The client has its last result before d reads w's last reports.
-	wait_log sys ' d\[[0-9]+\] fin id=3 '
+	# One at a time: each waits until d has heard that w is free again.
+	for id in 1 2 3; do
+		type=requetetype$((id == 2 ? 2 : 1))
+		serve_one "$type"
+		wait_log sys " d\[[0-9]+\] fin id=$id "
+	done
 	events=$(grep -E ' d\[[0-9]+\] (handover|debut|fin) ' "$(log_of sys)" |
 		grep -Eo '(handover|debut|fin) id=[0-9]+' | tr '\n' ,)
 	assert_equal "$events" "handover id=1,debut id=1,fin id=1,handover id=2,debut id=2,fin id=2,handover id=3,debut id=3,fin id=3,"
@@ -171,9 +181,7 @@ teardown() { kit_teardown; }
 	tcp_open a "$PORT"
 	ask_d "$a" requetetype1			# and never go to the w
 	wait_log sys ' d\[[0-9]+\] failed id=1 w=w1 reason=timeout$' 5
-	run_prog client -p "$PORT" requetetype1
-	assert_success
-	assert_output --regexp '^requetetype1 ok requetetype1 done by w1 in 0 ms$'
+	serve_one requetetype1
 	exec {a}>&-
 }
 
@@ -187,9 +195,8 @@ teardown() { kit_teardown; }
 	wait_count sys ' w-ready name=w1 ' 2
 	new=$(w_pid sys 1)
 	[[ $new != "$old" ]] || fail "w1 was not replaced"
-	run_prog client -p "$PORT" requetetype1
-	assert_success
-	stop_system sys
+	serve_one requetetype1
+	end_system sys
 }
 
 @test "[4.7] the right token: \"ok <id> <request>\", then the exchange" {
@@ -199,8 +206,6 @@ teardown() { kit_teardown; }
 	tcp_open wa "$WPORT"
 	tcp_say "$wa" "$TOKEN"
 	tcp_line "$wa"; assert_equal "$LINE" "ok 1 requetetype1"
-	tcp_line "$wa"; assert_equal "$LINE" "result 1 requetetype1 done by w1 in 0 ms"
-	tcp_eof "$wa"
 	assert_log sys ' w1\[[0-9]+\] serving id=1 type=requetetype1 peer='
 	exec {a}>&- {wa}>&-
 }
@@ -222,7 +227,6 @@ teardown() { kit_teardown; }
 	tcp_open x "$wport"
 	tcp_say "$x" "$good"
 	tcp_line "$x"; assert_equal "$LINE" "ok 1 requetetype1"
-	tcp_line "$x"; assert_regex "$LINE" '^result 1 '
 	exec {x}>&-
 	tcp_open x "$wport"
 	tcp_say "$x" "$good"
@@ -246,8 +250,7 @@ teardown() { kit_teardown; }
 	elapsed=$((($(date +%s%N) - start) / 1000000))
 	((elapsed >= t)) || fail "result after $elapsed ms, before the processing time ($t ms)"
 	tcp_eof "$wa"
-	wait_log sys ' d\[[0-9]+\] fin id=1 w=w1 '
-	assert_log sys ' w1\[[0-9]+\] fin id=1$'
+	wait_log sys ' w1\[[0-9]+\] fin id=1$'
 	exec {a}>&- {wa}>&-
 }
 
@@ -273,36 +276,35 @@ teardown() { kit_teardown; }
 	exec {a}>&-
 }
 
+# The client's tests talk to a stand-in for d and its w (peer.py fake):
+# they need none of d's and w's exercises.
 @test "[4.9] client: its requests in order on one d connection, one line each, exit 0" {
-	start_system sys -w 2 -t 0
-	run_prog --separate-stderr client -p "$PORT" requetetype1 requetetype2 requetetype1
+	start_fake fake
+	run_prog --separate-stderr client -p "$FAKE_D" requetetype1 requetetype2 requetetype1
 	assert_success
-	assert_line --index 0 --regexp '^requetetype1 ok requetetype1 done by w[12] in 0 ms$'
+	assert_line --index 0 'requetetype1 ok requetetype1 done by w1 in 0 ms'
 	assert_line --index 1 "requetetype2 ok 3 lines echoed"
-	assert_line --index 2 --regexp '^requetetype1 ok requetetype1 done by w[12] in 0 ms$'
+	assert_line --index 2 'requetetype1 ok requetetype1 done by w1 in 0 ms'
 	assert_equal "${#lines[@]}" 3
 	# One connection to d for the three requests.
-	assert_equal "$(log_count sys ' d\[[0-9]+\] connect ')" 1
-	assert_equal "$(grep -Eo ' handover id=[0-9]+ .* peer=[0-9.:]+' "$(log_of sys)" | awk '{ print $NF }' | sort -u | wc -l)" 1
+	assert_equal "$(log_count fake '^connect$')" 1
+	assert_equal "$(log_count fake '^handover ')" 3
 }
 
 @test "[4.9] client: a failed request says why, the others still run, exit 1" {
-	start_system sys -w 1 -q 0 -t 0
-	tcp_open a "$PORT"
-	ask_d "$a" requetetype1		# the only w waits for this token
-	run_prog --separate-stderr client -p "$PORT" requetetype1 requetetype2
+	start_fake fake busy
+	run_prog --separate-stderr client -p "$FAKE_D" requetetype1 requetetype2
 	assert_failure 1
 	assert_line --index 0 "requetetype1 busy every w is busy and the queue is full"
 	assert_line --index 1 "requetetype2 busy every w is busy and the queue is full"
-	exec {a}>&-
 	run_prog client -p 1 requetetype1
 	assert_failure 1
 	assert_output "client: connect 127.0.0.1:1: Connection refused"
 }
 
 @test "[4.9] client -i: requetetype2 types stdin's lines and prints the echoes" {
-	start_system sys -w 1
-	run bash -c 'printf "hello\nworld\n" | "$0" -i -p "$1" requetetype2' "$BIN/client" "$PORT"
+	start_fake fake
+	run bash -c 'printf "hello\nworld\n" | "$0" -i -p "$1" requetetype2' "$BIN/client" "$FAKE_D"
 	assert_success
 	assert_output "$(printf '%s\n' hello world 'requetetype2 ok 2 lines echoed')"
 }

@@ -110,11 +110,29 @@ peer() {
 start_peer() {
 	local name=$1
 	shift
-	(close_fds; exec setsid python3 "$BATS_TEST_DIRNAME/peer.py" "$@") \
+	(close_fds; exec setsid python3 -u "$BATS_TEST_DIRNAME/peer.py" "$@") \
 		>"$BATS_TEST_TMPDIR/$name.out" 2>"$BATS_TEST_TMPDIR/$name.log" &
 	echo "$!" >"$BATS_TEST_TMPDIR/$name.pid"
 	printf -v "${name}_PID" '%s' "$!"
 	KIT_PIDS+=("$!")
+}
+
+# start_fake NAME [busy]: the python stand-in for d and a w (peer.py
+# fake), for the client's tests: they then need none of d's or w's
+# exercises. FAKE_D is its d port; its log (NAME.log) says "connect" per d
+# connection and "handover id=N type=T" per request handed over.
+start_fake() {
+	local i limit
+	start_peer "$1" fake "${@:2}"
+	limit=$(kit_scale 10)
+	for ((i = 0; i < ${limit%.*} * 20; i++)); do
+		# (NAME.out may not be there yet: the shell creates it in the
+		# background.)
+		FAKE_D=$(sed -nE 's/^d=([0-9]+) .*/\1/p' "$BATS_TEST_TMPDIR/$1.out" 2>/dev/null) || true
+		[[ -n $FAKE_D ]] && return 0
+		sleep 0.05
+	done
+	fail "peer.py fake did not start: $(cat "$BATS_TEST_TMPDIR/$1.log")"
 }
 
 # stop_system NAME: SIGTERM the watchdog, expect exit 0 within 3 s and an
@@ -124,6 +142,61 @@ stop_system() {
 	wait_exit "$1" 3
 	assert_equal "$status" 0
 	[[ -z $(ls -A "$RUN_DIR") ]] || fail "left in $RUN_DIR: $(ls -A "$RUN_DIR")"
+}
+
+# end_system NAME: stop the system from the test's side, whatever its own
+# stop code does: SIGKILL every process the test started (again, until
+# none is left: a dying d may have forked), then remove what the tree
+# leaves (its FIFOs, its segments). Exercise tests end with this, so that
+# a broken exercise cannot fail another one's test by a stop gone wrong.
+end_system() {
+	local i left
+	for ((i = 0; i < 40; i++)); do
+		left=$(tagged_pids)
+		[[ -z $left ]] && break
+		kill -KILL $left 2>/dev/null
+		sleep 0.05
+	done
+	wait "$(cat "$BATS_TEST_TMPDIR/$1.pid")" 2>/dev/null || true
+	[[ -d $RUN_DIR ]] && find "$RUN_DIR" -mindepth 1 -delete
+	rm -f -- "/dev/shm/${SHM_NAME#/}" "/dev/shm/${SHM_NAME#/}"-*
+	return 0
+}
+
+# d_still_answers: a new connection to d is accepted and answered (an
+# unknown line gets "error unknown"): d serves on, whatever became of
+# the w's.
+d_still_answers() {
+	local probe
+	tcp_open probe "$PORT"
+	ask_d "$probe" hello
+	exec {probe}>&-
+	assert_equal "$LINE" "error unknown expected requetetype1 or requetetype2"
+}
+
+# serve_one TYPE: one request, by hand on TCP (not with the client,
+# which is 4.9's): the handover, the token, "ok", then the result
+# (requetetype1) or the end of the echo (requetetype2).
+serve_one() {
+	local dc wc
+	tcp_open dc "$PORT"
+	ask_d "$dc" "$1"
+	[[ -n $TOKEN ]] || fail "no handover for $1: \"$LINE\""
+	tcp_open wc "$WPORT"
+	tcp_say "$wc" "$TOKEN"
+	tcp_line "$wc"
+	assert_regex "$LINE" "^ok [0-9]+ $1$"
+	if [[ $1 == requetetype2 ]]; then shutdown_write "$wc"; fi
+	tcp_line "$wc"
+	exec {dc}>&- {wc}>&-
+	assert_regex "$LINE" '^(result|end) [0-9]+ '
+}
+
+# shutdown_write FD: end of file for the peer of the socket FD, which
+# stays open for reading (what nc -N does).
+shutdown_write() {
+	python3 -c 'import socket, sys
+socket.socket(fileno=int(sys.argv[1])).shutdown(socket.SHUT_WR)' "$1"
 }
 
 # assert_log NAME ERE: NAME's log has a line matching ERE.
