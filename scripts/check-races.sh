@@ -9,10 +9,10 @@
 # when the patch no longer applies ("change: ..."). For each mutant: apply
 # the patch to a fresh copy of solutions/STEP_DIR/src (so it follows the
 # reference as it changes), build it, run those tests only, a few times
-# as they are and a few times with STRESS=1 (seeds SEED0+1, SEED0+2, ...; SEED0 defaults to 1000), and print
-# both failure rates as TAP. A mutant passes when it is a race, not a plain
-# bug (it rarely fails without stress), and the stress catches it (it
-# nearly always fails with it):
+# as they are and a few times with STRESS=1 (seeds SEED0+1, SEED0+2, ...;
+# SEED0 defaults to 1000), and print both failure rates as TAP. A mutant
+# passes when it is a race, not a plain bug (it rarely fails without
+# stress), and the stress catches it (it nearly always fails with it):
 #   --full    5 runs without stress, at most 1 failing; 10 with, at least 9
 #   default   1 run without stress (its result is only printed), 2 with,
 #             at least 1 failing: the quick check of make test, for a patch
