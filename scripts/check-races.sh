@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
-# check-races.sh [--full] STEP_DIR... - prove that STRESS=1 has teeth.
+# check-races.sh [--full] STEP_DIR[/NAME]... - prove that STRESS=1 has teeth
+# (every mutant of STEP_DIR, or its mutant NAME only).
 #
 # Each tests/races/STEP_DIR/NAME.patch is a racy mutant of the reference, a
 # plausible student bug that passes the tests by luck. Its first lines say
-# what the race is ("race: ...") and which tests meet it ("tests: " and a
-# bats --filter regex). For each mutant: apply the patch to a fresh copy of
-# solutions/STEP_DIR/src (so it follows the reference as it changes), build
-# it, run those tests only, a few times as they are and a few times with
-# STRESS=1 (seeds SEED0+1, SEED0+2, ...; SEED0 defaults to 1000), and print
-# both failure rates as TAP. A mutant passes when it is a race, not a plain
-# bug (it rarely fails without stress), and the stress catches it (it
-# nearly always fails with it):
+# what the race is ("race: ..."), which tests meet it ("tests: " and a
+# bats --filter regex) and how to make the mutant again from the reference
+# when the patch no longer applies ("change: ..."). For each mutant: apply
+# the patch to a fresh copy of solutions/STEP_DIR/src (so it follows the
+# reference as it changes), build it, run those tests only, a few times
+# as they are and a few times with STRESS=1 (seeds SEED0+1, SEED0+2, ...;
+# SEED0 defaults to 1000), and print both failure rates as TAP. A mutant
+# passes when it is a race, not a plain bug (it rarely fails without
+# stress), and the stress catches it (it nearly always fails with it):
 #   --full    5 runs without stress, at most 1 failing; 10 with, at least 9
 #   default   1 run without stress (its result is only printed), 2 with,
 #             at least 1 failing: the quick check of make test, for a patch
@@ -32,9 +34,12 @@ make --no-print-directory stress-shim >"$tmp/shim.log" 2>&1 ||
 	{ cat "$tmp/shim.log" >&2; echo "check-races: the stress shim does not build" >&2; exit 1; }
 
 mutants=()
-for step in "$@"; do
+for arg in "$@"; do
+	step=${arg%%/*}
 	for p in tests/races/"$step"/*.patch; do
-		[[ -e $p ]] && mutants+=("$step $p")
+		[[ -e $p ]] || continue
+		[[ $arg == */* && $arg != "$step/$(basename "$p" .patch)" ]] && continue
+		mutants+=("$step $p")
 	done
 done
 
@@ -77,6 +82,7 @@ for m in "${mutants[@]}"; do
 	if ! patch -s -p1 -d "$v/src" --no-backup-if-mismatch -r - <"$p" >"$v/patch.log" 2>&1; then
 		echo "not ok $i race $name: its patch no longer applies to solutions/$step/src; make it again from the reference ($p)"
 		sed 's/^/# /' "$v/patch.log" | head -5
+		sed -n 's/^change: /#   the mutant: /p' "$p" | head -n 1
 		rc=1
 		continue
 	fi
@@ -90,13 +96,16 @@ for m in "${mutants[@]}"; do
 	np=$(runs "$plain" 0 "$v/build" "$filter")
 	ns=$(runs "$stressed" 1 "$v/build" "$filter")
 	figures="fails $np/$plain runs without stress, $ns/$stressed with STRESS=1 (seeds $((seed0 + 1))..$((seed0 + stressed)))"
+	ok=0
 	if ((np <= plain_max && ns >= stressed_min)); then
+		ok=1
 		echo "ok $i race $name: $figures"
 	else
 		echo "not ok $i race $name: $figures; needs at most $plain_max and at least $stressed_min"
 		rc=1
 	fi
 	echo "#   $race"
+	[[ $ok == 1 ]] || sed -n 's/^change: /#   the mutant: /p' "$p" | head -n 1
 	rm -rf "$v"
 done
 exit "$rc"

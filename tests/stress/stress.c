@@ -17,7 +17,7 @@
  *   OSPS_STRESS_BIN     only programs whose executable is in this directory
  *                       are delayed (not the shell, ps, valgrind, nc...)
  *   OSPS_STRESS_MAX_US  the longest single delay (default 4000; after
- *                       fork, FORK_TIMES longer)
+ *                       fork, 1 to FORK_TIMES times it)
  *   OSPS_STRESS_BUDGET_US  a process's total delay; past it, delays become
  *                       rare (default 100000): a server stays within its
  *                       heartbeat time-out, long tests stay short
@@ -49,10 +49,14 @@
 #include <unistd.h>
 
 /* A call sleeps before it one time in CHANCE, and after it one time in
- * CHANCE (one in RARE past the budget). fork is special: one of the two
- * processes always sleeps after it, up to FORK_TIMES times longer, since
- * "who runs first after fork" is the race behind most start-up bugs. */
+ * CHANCE (one in RARE past the budget). A write or a kill sleeps after it
+ * one time in SENT: a message or a signal sent before the state it
+ * announces is ready is a classic race, and the receiver must get the
+ * time to run into it. fork is special: one of the two processes always
+ * sleeps after it, 1 to FORK_TIMES times max_us, since "who runs first
+ * after fork" is the race behind most start-up bugs. */
 #define CHANCE	3
+#define SENT	2
 #define RARE	1024
 #define FORK_TIMES 3
 #define SITES	512	/* call sites remembered per process (a power of 2) */
@@ -187,12 +191,13 @@ draw(const void *ret)
 	return mix(key ^ mix(site ^ ((uint64_t)count << 40)));
 }
 
-/* Take a delay out of r (bits 0-15 decide, the rest sizes): 0 or 1..max us. */
+/* Take a delay out of r (bits 0-15 decide, the rest sizes): 0 or 1..max
+ * us, one time in often (in RARE past the budget). */
 static long
-delay_of(uint64_t r)
+delay_of(uint64_t r, long often)
 {
 	long chance = __atomic_load_n(&slept_us, __ATOMIC_RELAXED) < budget_us ?
-	    CHANCE : RARE;
+	    often : RARE;
 
 	if ((r & 0xffff) % chance != 0)
 		return 0;
@@ -232,8 +237,9 @@ stress_resolve(void)
 	if (real_##name == NULL) \
 		RESOLVE(name)
 
-/* Run call with the delays drawn for its caller, before and after it. */
-#define AROUND(type, call) do { \
+/* Run call with the delays drawn for its caller, before it and after it
+ * (one time in often). */
+#define AROUND_OFTEN(type, call, often) do { \
 	uint64_t r_; \
 	long before_, after_; \
 	type rv_; \
@@ -241,8 +247,8 @@ stress_resolve(void)
 	if (!active) \
 		return (call); \
 	r_ = draw(__builtin_return_address(0)); \
-	before_ = delay_of(r_); \
-	after_ = delay_of(mix(r_)); \
+	before_ = delay_of(r_, CHANCE); \
+	after_ = delay_of(mix(r_), often); \
 	if (before_ > 0) \
 		pause_us(before_); \
 	rv_ = (call); \
@@ -252,6 +258,7 @@ stress_resolve(void)
 	errno = e_; \
 	return rv_; \
 } while (0)
+#define AROUND(type, call) AROUND_OFTEN(type, call, CHANCE)
 
 ssize_t
 read(int fd, void *buf, size_t n)
@@ -264,7 +271,7 @@ ssize_t
 write(int fd, const void *buf, size_t n)
 {
 	REAL(write);
-	AROUND(ssize_t, real_write(fd, buf, n));
+	AROUND_OFTEN(ssize_t, real_write(fd, buf, n), SENT);
 }
 
 int
@@ -292,7 +299,7 @@ int
 kill(pid_t pid, int sig)
 {
 	REAL(kill);
-	AROUND(int, real_kill(pid, sig));
+	AROUND_OFTEN(int, real_kill(pid, sig), SENT);
 }
 
 int
@@ -350,7 +357,7 @@ int
 killpg(pid_t pgrp, int sig)
 {
 	REAL(killpg);
-	AROUND(int, real_killpg(pgrp, sig));
+	AROUND_OFTEN(int, real_killpg(pgrp, sig), SENT);
 }
 
 /* fork: the child gets a key of its own, so that two children of the
@@ -360,7 +367,9 @@ fork(void)
 {
 	REAL(fork);
 	uint64_t r = active ? draw(__builtin_return_address(0)) : 0;
-	long us = active ? 1 + (long)((r >> 2) % (unsigned long)(FORK_TIMES * max_us)) : 0;
+	/* At least max_us: long enough for the other one to exec and start. */
+	long us = active ? max_us + 1 +
+	    (long)((r >> 3) % (unsigned long)((FORK_TIMES - 1) * max_us)) : 0;
 	unsigned long nth = __atomic_add_fetch(&forks, 1, __ATOMIC_RELAXED);
 	pid_t pid;
 	int e;
@@ -372,9 +381,9 @@ fork(void)
 		forks = 0;
 		slept_us = delays = 0;
 	}
-	/* Linux usually runs the parent first: three times in four, the
-	 * parent sleeps and the child runs first (bits 0-1 of r). */
-	if (pid != -1 && (pid == 0) == ((r & 3) == 0))
+	/* Linux usually runs the parent first: seven times in eight, the
+	 * parent sleeps and the child runs first (bits 0-2 of r). */
+	if (pid != -1 && (pid == 0) == ((r & 7) == 0))
 		pause_us(us);
 	errno = e;
 	return pid;
