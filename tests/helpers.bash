@@ -205,12 +205,26 @@ log_of() { echo "$BATS_TEST_TMPDIR/$1.log"; }
 
 # wait_log NAME ERE [SECONDS]: wait until NAME's log has a line matching
 # ERE (default limit 5 s, scaled). On time-out, print the log and fail.
+# It fails at once when no process of the test is left to write that
+# line: NAME has ended, its process group is empty and nothing carries the
+# test's tag (a stub that makes a program die does not cost the whole time
+# limit).
 wait_log() {
-	local file limit i
+	local file limit i pid=
 	file=$(log_of "$1")
 	limit=$(kit_scale "${3:-5}")
+	[[ -f $BATS_TEST_TMPDIR/$1.pid ]] && pid=$(cat "$BATS_TEST_TMPDIR/$1.pid")
 	for ((i = 0; i < ${limit%.*} * 20 + 20; i++)); do
 		grep -Eqs -- "$2" "$file" && return 0
+		# (Until it has called setsid, NAME has no group of its own yet.)
+		if [[ -n $pid ]] && ! is_running "$pid" && ! kill -0 -- "-$pid" 2>/dev/null; then
+			if [[ -z $(tagged_pids) ]]; then
+				grep -Eqs -- "$2" "$file" && return 0
+				echo "# $1 and every process of this test ended before a line matching /$2/ came in $1's log" >&2
+				return 1
+			fi
+			pid=	# a process left its group: wait the whole time
+		fi
 		sleep 0.05
 	done
 	# The log itself is in the failure report teardown prints.
