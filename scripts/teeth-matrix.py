@@ -36,6 +36,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 
 KIT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(KIT, "scripts"))
@@ -126,6 +127,7 @@ def variant(step, ex, deps, tmp):
     collateral failures once. A dict: failing, suspects (confirmed
     undeclared), flaky; or error."""
     v = os.path.join(tmp, f"{step}-{ex}")
+    t0 = time.monotonic()
     err = build(step, ex, v)
     if err is not None:
         return {"error": "the stubbed variant does not build", "log": err}
@@ -134,7 +136,7 @@ def variant(step, ex, deps, tmp):
     suspects = {k for k in failing if not allowed(deps, ex, exercise_of(short(k)))}
     confirmed = still_failing(step, v, "again", suspects)
     return {"failing": failing, "suspects": confirmed, "flaky": sorted(suspects - confirmed),
-            "names": st}
+            "names": st, "seconds": time.monotonic() - t0}
 
 
 def reference_failures(step, keys, tmp):
@@ -293,7 +295,7 @@ def main(argv):
             r = results[step][ex]
             say(f"# {step} {ex}: " + (r["error"] if "error" in r else
                 f"{len(r['failing'])} failing, {len(r['suspects'])} undeclared collateral "
-                "(before the reference's check)"))
+                f"(before the reference's check), {r['seconds']:.0f} s"))
             if len(results[step]) < sum(1 for s, _, _ in plan if s == step):
                 continue
             deps, enforced, path = decl[step]
