@@ -122,9 +122,10 @@ def allowed(deps, stubbed, test_ex):
     return test_ex in (stubbed, "run", "?") or stubbed in prereqs.closure(deps, test_ex)
 
 
-def variant(step, ex, deps, tmp):
+def variant(step, ex, deps, tmp, confirm=True):
     """Build and run the variant with ex stubbed; re-run its undeclared
-    collateral failures once. A dict: failing, suspects (confirmed
+    collateral failures once (unless not confirm: a step that is measured,
+    not held to its prerequisites). A dict: failing, suspects (confirmed
     undeclared), flaky; or error."""
     v = os.path.join(tmp, f"{step}-{ex}")
     t0 = time.monotonic()
@@ -134,7 +135,7 @@ def variant(step, ex, deps, tmp):
     st = run_suite(step, v, "all")
     failing = sorted(k for k, s in st.items() if s == "fail")
     suspects = {k for k in failing if not allowed(deps, ex, exercise_of(short(k)))}
-    confirmed = still_failing(step, v, "again", suspects)
+    confirmed = still_failing(step, v, "again", suspects) if confirm else suspects
     return {"failing": failing, "suspects": confirmed, "flaky": sorted(suspects - confirmed),
             "names": st, "seconds": time.monotonic() - t0}
 
@@ -151,7 +152,7 @@ def reference_failures(step, keys, tmp):
     return still_failing(step, v, "ref", keys)
 
 
-def step_rows(step, exs, deps, results, tmp):
+def step_rows(step, exs, deps, results, tmp, confirm=True):
     """The matrix of one step from its variants' results."""
     named = {}
     for r in results.values():
@@ -159,7 +160,7 @@ def step_rows(step, exs, deps, results, tmp):
             named.setdefault(exercise_of(short(k)), set()).add(k)
     cols = sorted(named, key=ex_key)
     suspects = set().union(*(r.get("suspects", set()) for r in results.values()))
-    on_ref = reference_failures(step, suspects, tmp)
+    on_ref = reference_failures(step, suspects, tmp) if confirm else set()
     rows = {}
     for ex in exs:
         r = results[ex]
@@ -235,8 +236,8 @@ def verdict(i, step, ex, files, r, enforced, prereqs_file):
                 f"{ex}, or declare the need and why):\n{names}")
     note = f"; {len(r['collateral'])} collateral, all declared" if r["collateral"] else ""
     if r["undeclared"]:
-        note = (f"; {len(r['undeclared'])} undeclared collateral (not enforced: no "
-                f"{prereqs_file})")
+        note = (f"; {len(r['undeclared'])} undeclared collateral, not confirmed (not enforced: "
+                f"no {prereqs_file})")
     return f"ok {i} teeth {where}: {caught}{note}"
 
 
@@ -288,7 +289,10 @@ def main(argv):
         out(f"1..{len(plan)}")
     with tempfile.TemporaryDirectory(prefix="osps-matrix.") as tmp, \
             concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = [pool.submit(variant, step, ex, decl[step][0], tmp) for step, ex, _ in plan]
+        # A step not held to its prerequisites (no file) is measured only:
+        # its collateral failures are not run again, nor on the reference.
+        futures = [pool.submit(variant, step, ex, decl[step][0], tmp, decl[step][1] or not check)
+                   for step, ex, _ in plan]
         results, i = {}, 0
         for (step, ex, files), fut in zip(plan, futures):
             results.setdefault(step, {})[ex] = fut.result()
@@ -299,7 +303,8 @@ def main(argv):
             if len(results[step]) < sum(1 for s, _, _ in plan if s == step):
                 continue
             deps, enforced, path = decl[step]
-            m = step_rows(step, [e for s, e, _ in plan if s == step], deps, results[step], tmp)
+            m = step_rows(step, [e for s, e, _ in plan if s == step], deps, results[step], tmp,
+                          enforced or not check)
             matrices.append(m)
             lines = render(m, path)
             if check:
