@@ -3,7 +3,7 @@
 # and only that exercise.
 #
 # For each exercise alone: build the reference with only its blocks
-# replaced by their stubs and run the step's whole suite (two variants at
+# replaced by their stubs and run the step's whole suite (four variants at
 # a time: TEETH_JOBS). Require at least one failure, first among the tests
 # named for the exercise ([N.M]), else in the whole suite (a block no test
 # can catch is a design smell: split or test it); and no failure of a test

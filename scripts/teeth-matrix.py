@@ -21,7 +21,7 @@ Usage: teeth-matrix.py [--check] [--jobs N] [--only N.M,...] [--json FILE]
              follows as TAP comments. A step without a prerequisites file
              is measured, not held to it (its collateral is only shown).
   --jobs N   variants built and run at the same time (default: $TEETH_JOBS,
-             else 2: the suites mostly wait, and are built to run side by side)
+             else 4: stubbed suites mostly wait, and are built to run side by side)
   --only     only these exercises' rows (after a change to them: quicker)
   --prereqs  read this file instead of STEP_DIR/prerequisites (one step)
 Without --check: prints, per step, one row per stubbed exercise (its failing
@@ -122,11 +122,9 @@ def allowed(deps, stubbed, test_ex):
     return test_ex in (stubbed, "run", "?") or stubbed in prereqs.closure(deps, test_ex)
 
 
-def variant(step, ex, deps, tmp, confirm=True):
-    """Build and run the variant with ex stubbed; re-run its undeclared
-    collateral failures once (unless not confirm: a step that is measured,
-    not held to its prerequisites). A dict: failing, suspects (confirmed
-    undeclared), flaky; or error."""
+def variant(step, ex, deps, tmp):
+    """Build and run the variant with ex stubbed. A dict: failing, suspects
+    (its undeclared collateral failures), its build in v; or error."""
     v = os.path.join(tmp, f"{step}-{ex}")
     t0 = time.monotonic()
     err = build(step, ex, v)
@@ -135,9 +133,18 @@ def variant(step, ex, deps, tmp, confirm=True):
     st = run_suite(step, v, "all")
     failing = sorted(k for k, s in st.items() if s == "fail")
     suspects = {k for k in failing if not allowed(deps, ex, exercise_of(short(k)))}
-    confirmed = still_failing(step, v, "again", suspects) if confirm else suspects
-    return {"failing": failing, "suspects": confirmed, "flaky": sorted(suspects - confirmed),
-            "names": st, "seconds": time.monotonic() - t0}
+    return {"failing": failing, "suspects": suspects, "flaky": [], "names": st, "v": v,
+            "seconds": time.monotonic() - t0}
+
+
+def confirm(step, r):
+    """Run r's suspects once more on their variant, alone on the machine
+    (after every variant has run): those that pass are flakes."""
+    if "error" in r or not r["suspects"]:
+        return
+    again = still_failing(step, r["v"], "again", r["suspects"])
+    r["flaky"] = sorted(r["suspects"] - again)
+    r["suspects"] = again
 
 
 def reference_failures(step, keys, tmp):
@@ -264,7 +271,7 @@ def main(argv):
     if not args or (prereqs_override and len(args) != 1):
         sys.stderr.write(__doc__.split("\n\n")[2] + "\n")
         return 2
-    jobs = jobs or int(os.environ.get("TEETH_JOBS", "2"))
+    jobs = jobs or int(os.environ.get("TEETH_JOBS", "4"))
     say = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
     out = lambda s: print(s, flush=True)  # noqa: E731
 
@@ -289,20 +296,25 @@ def main(argv):
         out(f"1..{len(plan)}")
     with tempfile.TemporaryDirectory(prefix="osps-matrix.") as tmp, \
             concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
-        # A step not held to its prerequisites (no file) is measured only:
-        # its collateral failures are not run again, nor on the reference.
-        futures = [pool.submit(variant, step, ex, decl[step][0], tmp, decl[step][1] or not check)
-                   for step, ex, _ in plan]
+        # The last steps' suites are the longest: started first, they do
+        # not leave one worker alone at the end.
+        futures = {pool.submit(variant, step, ex, decl[step][0], tmp): (step, ex)
+                   for step, ex, _ in sorted(plan, key=lambda p: -args.index(p[0]))}
         results, i = {}, 0
-        for (step, ex, files), fut in zip(plan, futures):
-            results.setdefault(step, {})[ex] = fut.result()
-            r = results[step][ex]
+        for fut in concurrent.futures.as_completed(futures):
+            step, ex = futures[fut]
+            r = results.setdefault(step, {})[ex] = fut.result()
             say(f"# {step} {ex}: " + (r["error"] if "error" in r else
                 f"{len(r['failing'])} failing, {len(r['suspects'])} undeclared collateral "
-                f"(before the reference's check), {r['seconds']:.0f} s"))
-            if len(results[step]) < sum(1 for s, _, _ in plan if s == step):
-                continue
+                f"(not yet confirmed), {r['seconds']:.0f} s"))
+        for step in dict.fromkeys(s for s, _, _ in plan):
             deps, enforced, path = decl[step]
+            # A step not held to its prerequisites (no file) is measured
+            # only: its collateral failures are not run again, nor on the
+            # reference.
+            if enforced or not check:
+                for r in results[step].values():
+                    confirm(step, r)
             m = step_rows(step, [e for s, e, _ in plan if s == step], deps, results[step], tmp,
                           enforced or not check)
             matrices.append(m)
