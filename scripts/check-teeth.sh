@@ -10,9 +10,10 @@
 # named for another exercise unless that exercise declares it needs this
 # one in STEP/prerequisites (scripts/prereqs.py), once confirmed by running
 # just those tests again (a flake is not counted) and not failing on the
-# reference. A step without a prerequisites file is measured, not held to
-# it. Prints TAP: one line per exercise, then each step's independence
-# matrix as comments (scripts/teeth-matrix.py does the work).
+# reference. A step without a prerequisites file is not held to it: only
+# its teeth are checked, from its own tests (make teeth-matrix STEP=N
+# measures its matrix). Prints TAP: one line per exercise, then each step's
+# independence matrix as comments (scripts/teeth-matrix.py does the work).
 # RESULTS=DIR also saves the TAP as DIR/teeth.tap.
 # --matrix is accepted and ignored (the matrix is always printed).
 set -u

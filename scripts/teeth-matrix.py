@@ -19,7 +19,8 @@ Usage: teeth-matrix.py [--check] [--jobs N] [--only N.M,...] [--json FILE]
              stub makes no test fail (no teeth) or makes a test of another
              exercise fail that its prerequisites do not list; the matrix
              follows as TAP comments. A step without a prerequisites file
-             is measured, not held to it (its collateral is only shown).
+             is not held to independence: only its teeth are checked, from
+             its own tests (the whole suite if none fails), the quick way.
   --jobs N   variants built and run at the same time (default: $TEETH_JOBS,
              else 4: stubbed suites mostly wait, and are built to run side by side)
   --only     only these exercises' rows (after a change to them: quicker)
@@ -134,6 +135,22 @@ def variant(step, ex, deps, tmp):
     failing = sorted(k for k, s in st.items() if s == "fail")
     suspects = {k for k in failing if not allowed(deps, ex, exercise_of(short(k)))}
     return {"failing": failing, "suspects": suspects, "flaky": [], "names": st, "v": v,
+            "seconds": time.monotonic() - t0}
+
+
+def own_teeth(step, ex, tmp):
+    """For a step not held to prerequisites: the variant's own tests only
+    ([N.M]), and the whole suite only if none of them fails (quick)."""
+    v = os.path.join(tmp, f"{step}-{ex}")
+    t0 = time.monotonic()
+    err = build(step, ex, v)
+    if err is not None:
+        return {"error": "the stubbed variant does not build", "log": err}
+    st = run_suite(step, v, "own", "\\[" + ex.replace(".", "\\.") + "\\] ")
+    own = sorted(short(k) for k, s in st.items() if s == "fail" and exercise_of(short(k)) == ex)
+    failing = own or sorted(short(k) for k, s in run_suite(step, v, "all").items() if s == "fail")
+    return {"own_only": True, "own": len(own), "failing_total": len(failing),
+            "first": failing[0] if failing else None, "collateral": [], "undeclared": [],
             "seconds": time.monotonic() - t0}
 
 
@@ -298,17 +315,33 @@ def main(argv):
             concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
         # The last steps' suites are the longest: started first, they do
         # not leave one worker alone at the end.
-        futures = {pool.submit(variant, step, ex, decl[step][0], tmp): (step, ex)
+        # In make check-teeth, a step without a prerequisites file is not
+        # held to independence: only its teeth are checked, the quick way
+        # (make teeth-matrix STEP=N measures its matrix).
+        quick = {step for step in decl if check and not decl[step][1]}
+        futures = {pool.submit(own_teeth, step, ex, tmp) if step in quick else
+                   pool.submit(variant, step, ex, decl[step][0], tmp): (step, ex)
                    for step, ex, _ in sorted(plan, key=lambda p: -args.index(p[0]))}
         results, i = {}, 0
         for fut in concurrent.futures.as_completed(futures):
             step, ex = futures[fut]
             r = results.setdefault(step, {})[ex] = fut.result()
             say(f"# {step} {ex}: " + (r["error"] if "error" in r else
+                f"{r['own']} of its own tests failing, {r['seconds']:.0f} s" if "own_only" in r else
                 f"{len(r['failing'])} failing, {len(r['suspects'])} undeclared collateral "
                 f"(not yet confirmed), {r['seconds']:.0f} s"))
         for step in dict.fromkeys(s for s, _, _ in plan):
             deps, enforced, path = decl[step]
+            if step in quick:
+                for s, e, f in plan:
+                    if s == step:
+                        i += 1
+                        line = verdict(i, step, e, f, results[step][e], enforced, path)
+                        rc |= line.startswith("not ok")
+                        out(line)
+                out(f"# {step}: no {path}: its teeth only, from its own tests (its "
+                    f"independence matrix: make teeth-matrix STEP={step[4:].split('_')[0]})")
+                continue
             # A step not held to its prerequisites (no file) is measured
             # only: its collateral failures are not run again, nor on the
             # reference.

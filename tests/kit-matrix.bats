@@ -94,3 +94,12 @@ without() {
 		[[ ! -e $f ]] || fail "$f is still there"
 	done
 }
+
+@test "check-teeth: a step without a prerequisites file is checked for teeth only, from its own tests" {
+	run --separate-stderr python3 scripts/teeth-matrix.py --check --only 1.4 \
+		--prereqs "$BATS_TEST_TMPDIR/none" step1_shm
+	assert_success
+	assert_line --regexp '^ok 1 teeth 1\.4 \(step1_shm/d\.c\): caught by [1-9][0-9]* of its own tests, e\.g\. "\[1\.4\] '
+	assert_line "# step1_shm: no $BATS_TEST_TMPDIR/none: its teeth only, from its own tests (its independence matrix: make teeth-matrix STEP=1)"
+	refute_line --regexp '^# stubbed '
+}
