@@ -19,9 +19,10 @@ Usage: teeth-matrix.py [--check] [--jobs N] [--only N.M,...] [--json FILE]
              stub makes no test fail (no teeth) or makes a test of another
              exercise fail that its prerequisites do not list; the matrix
              follows as TAP comments. A step without a prerequisites file
-             is measured, not held to it (its collateral is only shown).
+             is not held to independence: only its teeth are checked, from
+             its own tests (the whole suite if none fails), the quick way.
   --jobs N   variants built and run at the same time (default: $TEETH_JOBS,
-             else 2: the suites mostly wait, and are built to run side by side)
+             else 4: stubbed suites mostly wait, and are built to run side by side)
   --only     only these exercises' rows (after a change to them: quicker)
   --prereqs  read this file instead of STEP_DIR/prerequisites (one step)
 Without --check: prints, per step, one row per stubbed exercise (its failing
@@ -36,6 +37,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 
 KIT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(KIT, "scripts"))
@@ -122,19 +124,44 @@ def allowed(deps, stubbed, test_ex):
 
 
 def variant(step, ex, deps, tmp):
-    """Build and run the variant with ex stubbed; re-run its undeclared
-    collateral failures once. A dict: failing, suspects (confirmed
-    undeclared), flaky; or error."""
+    """Build and run the variant with ex stubbed. A dict: failing, suspects
+    (its undeclared collateral failures), its build in v; or error."""
     v = os.path.join(tmp, f"{step}-{ex}")
+    t0 = time.monotonic()
     err = build(step, ex, v)
     if err is not None:
         return {"error": "the stubbed variant does not build", "log": err}
     st = run_suite(step, v, "all")
     failing = sorted(k for k, s in st.items() if s == "fail")
     suspects = {k for k in failing if not allowed(deps, ex, exercise_of(short(k)))}
-    confirmed = still_failing(step, v, "again", suspects)
-    return {"failing": failing, "suspects": confirmed, "flaky": sorted(suspects - confirmed),
-            "names": st}
+    return {"failing": failing, "suspects": suspects, "flaky": [], "names": st, "v": v,
+            "seconds": time.monotonic() - t0}
+
+
+def own_teeth(step, ex, tmp):
+    """For a step not held to prerequisites: the variant's own tests only
+    ([N.M]), and the whole suite only if none of them fails (quick)."""
+    v = os.path.join(tmp, f"{step}-{ex}")
+    t0 = time.monotonic()
+    err = build(step, ex, v)
+    if err is not None:
+        return {"error": "the stubbed variant does not build", "log": err}
+    st = run_suite(step, v, "own", "\\[" + ex.replace(".", "\\.") + "\\] ")
+    own = sorted(short(k) for k, s in st.items() if s == "fail" and exercise_of(short(k)) == ex)
+    failing = own or sorted(short(k) for k, s in run_suite(step, v, "all").items() if s == "fail")
+    return {"own_only": True, "own": len(own), "failing_total": len(failing),
+            "first": failing[0] if failing else None, "collateral": [], "undeclared": [],
+            "seconds": time.monotonic() - t0}
+
+
+def confirm(step, r):
+    """Run r's suspects once more on their variant, alone on the machine
+    (after every variant has run): those that pass are flakes."""
+    if "error" in r or not r["suspects"]:
+        return
+    again = still_failing(step, r["v"], "again", r["suspects"])
+    r["flaky"] = sorted(r["suspects"] - again)
+    r["suspects"] = again
 
 
 def reference_failures(step, keys, tmp):
@@ -149,7 +176,7 @@ def reference_failures(step, keys, tmp):
     return still_failing(step, v, "ref", keys)
 
 
-def step_rows(step, exs, deps, results, tmp):
+def step_rows(step, exs, deps, results, tmp, confirm=True):
     """The matrix of one step from its variants' results."""
     named = {}
     for r in results.values():
@@ -157,7 +184,7 @@ def step_rows(step, exs, deps, results, tmp):
             named.setdefault(exercise_of(short(k)), set()).add(k)
     cols = sorted(named, key=ex_key)
     suspects = set().union(*(r.get("suspects", set()) for r in results.values()))
-    on_ref = reference_failures(step, suspects, tmp)
+    on_ref = reference_failures(step, suspects, tmp) if confirm else set()
     rows = {}
     for ex in exs:
         r = results[ex]
@@ -233,8 +260,8 @@ def verdict(i, step, ex, files, r, enforced, prereqs_file):
                 f"{ex}, or declare the need and why):\n{names}")
     note = f"; {len(r['collateral'])} collateral, all declared" if r["collateral"] else ""
     if r["undeclared"]:
-        note = (f"; {len(r['undeclared'])} undeclared collateral (not enforced: no "
-                f"{prereqs_file})")
+        note = (f"; {len(r['undeclared'])} undeclared collateral, not confirmed (not enforced: "
+                f"no {prereqs_file})")
     return f"ok {i} teeth {where}: {caught}{note}"
 
 
@@ -261,7 +288,7 @@ def main(argv):
     if not args or (prereqs_override and len(args) != 1):
         sys.stderr.write(__doc__.split("\n\n")[2] + "\n")
         return 2
-    jobs = jobs or int(os.environ.get("TEETH_JOBS", "2"))
+    jobs = jobs or int(os.environ.get("TEETH_JOBS", "4"))
     say = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
     out = lambda s: print(s, flush=True)  # noqa: E731
 
@@ -286,18 +313,43 @@ def main(argv):
         out(f"1..{len(plan)}")
     with tempfile.TemporaryDirectory(prefix="osps-matrix.") as tmp, \
             concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = [pool.submit(variant, step, ex, decl[step][0], tmp) for step, ex, _ in plan]
+        # The last steps' suites are the longest: started first, they do
+        # not leave one worker alone at the end.
+        # In make check-teeth, a step without a prerequisites file is not
+        # held to independence: only its teeth are checked, the quick way
+        # (make teeth-matrix STEP=N measures its matrix).
+        quick = {step for step in decl if check and not decl[step][1]}
+        futures = {pool.submit(own_teeth, step, ex, tmp) if step in quick else
+                   pool.submit(variant, step, ex, decl[step][0], tmp): (step, ex)
+                   for step, ex, _ in sorted(plan, key=lambda p: -args.index(p[0]))}
         results, i = {}, 0
-        for (step, ex, files), fut in zip(plan, futures):
-            results.setdefault(step, {})[ex] = fut.result()
-            r = results[step][ex]
+        for fut in concurrent.futures.as_completed(futures):
+            step, ex = futures[fut]
+            r = results.setdefault(step, {})[ex] = fut.result()
             say(f"# {step} {ex}: " + (r["error"] if "error" in r else
+                f"{r['own']} of its own tests failing, {r['seconds']:.0f} s" if "own_only" in r else
                 f"{len(r['failing'])} failing, {len(r['suspects'])} undeclared collateral "
-                "(before the reference's check)"))
-            if len(results[step]) < sum(1 for s, _, _ in plan if s == step):
-                continue
+                f"(not yet confirmed), {r['seconds']:.0f} s"))
+        for step in dict.fromkeys(s for s, _, _ in plan):
             deps, enforced, path = decl[step]
-            m = step_rows(step, [e for s, e, _ in plan if s == step], deps, results[step], tmp)
+            if step in quick:
+                for s, e, f in plan:
+                    if s == step:
+                        i += 1
+                        line = verdict(i, step, e, f, results[step][e], enforced, path)
+                        rc |= line.startswith("not ok")
+                        out(line)
+                out(f"# {step}: no {path}: its teeth only, from its own tests (its "
+                    f"independence matrix: make teeth-matrix STEP={step[4:].split('_')[0]})")
+                continue
+            # A step not held to its prerequisites (no file) is measured
+            # only: its collateral failures are not run again, nor on the
+            # reference.
+            if enforced or not check:
+                for r in results[step].values():
+                    confirm(step, r)
+            m = step_rows(step, [e for s, e, _ in plan if s == step], deps, results[step], tmp,
+                          enforced or not check)
             matrices.append(m)
             lines = render(m, path)
             if check:

@@ -25,26 +25,33 @@
 # Exercise independence (make check-teeth enforces it): a test named for
 # exercise N.M ("[2.3] ...") must fail only when N.M is wrong, or an
 # exercise that N.M declares it needs in STEP/prerequisites
-# (scripts/prereqs.py). Tests that need the whole program are named
-# "[run] ..." (integration tests, with their own points in the rubric).
-# Three tools keep a test to its own exercise:
+# (scripts/prereqs.py; check-teeth holds a step to it once the file
+# exists). Tests that need the whole program are named "[run] ..."
+# (integration tests, with their own points in the rubric); a test named
+# for N.M keeps testing N.M. The tools:
 #
 #  - Who is charged for leftovers. A step opts in by setting, in setup()
 #    before kit_setup, KIT_CLEAN_TESTS: an ERE matched against the test's
 #    name, e.g. '^\[(1\.5|run)\] ' (its clean-up exercise and the
 #    integration tests). A leftover then fails only those tests, and any
 #    test that calls expect_clean; in every other test teardown removes it
-#    and, if the test passed, records it in the file's ledger. KIT_CLEAN_TESTS unset:
-#    every test is charged, as it always was.
-#  - The ledger's test, last in the file (so that the suite as a whole
-#    still catches a program that leaves anything behind anywhere):
+#    and, if the test passed, records it in the file's ledger.
+#    KIT_CLEAN_TESTS unset: every test is charged, as it always was.
+#  - The ledger's test, last in the file, so that the suite as a whole
+#    still catches a program that leaves anything behind anywhere:
 #        @test "[run] no test left a process, a segment or a file behind" {
 #                assert_no_leftovers
 #        }
-#    (a file run with --jobs must keep it last: BATS_NO_PARALLELIZE_WITHIN_FILE).
+#    (a file whose tests run in parallel, bats --jobs, must set
+#    BATS_NO_PARALLELIZE_WITHIN_FILE=true in setup_file to keep it last).
 #  - stop_prog NAME: the harness stops a program it started (SIGTERM to its
-#    process group, a bounded wait, then SIGKILL), for tests whose exercise
-#    is not the program's own stop: they must not depend on it.
+#    process group, a bounded wait, then SIGKILL), for a test of another
+#    exercise than the program's own stop: it must not depend on that stop,
+#    nor assert the exit status or the error lines that depend on it.
+#  - wait_log fails at once when no process of the test is left to write
+#    the line it waits for: a stub that kills a program costs little time.
+#  - scripts/teeth-matrix.py --only N.M STEP (make teeth-matrix STEP=N
+#    EX=N.M) shows which tests fail with N.M stubbed, collateral ones named.
 
 bats_require_minimum_version 1.5.0
 
@@ -205,12 +212,26 @@ log_of() { echo "$BATS_TEST_TMPDIR/$1.log"; }
 
 # wait_log NAME ERE [SECONDS]: wait until NAME's log has a line matching
 # ERE (default limit 5 s, scaled). On time-out, print the log and fail.
+# It fails at once when no process of the test is left to write that
+# line: NAME has ended, its process group is empty and nothing carries the
+# test's tag (a stub that makes a program die does not cost the whole time
+# limit).
 wait_log() {
-	local file limit i
+	local file limit i pid=
 	file=$(log_of "$1")
 	limit=$(kit_scale "${3:-5}")
+	[[ -f $BATS_TEST_TMPDIR/$1.pid ]] && pid=$(cat "$BATS_TEST_TMPDIR/$1.pid")
 	for ((i = 0; i < ${limit%.*} * 20 + 20; i++)); do
 		grep -Eqs -- "$2" "$file" && return 0
+		# (Until it has called setsid, NAME has no group of its own yet.)
+		if [[ -n $pid ]] && ! is_running "$pid" && ! kill -0 -- "-$pid" 2>/dev/null; then
+			if [[ -z $(tagged_pids) ]]; then
+				grep -Eqs -- "$2" "$file" && return 0
+				echo "# $1 and every process of this test ended before a line matching /$2/ came in $1's log" >&2
+				return 1
+			fi
+			pid=	# a process left its group: wait the whole time
+		fi
 		sleep 0.05
 	done
 	# The log itself is in the failure report teardown prints.
@@ -255,13 +276,13 @@ wait_exit() {
 stop_prog() {
 	local pid limit i
 	pid=$(cat "$BATS_TEST_TMPDIR/$1.pid")
-	kill -TERM -- "-$pid" 2>/dev/null
+	kill -TERM -- "-$pid" 2>/dev/null || true
 	limit=$(kit_scale "${2:-2}")
 	for ((i = 0; i < ${limit%.*} * 20 + 20; i++)); do
 		is_running "$pid" || break
 		sleep 0.05
 	done
-	kill -KILL -- "-$pid" 2>/dev/null
+	kill -KILL -- "-$pid" 2>/dev/null || true
 	status=0
 	wait "$pid" || status=$?
 	status_words "$status" >"$BATS_TEST_TMPDIR/$1.status"

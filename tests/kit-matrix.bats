@@ -63,3 +63,43 @@ without() {
 	assert_regex "$stderr" "^teeth-matrix: $BATS_TEST_TMPDIR/prerequisites: 1\.1 needs itself through others \(a cycle\)$"
 	assert_equal "$output" ""
 }
+
+@test "a leftover fails only the tests charged for it, and the ledger's test counts the others'" {
+	# A "program" that leaves its segment behind, and a suite of three tests.
+	mkdir "$BATS_TEST_TMPDIR/bin"
+	printf '#!/bin/sh\necho leak >"/dev/shm$1"\n' >"$BATS_TEST_TMPDIR/bin/leaky"
+	chmod +x "$BATS_TEST_TMPDIR/bin/leaky"
+	# (Written as "@TEST": bats would read "@test" here as its own tests.)
+	sed 's/^@TEST/@test/' >"$BATS_TEST_TMPDIR/suite.bats" <<-'EOF2'
+	setup() {
+		load "$KIT_ROOT/tests/helpers"
+		KIT_CLEAN_TESTS='^\[(1\.5|run)\] '
+		kit_setup
+	}
+	teardown() { kit_teardown; }
+	@TEST "[1.2] a test of another exercise" { run_prog leaky "$SHM_NAME"; }
+	@TEST "[1.5] a test of the clean-up" { run_prog leaky "$SHM_NAME"; }
+	@TEST "[1.3] a test that asks for it" { expect_clean; run_prog leaky "$SHM_NAME"; }
+	@TEST "[run] no test left a process, a segment or a file behind" { assert_no_leftovers; }
+	EOF2
+	BIN=$BATS_TEST_TMPDIR/bin run -1 bats --formatter tap "$BATS_TEST_TMPDIR/suite.bats"
+	assert_line 'ok 1 [1.2] a test of another exercise'
+	assert_line 'not ok 2 [1.5] a test of the clean-up'
+	assert_line 'not ok 3 [1.3] a test that asks for it'
+	assert_line 'not ok 4 [run] no test left a process, a segment or a file behind'
+	assert_line --regexp '^# \[1\.2\] a test of another exercise: shared memory segment left: /dev/shm/osps-t[0-9]+-1$'
+	refute_line --regexp '^# \[1\.[35]\] .*: shared memory segment left'
+	# Teardown removed every one of them, charged or not.
+	for f in $(grep -oE '/dev/shm/osps-t[0-9]+-[0-9]+' <<<"$output" | sort -u); do
+		[[ ! -e $f ]] || fail "$f is still there"
+	done
+}
+
+@test "check-teeth: a step without a prerequisites file is checked for teeth only, from its own tests" {
+	run --separate-stderr python3 scripts/teeth-matrix.py --check --only 1.4 \
+		--prereqs "$BATS_TEST_TMPDIR/none" step1_shm
+	assert_success
+	assert_line --regexp '^ok 1 teeth 1\.4 \(step1_shm/d\.c\): caught by [1-9][0-9]* of its own tests, e\.g\. "\[1\.4\] '
+	assert_line "# step1_shm: no $BATS_TEST_TMPDIR/none: its teeth only, from its own tests (its independence matrix: make teeth-matrix STEP=1)"
+	refute_line --regexp '^# stubbed '
+}

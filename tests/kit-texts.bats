@@ -73,7 +73,7 @@ kit_copy() {
 	run -1 scripts/check-texts.py --root "$k" --events "${STEPS[@]}"
 	assert_line --regexp "^events: step4_client/tests/.*\[4\.7\] waits for 'serving id=', which neither TODO 4\.7 nor"
 	assert_line --regexp "^events: step3_watchdog/tests/step3.bats: \[3\.6\] expects the text 'w's restarted more than'"
-	assert_line "events: step1_shm/tests/step1.bats: [1.2] expects exit code 127, which neither the skeleton (code or TODO) nor the README names"
+	assert_line "events: step1_shm/tests/step1.bats: [1.4] expects exit code 127, which neither the skeleton (code or TODO) nor the README names"
 }
 
 @test "[run] every C fragment of a hint compiles in its exercise's code" {
