@@ -289,6 +289,28 @@ stop_prog() {
 	return 0
 }
 
+# end_all NAME: end the test from the harness's side, whatever the
+# programs' own stop code does: SIGKILL every process the test started
+# (again, until none is left: a dying d may have forked), reap NAME (a
+# program of start_prog), then remove what the programs leave (run
+# directory entries, segments). A test of one exercise ends with this, so
+# that another exercise's broken stop or clean-up cannot fail it.
+end_all() {
+	local i left
+	for ((i = 0; i < 40; i++)); do
+		left=$(tagged_pids)
+		[[ -z $left ]] && break
+		kill -KILL $left 2>/dev/null
+		sleep 0.05
+	done
+	if [[ -f $BATS_TEST_TMPDIR/$1.pid ]]; then
+		wait "$(cat "$BATS_TEST_TMPDIR/$1.pid")" 2>/dev/null || true
+	fi
+	[[ -d $RUN_DIR ]] && find "$RUN_DIR" -mindepth 1 -delete
+	rm -f -- "/dev/shm/${SHM_NAME#/}" "/dev/shm/${SHM_NAME#/}"-*
+	return 0
+}
+
 # kit_report: what every program of a failed test did: how it ended, in
 # words, and the end of its log (teardown prints it before stopping them).
 kit_report() {

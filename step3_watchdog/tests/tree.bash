@@ -66,25 +66,10 @@ assert_tree_sane() {
 		fail "zombie or orphan in the tree (see above)"
 }
 
-# end_tree: stop the tree from the test's side, whatever the program's own
-# stop code does: SIGKILL every process the test started (again, until
-# none is left: a dying d may have forked), then remove what the tree
-# leaves (its FIFOs, its segments). A test of another exercise than the
-# clean stop (3.8) ends with this, so that a broken stop fails 3.8's tests
-# only.
-end_tree() {
-	local i left
-	for ((i = 0; i < 40; i++)); do
-		left=$(tagged_pids)
-		[[ -z $left ]] && break
-		kill -KILL $left 2>/dev/null
-		sleep 0.05
-	done
-	wait "$wd_PID" 2>/dev/null || true
-	[[ -d $RUN_DIR ]] && find "$RUN_DIR" -mindepth 1 -delete
-	rm -f -- "/dev/shm/${SHM_NAME#/}" "/dev/shm/${SHM_NAME#/}"-*
-	return 0
-}
+# end_tree: end the tree from the test's side (end_all, helpers.bash). A
+# test of another exercise than the clean stop (3.8) ends with this, so
+# that a broken stop fails 3.8's tests only.
+end_tree() { end_all wd; }
 
 # stop_tree: SIGTERM the watchdog, expect exit 0 within 2 s and nothing left.
 stop_tree() {

@@ -144,24 +144,10 @@ stop_system() {
 	[[ -z $(ls -A "$RUN_DIR") ]] || fail "left in $RUN_DIR: $(ls -A "$RUN_DIR")"
 }
 
-# end_system NAME: stop the system from the test's side, whatever its own
-# stop code does: SIGKILL every process the test started (again, until
-# none is left: a dying d may have forked), then remove what the tree
-# leaves (its FIFOs, its segments). Exercise tests end with this, so that
-# a broken exercise cannot fail another one's test by a stop gone wrong.
-end_system() {
-	local i left
-	for ((i = 0; i < 40; i++)); do
-		left=$(tagged_pids)
-		[[ -z $left ]] && break
-		kill -KILL $left 2>/dev/null
-		sleep 0.05
-	done
-	wait "$(cat "$BATS_TEST_TMPDIR/$1.pid")" 2>/dev/null || true
-	[[ -d $RUN_DIR ]] && find "$RUN_DIR" -mindepth 1 -delete
-	rm -f -- "/dev/shm/${SHM_NAME#/}" "/dev/shm/${SHM_NAME#/}"-*
-	return 0
-}
+# end_system NAME: end the system from the test's side (end_all,
+# helpers.bash). Exercise tests end with this, so that a broken exercise
+# cannot fail another one's test by a stop gone wrong.
+end_system() { end_all "$1"; }
 
 # d_still_answers: a new connection to d is accepted and answered (an
 # unknown line gets "error unknown"): d serves on, whatever became of
