@@ -271,3 +271,20 @@ teardown() {
 	run -0 make -s demo NO_COLOR=1
 	refute_output --partial "cmocka"
 }
+
+@test "[run] valgrind's report: a descriptor left open fails, unless a signal ended the program (its teardown)" {
+	local d=$BATS_TEST_TMPDIR/vg
+	mkdir -p "$d"
+	cat >"$d/vg.101.log" <<-'LOG'
+	==101== Command: /x/select_server -p 0
+	==101== FILE DESCRIPTORS: 4 open (3 std) at exit.
+	==101== Open AF_INET socket 4: 127.0.0.1:1 <-> 127.0.0.1:2
+	==101== ERROR SUMMARY: 0 errors from 0 contexts (suppressed: 0 from 0)
+	LOG
+	sed -e 's/101/102/g' -e '2i ==102== Process terminating with default action of signal 15 (SIGTERM)' \
+		"$d/vg.101.log" >"$d/vg.102.log"
+	run -0 python3 scripts/vgcheck.py "$d"
+	assert_line 'not ok 1 valgrind select_server[101]'
+	assert_line '# descriptors open at exit: fd 4 127.0.0.1:1 <-> 127.0.0.1:2'
+	assert_line 'ok 2 valgrind select_server[102]'
+}
