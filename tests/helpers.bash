@@ -297,6 +297,16 @@ stop_prog() {
 # that another exercise's broken stop or clean-up cannot fail it.
 end_all() {
 	local i left
+	# Freeze them all first (until no new one appears), then kill: a
+	# program that saw another one die could otherwise still run its own
+	# error exit, and under valgrind report the descriptors it had no time
+	# to close.
+	for ((i = 0; i < 40; i++)); do
+		left=$(tagged_pids)
+		[[ -z $left ]] && break
+		kill -STOP $left 2>/dev/null
+		[[ $(tagged_pids) == "$left" ]] && break
+	done
 	for ((i = 0; i < 40; i++)); do
 		left=$(tagged_pids)
 		[[ -z $left ]] && break
