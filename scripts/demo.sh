@@ -170,22 +170,22 @@ demo_step2() {
 	check "w stopped on end of file and was reaped" grep -q 'reaped name=w .*exited with code 0' "$tmp/log"
 	check "FIFOs and segment removed" test -z "$(ls -A "$run")" -a ! -e "/dev/shm$shm"
 
-	stage "Step 1's race, in turns: 20 million increments"
-	cmd "d -R -r \$RUN -m $shm"
-	"$bin/d" -R -r "$run" -m "$shm" >"$tmp/out" 2>/dev/null
+	stage "Step 1's race, in turns (race.c): 20 million increments"
+	cmd "race -m $shm"
+	"$bin/race" -m "$shm" >"$tmp/out" 2>/dev/null
 	printf '%s' "$B"; fit 4 <"$tmp/out"; printf '%s' "$N"
 	check "no update lost" grep -q ', lost 0 updates' "$tmp/out"
 
-	stage "A zombie (2.b): w has exited, d waits 3 s before reaping it"
-	cmd "d -n 2 -Z 3000 -r \$RUN -m $shm &"
-	"$bin/d" -n 2 -Z 3000 -r "$run" -m "$shm" >/dev/null 2>"$tmp/log" &
+	stage "A zombie (2.b, zombie.c): its child has exited, it waits 3 s before reaping it"
+	cmd "zombie -t 3000 &"
+	"$bin/zombie" -t 3000 >/dev/null 2>"$tmp/log" &
 	d=$!
-	wait_line "$tmp/log" ' zombie name=w '
+	wait_line "$tmp/log" ' zombie name=child '
 	cmd "ps -o pid,stat,comm --ppid $d"
 	ps -o pid,stat,comm --ppid "$d" | fit 4
-	check "ps shows w as a zombie (Z)" test -n "$(ps -o stat= --ppid "$d" | grep Z)"
+	check "ps shows the child as a zombie (Z)" test -n "$(ps -o stat= --ppid "$d" | grep Z)"
 	wait "$d"
-	check "then d reaped it and exited 0" test "$?" -eq 0
+	check "then it reaped it and exited 0" test "$?" -eq 0
 
 	stage "w killed mid-run: d notices, names the signal, cleans up, exits 1"
 	"$bin/d" -n 1000000 -t 50 -r "$run" -m "$shm" >/dev/null 2>"$tmp/log" &

@@ -1,9 +1,15 @@
 # Step 2: what to build (see mk/step.mk for the rules).
-PROGS := d w
-d_OBJS := d.o fifo.o proto.o shm_area.o common/log.o common/io.o \
-	common/util.o common/rundir.o common/selfpipe.o common/rtt.o
+PROGS := d w race zombie
+d_OBJS := d.o child.o run.o fifo.o proto.o shm_area.o common/log.o \
+	common/io.o common/util.o common/rundir.o common/selfpipe.o \
+	common/rtt.o common/opt.o
 w_OBJS := w.o proto.o shm_area.o common/log.o common/io.o common/util.o \
 	common/rundir.o common/selfpipe.o
+# The step's demos, each a program of its own (race.c, zombie.c).
+race_OBJS := race.o shm_area.o common/log.o common/io.o common/util.o \
+	common/opt.o
+zombie_OBJS := zombie.o common/log.o common/io.o common/util.o \
+	common/selfpipe.o common/opt.o
 
 # read() is replaced by a mock (-Wl,--wrap) to deliver messages in
 # pieces, glued together, or cut by end of file, on demand.

@@ -47,7 +47,7 @@ enum proto_msg {
 /* Written first by d: tells a segment of this step from anything else. */
 #define SHM_MAGIC 0x4f535032u	/* "OSP2" */
 
-/* Race mode: increments each side makes per turn, one at a time. */
+/* race.c: increments each side makes per turn, one at a time. */
 #define RACE_BATCH 1000
 
 /* The whole segment, as in step 1. d creates it zero-filled. */
@@ -56,7 +56,7 @@ struct shm_layout {
 	pid_t owner;		/* d's pid: a segment whose owner is dead is stale */
 	char request[MSG_MAX];	/* written by d before ping, read by w */
 	char answer[MSG_MAX];	/* written by w before pong, read by d */
-	/* Race mode: d and w both add 1 to this, RACE_BATCH times per turn.
+	/* race.c: two processes add 1 to this, RACE_BATCH times per turn.
 	 * volatile: every increment is a real load and store in memory.
 	 * Still not atomic: the turns are what keeps updates from clashing. */
 	volatile long counter;

@@ -8,7 +8,7 @@
  * wdtube1. End of file on dwtube1 is d's order to stop (d closed its end,
  * or d died): w then exits 0. SIGTERM and SIGINT stop it the same way.
  *
- *     w -r DIR -m NAME [-t MS] [-R] [-q]       (normally started by d)
+ *     w -r DIR -m NAME [-t MS] [-q]       (normally started by d)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,7 +31,6 @@ struct options {
 	const char *run_dir;	/* where d made the FIFOs */
 	const char *shm_name;	/* the segment d created */
 	unsigned long delay_ms;	/* processing time per request */
-	int race;		/* -R: add to the counter instead of answering */
 	int quiet;		/* -q: no log lines */
 };
 
@@ -55,13 +54,12 @@ static noreturn void
 usage(int code)
 {
 	fprintf(code == 0 ? stdout : stderr,
-	    "usage: w -r DIR -m NAME [-t MS] [-R] [-q]\n"
+	    "usage: w -r DIR -m NAME [-t MS] [-q]\n"
 	    "  -r DIR   the run directory holding " DW_FIFO " and " WD_FIFO " (required)\n"
 	    "  -m NAME  the shared memory segment d created (required)\n"
 	    "  -t MS    processing time per request in ms (default 0)\n"
-	    "  -R       race mode: add 1 to the shared counter %d times per ping\n"
 	    "  -q       quiet: no log lines\n"
-	    "  -h       show this help\n", RACE_BATCH);
+	    "  -h       show this help\n");
 	exit(code);
 }
 
@@ -73,9 +71,8 @@ parse_options(int argc, char **argv, struct options *o)
 	o->run_dir = NULL;
 	o->shm_name = NULL;
 	o->delay_ms = 0;
-	o->race = 0;
 	o->quiet = 0;
-	while ((c = getopt(argc, argv, "r:m:t:Rqh")) != -1) {
+	while ((c = getopt(argc, argv, "r:m:t:qh")) != -1) {
 		switch (c) {
 		case 'r':
 			o->run_dir = optarg;
@@ -88,9 +85,6 @@ parse_options(int argc, char **argv, struct options *o)
 				warnx("-t %s: expected milliseconds, 0 to 60000", optarg);
 				usage(2);
 			}
-			break;
-		case 'R':
-			o->race = 1;
 			break;
 		case 'q':
 			o->quiet = 1;
@@ -130,13 +124,16 @@ static int
 open_fifos(struct server *s)
 {
 	/* TODO 2.2 (w's side): open dwtube1 for reading, then wdtube1 for
-	 * writing, both blocking and close-on-exec; on failure warn("open
-	 * %s", path) and return -1. Each open waits until d has opened the
-	 * other end of that FIFO. d opens them in the same order: what
-	 * would happen if w opened wdtube1 first? */
+	 * writing, both blocking and close-on-exec. If either fails, leave
+	 * s->wd_fd at -1, errno set: the code after your block says which.
+	 * Each open waits until d has opened the other end of that FIFO.
+	 * d opens them in the same order: what would happen if w opened
+	 * wdtube1 first? */
 	errno = ENOSYS;
-	warn("open %s", s->dw_path);
-	return -1;
+	if (s->wd_fd == -1) {
+		warn("open %s", s->dw_fd == -1 ? s->dw_path : s->wd_path);
+		return -1;
+	}
 
 	/* The main loop reads whatever poll() announced, then goes back to
 	 * poll(): a read must never block it, or w would stop seeing its
@@ -159,14 +156,12 @@ answer_ping(struct server *s)
 {
 	struct shm_layout *shm = s->shm;
 
-	/* TODO 2.4 (w's side): in race mode add 1 to shm->counter
-	 * RACE_BATCH times, one increment at a time. Otherwise log the
-	 * request (event "recv msg=ping request=..."), sleep delay_ms (skip
-	 * the call when it is 0), write the answer "w[PID] done: REQUEST"
-	 * (%.64s of the request) into the segment, log it ("send msg=pong
-	 * answer=..."). Then, in both modes, send pong and count the request
-	 * in s->served. Why must the answer be written before pong, never
-	 * after? */
+	/* TODO 2.4 (w's side): log the request (event "recv msg=ping
+	 * request=..."), sleep delay_ms (skip the call when it is 0), write
+	 * the answer "w[PID] done: REQUEST" (%.64s of the request) into the
+	 * segment, log it ("send msg=pong answer=..."). Then send pong and
+	 * count the request in s->served. Why must the answer be written
+	 * before pong, never after? */
 	(void)shm;
 	errno = ENOSYS;
 	warn("answer ping");

@@ -191,20 +191,20 @@ fake_w() {
 	assert_nothing_left
 }
 
-@test "[2.6] -Z: w stays a zombie while d delays its waitpid, and is reaped on SIGTERM" {
-	start_prog d d -Z 60000 "${D[@]}" -x /bin/true
-	wait_log d ' zombie name=w pid=[0-9]+ ms=60000 ' 2
-	w=$(w_pid_of d)
-	# ps shows it: state Z, child of d, until d calls waitpid.
-	assert_equal "$(zombies_of "$d_PID" | awk '{ print $1 }')" "$w"
-	kill -TERM "$d_PID"
-	wait_exit d 2
-	assert_regex "$(cat "$(log_of d)")" " reaped name=w pid=$w status=\"exited with code 0\""
-	assert_nothing_left
+@test "[run] zombie: its child stays a zombie while it delays its waitpid, and is reaped on SIGTERM" {
+	start_prog zombie zombie -t 60000
+	wait_log zombie ' zombie name=child pid=[0-9]+ ms=60000 ' 2
+	child=$(sed -nE 's/.* started name=child pid=([0-9]+).*/\1/p' "$(log_of zombie)")
+	# ps shows it: state Z, child of zombie, until it calls waitpid.
+	assert_equal "$(zombies_of "$zombie_PID" | awk '{ print $1 }')" "$child"
+	kill -TERM "$zombie_PID"
+	wait_exit zombie 2
+	assert_equal "$status" 0
+	assert_regex "$(cat "$(log_of zombie)")" " reaped name=child pid=$child status=\"exited with code 0\""
 }
 
 # bats test_tags=timing
-@test "[2.6] without -Z, d reaps w as soon as it exits: a zombie for 100 ms at most" {
+@test "[2.6] d reaps w as soon as it exits: a zombie for 100 ms at most" {
 	# A w that logs the time (the log's clock) just before it exits.
 	start_prog d d "${D[@]}" -x "$(w_script w 'exec python3 -c "import os, sys, time
 sys.stderr.write(\"%.6f w[%d] exiting\n\" % (time.monotonic(), os.getpid()))
@@ -357,8 +357,8 @@ os._exit(0)"')"
 	assert_nothing_left
 }
 
-@test "[run] race mode in turns: expected, actual, and no update lost" {
-	run_prog --separate-stderr d -R -n 200 "${D[@]}"
+@test "[run] race, step 1's race in turns: expected, actual, and no update lost" {
+	run_prog --separate-stderr race -n 200 -m "$SHM_NAME"
 	assert_success
 	assert_output 'race: expected 400000, actual 400000, lost 0 updates (0.0%)'
 	assert_nothing_left
@@ -382,6 +382,21 @@ os._exit(0)"')"
 		assert_failure 2
 		assert_regex "$stderr" 'usage: d '
 		assert_equal "$output" ""
+	done
+	for prog in race zombie; do
+		run_prog --separate-stderr $prog -h
+		assert_success
+		assert_line --index 0 --regexp "^usage: $prog "
+	done
+	for args in "-z" "-n 0" "-m noslash" "extra"; do
+		run_prog --separate-stderr race $args
+		assert_failure 2
+		assert_regex "$stderr" 'usage: race '
+	done
+	for args in "-z" "-t 0" "extra"; do
+		run_prog --separate-stderr zombie $args
+		assert_failure 2
+		assert_regex "$stderr" 'usage: zombie '
 	done
 	run_prog --separate-stderr w -m "$SHM_NAME"
 	assert_failure 2
