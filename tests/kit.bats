@@ -91,7 +91,7 @@ teardown() {
 	n=$(cat step?_*/exercises.json | grep -o '"id": "[0-9.]*"' | sort -u | wc -l)
 	assert_equal "$(grep -cE '^step[1-4]_[a-z]+ +[1-4]\.[0-9]+ ' <<<"$output")" "$n"
 	assert_equal "$(grep -cE '^step2_fifo +2\.3 ' <<<"$output")" 1
-	assert_line --regexp '^step2_fifo +2\.2 +d\.c,w\.c +- +· not started$'
+	assert_line --regexp '^step2_fifo +2\.2 +child\.c,w\.c +- +· not started$'
 	assert_line "0 of $n exercises passed."
 	assert_line --partial "Next: exercise 1.1 in step1_shm/src/shm_area.c"
 	assert_line --partial "'make test-step1 EX=1.1' to check it"
