@@ -67,17 +67,21 @@ wait_exited(pid_t pid)
 	return waitid(P_PID, (id_t)pid, &info, WEXITED | WNOWAIT);
 }
 
-/* Wait hold_ms, or less if SIGTERM or SIGINT comes (logged). */
-static void
+/*
+ * Wait hold_ms, or less if SIGTERM or SIGINT comes (logged).
+ * Returns 0, or -1 with errno (poll() failed).
+ */
+static int
 hold(int sig_fd)
 {
 	struct pollfd pfd = { .fd = sig_fd, .events = POLLIN };
 	struct sig_event ev;
 
 	if (poll(&pfd, 1, (int)hold_ms) == -1 && errno != EINTR)
-		fatal("poll");
+		return -1;
 	while (selfpipe_read(&ev) == 1)
 		log_event("signal name=%s from=%ld", signal_name(ev.signo), (long)ev.pid);
+	return 0;
 }
 
 int
@@ -104,7 +108,8 @@ main(int argc, char **argv)
 	if (wait_exited(pid) == 0) {
 		log_event("zombie name=child pid=%ld ms=%lu see=\"ps -o pid,stat,comm --ppid %ld\"",
 		    (long)pid, hold_ms, (long)getpid());
-		hold(sig_fd);
+		if (hold(sig_fd) == -1)
+			fatal("poll");
 	} else if (errno != EINTR) {
 		fatal("waitid");
 	}
