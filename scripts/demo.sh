@@ -176,7 +176,7 @@ demo_step2() {
 	printf '%s' "$B"; fit 4 <"$tmp/out"; printf '%s' "$N"
 	check "no update lost" grep -q ', lost 0 updates' "$tmp/out"
 
-	stage "A zombie (2.b, zombie.c): its child has exited, it waits 3 s before reaping it"
+	stage "A zombie (2.b, zombie.c): its child has exited, it waits 3 s to reap it"
 	cmd "zombie -t 3000 &"
 	"$bin/zombie" -t 3000 >/dev/null 2>"$tmp/log" &
 	d=$!
