@@ -45,7 +45,7 @@ else
 endif
 
 .PHONY: help deps doctor progress watch timeline demo-live handout test test-grader clean skeletons \
-	check-skeletons check-teeth teeth-matrix check-races test-common demo compile_commands.json bench submit
+	check-skeletons check-teeth teeth-matrix check-races check-size test-common demo compile_commands.json bench submit
 
 help:
 	@echo 'OSPS lab kit: make TARGET [IMPL=solution]'
@@ -84,6 +84,7 @@ else
 	@echo '                       of another exercise unless stepN/prerequisites declares it; prints the matrix'
 	@echo '  make teeth-matrix [STEP=N [EX=N.M,..]]  that matrix alone: which tests fail, no verdict'
 	@echo '  make check-races [FULL=1]  prove that STRESS=1 catches racy mutants of the reference'
+	@echo '  make check-size       no reference file over 450 lines, no function over 60 (CONTRIBUTING.md)'
 	@echo '  make bench [QUICK=1]  the reference against raw baselines: a table and bench/results.json'
 	@echo '  make handout          the students'"'"' tarball (no solutions), checked by building it'
 	@echo '  make handout LANG=fr  the same, French edition first (README.md in French)'
@@ -181,6 +182,11 @@ teeth-matrix: deps-quiet
 check-races: deps-quiet
 	@scripts/check-races.sh $(if $(filter 1,$(FULL)),--full) $(READY_DIRS)
 
+# The size rule of CONTRIBUTING.md, and what a student reads before each
+# step's first TODO (scripts/reading.py says how it counts).
+check-size:
+	@scripts/check-size.py && scripts/reading.py
+
 test: deps
 	@scripts/kit-test.sh $(READY_DIRS)
 
@@ -201,7 +207,7 @@ test-grader: deps-quiet
 	@python3 grader/tests/run.py $${RESULTS:+--tap "$$RESULTS/grader.tap"}
 
 else
-skeletons check-skeletons check-teeth teeth-matrix check-races demo-live handout test-grader:
+skeletons check-skeletons check-teeth teeth-matrix check-races check-size demo-live handout test-grader:
 	$(call no_solutions,$@)
 
 # The students' handout: every step's tests, and the demo, on the

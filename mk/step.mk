@@ -23,6 +23,15 @@ CPPFLAGS += -I$(SRC) $(if $(filter common,$(SRC)),,-Icommon) -D_POSIX_C_SOURCE=2
 CFLAGS   ?= -g -O2
 CFLAGS   += -std=c11 -Wall -Wextra -Wpedantic $(if $(NO_WERROR),,-Werror) -MMD -MP
 CFLAGS   += $(if $(SHLIBS),-fPIC)
+# A stub leaves the parameters, locals and helpers of its exercise unused
+# until the exercise is written. Every build but the reference's (the
+# skeleton, a teeth variant, a submission) lets that pass, so that no stub
+# needs "(void)x;" lines the student would have to delete; the reference
+# is built with every warning, so the code students copy has none.
+ifeq ($(filter solutions/%,$(SRC)),)
+CFLAGS   += -Wno-unused-parameter -Wno-unused-variable \
+	    -Wno-unused-but-set-variable -Wno-unused-function
+endif
 ifneq ($(SANITIZE),)
 CFLAGS   += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
 LDFLAGS  += -fsanitize=$(SANITIZE)
