@@ -52,27 +52,20 @@ has_reader(const char *path)
 	return 1;
 }
 
-int
-fifo_create(const char *path, char *why, size_t whysize)
+/*
+ * A FIFO is at path already. A pair of servers using it keeps it open
+ * for reading (w reads dwtube1, d reads wdtube1); one left by a run that
+ * was killed has no reader: a fresh one replaces it. Returns 1
+ * (replaced) or -1 with errno, as fifo_create(). Two d's starting at the
+ * same instant with the same run directory could both see "no reader":
+ * d's lock on the run directory, held for the whole run (lock_run_dir in
+ * run.c), keeps the second away.
+ */
+static int
+replace_if_stale(const char *path, char *why, size_t whysize)
 {
-	struct stat st;
 	int used;
 
-	/* TODO 2.1: create the FIFO with mkfifo(), mode 0600, and return 0.
-	 * If the path exists (EEXIST), look at what is there with lstat():
-	 * anything but a FIFO is refused with EEXIST and not_a_fifo()'s
-	 * reason. Why lstat() and not stat()? What could a symlink planted
-	 * at that path make d do otherwise? */
-	(void)st;
-	(void)not_a_fifo;
-	return refuse(ENOSYS, why, whysize, "cannot be created", 1);
-
-	/* A FIFO is there already. A pair of servers using it keeps it open
-	 * for reading (w reads dwtube1, d reads wdtube1); one left by a run
-	 * that was killed has no reader, and a fresh one replaces it.
-	 * Two d's starting at the same instant with the same run directory
-	 * could both see "no reader": d's lock on the run directory, held
-	 * for the whole run (lock_run_dir in d.c), keeps the second away. */
 	used = has_reader(path);
 	if (used == -1)
 		return refuse(errno, why, whysize, "cannot be examined", 1);
@@ -81,4 +74,20 @@ fifo_create(const char *path, char *why, size_t whysize)
 	if (unlink(path) == -1 || mkfifo(path, 0600) == -1)
 		return refuse(errno, why, whysize, "cannot be replaced", 1);
 	return 1;
+}
+
+int
+fifo_create(const char *path, char *why, size_t whysize)
+{
+	struct stat st;
+
+	/* TODO 2.1: create the FIFO with mkfifo(), mode 0600, and return 0.
+	 * If the path exists (EEXIST), look at what is there with lstat():
+	 * anything but a FIFO is refused with EEXIST and not_a_fifo()'s
+	 * reason; a FIFO goes to replace_if_stale(), whose result you
+	 * return. Why lstat() and not stat()? What could a symlink planted
+	 * at that path make d do otherwise? */
+	(void)st;
+	(void)not_a_fifo;
+	return refuse(ENOSYS, why, whysize, "cannot be created", 1);
 }

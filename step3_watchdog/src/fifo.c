@@ -52,11 +52,34 @@ has_reader(const char *path)
 	return 1;
 }
 
+/*
+ * A FIFO is at path already. A pair of servers using it keeps it open
+ * for reading (w reads dwtube<i>, d reads wdtube<i>); one left by a run
+ * that was killed has no reader: a fresh one replaces it. Returns 1
+ * (replaced) or -1 with errno, as fifo_create(). Two d's starting at the
+ * same instant with the same run directory could both see "no reader":
+ * d's lock on the run directory, held for the whole run (lock_run_dir in
+ * d.c), keeps the second away.
+ */
+static int
+replace_if_stale(const char *path, char *why, size_t whysize)
+{
+	int used;
+
+	used = has_reader(path);
+	if (used == -1)
+		return refuse(errno, why, whysize, "cannot be examined", 1);
+	if (used == 1)
+		return refuse(EBUSY, why, whysize, "is in use by another d", 0);
+	if (unlink(path) == -1 || mkfifo(path, 0600) == -1)
+		return refuse(errno, why, whysize, "cannot be replaced", 1);
+	return 1;
+}
+
 int
 fifo_create(const char *path, char *why, size_t whysize)
 {
 	struct stat st;
-	int used;
 
 	if (mkfifo(path, 0600) == 0)
 		return 0;
@@ -67,19 +90,5 @@ fifo_create(const char *path, char *why, size_t whysize)
 		return refuse(errno, why, whysize, "cannot be examined", 1);
 	if (!S_ISFIFO(st.st_mode))
 		return refuse(EEXIST, why, whysize, not_a_fifo(st.st_mode), 0);
-
-	/* A FIFO is there already. A pair of servers using it keeps it open
-	 * for reading (w reads dwtube<i>, d reads wdtube<i>); one left by a run
-	 * that was killed has no reader, and a fresh one replaces it.
-	 * Two d's starting at the same instant with the same run directory
-	 * could both see "no reader": d's lock on the run directory, held
-	 * for the whole run (lock_run_dir in d.c), keeps the second away. */
-	used = has_reader(path);
-	if (used == -1)
-		return refuse(errno, why, whysize, "cannot be examined", 1);
-	if (used == 1)
-		return refuse(EBUSY, why, whysize, "is in use by another d", 0);
-	if (unlink(path) == -1 || mkfifo(path, 0600) == -1)
-		return refuse(errno, why, whysize, "cannot be replaced", 1);
-	return 1;
+	return replace_if_stale(path, why, whysize);
 }
