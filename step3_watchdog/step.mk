@@ -2,7 +2,7 @@
 PROGS := watchdog d w
 COMMON := common/log.o common/io.o common/util.o common/rundir.o common/selfpipe.o \
 	common/opt.o
-watchdog_OBJS   := watchdog.o sup.o supopt.o registry.o spawn.o proc.o shm_area.o $(COMMON)
+watchdog_OBJS   := watchdog.o watch.o teardown.o sup.o supopt.o registry.o spawn.o proc.o shm_area.o $(COMMON)
 watchdog_LDLIBS := -lm
 d_OBJS   := d.o proto.o fifo.o sup.o supopt.o registry.o spawn.o proc.o server.o \
 	shm_area.o $(COMMON)

@@ -3,7 +3,7 @@ PROGS := watchdog d w client echo_iter echo_client select_server poll_server las
 COMMON := common/log.o common/io.o common/util.o common/rundir.o common/selfpipe.o \
 	common/opt.o
 # Step 3's supervision (registry, spawn, sup, server) and step 4's TCP side.
-watchdog_OBJS   := watchdog.o sup.o supopt.o registry.o spawn.o proc.o net.o $(COMMON)
+watchdog_OBJS   := watchdog.o watch.o teardown.o sup.o supopt.o registry.o spawn.o proc.o net.o $(COMMON)
 watchdog_LDLIBS := -lm
 d_OBJS   := d.o front.o workers.o proto.o net.o fifo.o sup.o supopt.o registry.o spawn.o \
 	proc.o server.o $(COMMON)
