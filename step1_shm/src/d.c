@@ -193,19 +193,20 @@ reap_w(pid_t pid, int flags, int *status)
  * Simulate processing for ms milliseconds. A server never blocks on one
  * child: every 10 ms it checks whether w has ended, so that w is reaped
  * as soon as it exits instead of lingering as a zombie. Sets *w_pid to 0
- * once w is reaped.
+ * once w is reaped. Returns 0, or -1 with errno if a sleep failed.
  */
-static void
+static int
 process(unsigned long ms, pid_t *w_pid, int *status)
 {
 	unsigned long done;
 
 	for (done = 0; done < ms; done += 10) {
 		if (sleep_ms(10) == -1)
-			fatal("nanosleep");
+			return -1;
 		if (*w_pid > 0 && reap_w(*w_pid, WNOHANG, status) == 1)
 			*w_pid = 0;
 	}
+	return 0;
 }
 
 /* Build w's command line: w -m NAME then the mode's own options. */
@@ -259,7 +260,8 @@ run_request(const struct options *o, struct shm_layout *shm, pid_t w_pid)
 	char how[64];
 	int status = 0, answered;
 
-	process(2 * o->delay_ms, &w_pid, &status);
+	if (process(2 * o->delay_ms, &w_pid, &status) == -1)
+		fatal("nanosleep");
 	/* Decided now, at the deadline: w may still write its answer while
 	 * we reap it below, but that answer came too late. */
 	answered = shm->answer[0] != '\0';
