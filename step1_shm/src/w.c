@@ -18,6 +18,14 @@
 #include "shm_area.h"
 #include "util.h"
 
+/* What the command line asked for. */
+struct options {
+	const char *shm_name;	/* the segment d created */
+	unsigned long delay_ms;	/* processing time */
+	int race;		/* -R: add to the counter instead of answering */
+	unsigned long count;	/* -n: increments in race mode */
+};
+
 static noreturn void
 usage(int code)
 {
@@ -31,14 +39,6 @@ usage(int code)
 	    "  -h       show this help\n");
 	exit(code);
 }
-
-/* What the command line asked for. */
-struct options {
-	const char *shm_name;	/* the segment d created */
-	unsigned long delay_ms;	/* processing time */
-	int race;		/* -R: add to the counter instead of answering */
-	unsigned long count;	/* -n: increments in race mode */
-};
 
 static void
 parse_options(int argc, char **argv, struct options *o)
