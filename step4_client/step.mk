@@ -9,7 +9,7 @@ d_OBJS   := d.o front.o workers.o proto.o net.o fifo.o sup.o supopt.o registry.o
 	proc.o server.o $(COMMON)
 d_LDLIBS := -lm
 w_OBJS   := w.o proto.o net.o registry.o server.o $(COMMON)
-client_OBJS := client.o load.o proto.o net.o common/rtt.o common/log.o common/io.o common/util.o
+client_OBJS := client.o request.o load.o proto.o net.o common/rtt.o common/log.o common/io.o common/util.o
 
 # The tutorial's programs (TD n°7): exercises 4.10-4.15, poll_server and
 # echo_client given whole.

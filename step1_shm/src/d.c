@@ -14,6 +14,7 @@
  *     d -R [-n N] [-m NAME] [-x PROG]      the race
  */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +34,9 @@ struct options {
 	unsigned long delay_ms;	/* w's processing time; d waits twice as long */
 	int race;		/* -R: race mode */
 	unsigned long count;	/* -n: increments per process in race mode */
-	char w_path[4096];	/* the program to start as w */
+	/* PATH_MAX (limits.h): the longest path exec() takes; step 2
+	 * sizes its paths the same way. */
+	char w_path[PATH_MAX];	/* the program to start as w */
 };
 
 static noreturn void
@@ -108,6 +111,7 @@ parse_options(int argc, char **argv, struct options *o)
  * Create and map the segment. A segment of that name left by a d that
  * crashed (its owner is dead) is reported and replaced; one in use by a
  * live d, or one that is not ours, is refused: never silently reused.
+ * Returns the segment, or NULL after saying why.
  */
 static struct shm_layout *
 create_segment(const char *name)
@@ -119,22 +123,32 @@ create_segment(const char *name)
 	if (shm != NULL || errno != EEXIST)
 		goto done;
 	old = shm_area_open(name, sizeof *old);
-	if (old == NULL || old->magic != SHM_MAGIC)
-		fatalx("shared memory %s exists and is not a step-1 segment; "
+	if (old == NULL || old->magic != SHM_MAGIC) {
+		if (old != NULL)
+			shm_area_close(old, sizeof *old);
+		warnx("shared memory %s exists and is not a step-1 segment; "
 		    "remove /dev/shm%s or choose another name with -m", name, name);
+		return NULL;
+	}
 	owner = old->owner;
 	shm_area_close(old, sizeof *old);
 	/* kill(pid, 0) sends nothing: it only asks whether pid exists. */
-	if (kill(owner, 0) == 0 || errno != ESRCH)
-		fatalx("shared memory %s is in use by d[%ld]; "
+	if (kill(owner, 0) == 0 || errno != ESRCH) {
+		warnx("shared memory %s is in use by d[%ld]; "
 		    "choose another name with -m", name, (long)owner);
+		return NULL;
+	}
 	log_event("stale-segment name=%s owner=%ld action=replaced", name, (long)owner);
-	if (shm_area_unlink(name) == -1)
-		fatal("shm_unlink %s", name);
+	if (shm_area_unlink(name) == -1) {
+		warn("shm_unlink %s", name);
+		return NULL;
+	}
 	shm = shm_area_create(name, sizeof *shm);
 done:
-	if (shm == NULL)
-		fatal("shm_open %s", name);
+	if (shm == NULL) {
+		warn("shm_open %s", name);
+		return NULL;
+	}
 	shm->magic = SHM_MAGIC;
 	shm->owner = getpid();
 	log_event("created name=%s size=%zu", name, sizeof *shm);
@@ -179,19 +193,20 @@ reap_w(pid_t pid, int flags, int *status)
  * Simulate processing for ms milliseconds. A server never blocks on one
  * child: every 10 ms it checks whether w has ended, so that w is reaped
  * as soon as it exits instead of lingering as a zombie. Sets *w_pid to 0
- * once w is reaped.
+ * once w is reaped. Returns 0, or -1 with errno if a sleep failed.
  */
-static void
+static int
 process(unsigned long ms, pid_t *w_pid, int *status)
 {
 	unsigned long done;
 
 	for (done = 0; done < ms; done += 10) {
 		if (sleep_ms(10) == -1)
-			fatal("nanosleep");
+			return -1;
 		if (*w_pid > 0 && reap_w(*w_pid, WNOHANG, status) == 1)
 			*w_pid = 0;
 	}
+	return 0;
 }
 
 /* Build w's command line: w -m NAME then the mode's own options. */
@@ -245,7 +260,8 @@ run_request(const struct options *o, struct shm_layout *shm, pid_t w_pid)
 	char how[64];
 	int status = 0, answered;
 
-	process(2 * o->delay_ms, &w_pid, &status);
+	if (process(2 * o->delay_ms, &w_pid, &status) == -1)
+		fatal("nanosleep");
 	/* Decided now, at the deadline: w may still write its answer while
 	 * we reap it below, but that answer came too late. */
 	answered = shm->answer[0] != '\0';
@@ -281,6 +297,8 @@ main(int argc, char **argv)
 	log_init("d");
 	parse_options(argc, argv, &o);
 	shm = create_segment(o.shm_name);
+	if (shm == NULL)
+		return 1;
 	snprintf(shm->request, sizeof shm->request, "request 1 from d[%ld]",
 	    (long)getpid());
 	log_event("wrote request=\"%s\"", shm->request);

@@ -1,12 +1,14 @@
 /*
- * client.h - what the client's two modes share: the outcome of one
- * request, and the load mode's entry point (load.c).
+ * client.h - what the client's files share: the outcome of one request,
+ * one request on a session (request.c), and the load mode's entry point
+ * (load.c). client.c reads the command line and runs them.
  */
 #ifndef STEP4_CLIENT_H
 #define STEP4_CLIENT_H
 
 #include <netinet/in.h>
 
+#include "io.h"
 #include "proto.h"
 
 /*
@@ -25,6 +27,22 @@ enum outcome {
 
 /* The outcome's word: "ok", "busy", ..., "refused", "closed", ... */
 const char *outcome_word(enum outcome o);
+
+/* The connection to d that a client's requests share, and their limits. */
+struct session {
+	struct sockaddr_in d_addr;	/* d's address (w's host too) */
+	int dfd;			/* connection to d, -1 if none */
+	struct line_reader dlr;		/* d's replies, from dfd */
+	unsigned long timeout_ms;	/* per request */
+	int interactive;		/* -i */
+};
+
+/*
+ * One request on s's d connection, then on a fresh connection to the w
+ * that d names. Returns how it ended, with a human detail in detail
+ * (size bytes; "" if none).
+ */
+enum outcome one_request(struct session *s, enum req_type type, char *detail, size_t size);
 
 /* What the load mode is asked to do (client -n N -c C [-k]). */
 struct load_opts {

@@ -186,95 +186,121 @@ parse(const char *line, struct reply *r, enum outcome *out)
 	return 0;
 }
 
+/* Slot s's connect() has ended: on with its request, or finish it. */
+static void
+connected(struct slot *s, double now)
+{
+	int fd = s->state == SL_D_CONNECT ? s->dfd : s->wfd;
+
+	if (net_connect_result(fd) == -1)
+		finish(s, errno == ECONNREFUSED ? OUT_REFUSED : OUT_CLOSED, now);
+	else if (s->state == SL_D_CONNECT)
+		d_connected(s, now);
+	else
+		w_connected(s, now);
+}
+
+/* d handed slot s's request over (r): connect to that w, show the token. */
+static void
+go_to_w(struct slot *s, const struct reply *r, double now)
+{
+	struct sockaddr_in w_addr = opt->d_addr;
+
+	memcpy(s->token, r->token, sizeof s->token);
+	w_addr.sin_port = htons((unsigned short)r->port);
+	s->wfd = net_connect(&w_addr, 1);
+	if (s->wfd == -1) {
+		finish(s, errno == ECONNREFUSED ? OUT_REFUSED : OUT_CLOSED, now);
+		return;
+	}
+	lr_init(&s->wlr, s->wfd);
+	w_connected(s, now);
+}
+
+/*
+ * w took slot s's token: requetetype1 waits for the result; requetetype2
+ * sends its line and shuts down writing. Returns 0, or -1 once the
+ * request has finished (closed).
+ */
+static int
+accepted(struct slot *s, double now)
+{
+	if (opt->type == REQ_TYPE1) {
+		s->state = SL_W_RESULT;
+		return 0;
+	}
+	if (send_line(s->wfd, LOAD_LINE) != 1 || shutdown(s->wfd, SHUT_WR) == -1) {
+		finish(s, OUT_CLOSED, now);
+		return -1;
+	}
+	s->state = SL_W_ECHO;
+	return 0;
+}
+
+/*
+ * Slot s got line, in its state. Returns 1 when it waits for the next
+ * line on the same connection, 0 when not (its request has finished, and
+ * the slot may hold the next one already, or it now waits for a connect).
+ */
+static int
+on_line(struct slot *s, const char *line, double now)
+{
+	struct reply r;
+	enum outcome out;
+
+	/* Every line is a reply, except requetetype2's echo. */
+	if (s->state != SL_W_ECHO && parse(line, &r, &out) == -1) {
+		finish(s, out, now);
+		return 0;
+	}
+	switch (s->state) {
+	case SL_D_REPLY:
+		if (r.kind == REPLY_HANDOVER)
+			go_to_w(s, &r, now);
+		else
+			finish(s, OUT_GARBLED, now);
+		return 0;
+	case SL_W_ACCEPT:
+		if (r.kind == REPLY_ACCEPTED)
+			return accepted(s, now) == 0;
+		finish(s, OUT_GARBLED, now);
+		return 0;
+	case SL_W_RESULT:
+		finish(s, r.kind == REPLY_RESULT ? OUT_OK : OUT_GARBLED, now);
+		return 0;
+	case SL_W_ECHO:
+		if (strcmp(line, LOAD_LINE) == 0) {
+			s->state = SL_W_END;
+			return 1;
+		}
+		finish(s, parse(line, &r, &out) == -1 ? out : OUT_GARBLED, now);
+		return 0;
+	case SL_W_END:
+		finish(s, r.kind == REPLY_END && r.count == 1 ? OUT_OK : OUT_GARBLED, now);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
 /* Slot s's socket is ready: move its request on as far as it goes. */
 static void
 advance(struct slot *s, double now)
 {
 	char line[PROTO_BUF];
-	struct sockaddr_in w_addr;
-	struct reply r;
 	enum outcome out;
 	int got;
 
-	switch (s->state) {
-	case SL_D_CONNECT:
-		if (net_connect_result(s->dfd) == -1) {
-			finish(s, errno == ECONNREFUSED ? OUT_REFUSED : OUT_CLOSED, now);
-			return;
-		}
-		d_connected(s, now);
+	if (s->state == SL_D_CONNECT || s->state == SL_W_CONNECT) {
+		connected(s, now);
 		return;
-	case SL_W_CONNECT:
-		if (net_connect_result(s->wfd) == -1) {
-			finish(s, errno == ECONNREFUSED ? OUT_REFUSED : OUT_CLOSED, now);
-			return;
-		}
-		w_connected(s, now);
-		return;
-	default:
-		break;
 	}
-	/* The other states read lines, several may be there already. */
-	for (;;) {
-		struct line_reader *lr = s->state == SL_D_REPLY ? &s->dlr : &s->wlr;
-
-		got = read_line(lr, line, &out);
-		if (got == 0)
-			return;
-		if (got == -1 || (s->state != SL_W_ECHO && parse(line, &r, &out) == -1)) {
+	/* The other states read lines; several may be there already. */
+	do {
+		got = read_line(s->state == SL_D_REPLY ? &s->dlr : &s->wlr, line, &out);
+		if (got == -1)
 			finish(s, out, now);
-			return;
-		}
-		switch (s->state) {
-		case SL_D_REPLY:
-			if (r.kind != REPLY_HANDOVER) {
-				finish(s, OUT_GARBLED, now);
-				return;
-			}
-			memcpy(s->token, r.token, sizeof s->token);
-			w_addr = opt->d_addr;
-			w_addr.sin_port = htons((unsigned short)r.port);
-			s->wfd = net_connect(&w_addr, 1);
-			if (s->wfd == -1) {
-				finish(s, errno == ECONNREFUSED ? OUT_REFUSED : OUT_CLOSED, now);
-				return;
-			}
-			lr_init(&s->wlr, s->wfd);
-			w_connected(s, now);
-			return;
-		case SL_W_ACCEPT:
-			if (r.kind != REPLY_ACCEPTED) {
-				finish(s, OUT_GARBLED, now);
-				return;
-			}
-			if (opt->type == REQ_TYPE1) {
-				s->state = SL_W_RESULT;
-				break;
-			}
-			if (send_line(s->wfd, LOAD_LINE) != 1 ||
-			    shutdown(s->wfd, SHUT_WR) == -1) {
-				finish(s, OUT_CLOSED, now);
-				return;
-			}
-			s->state = SL_W_ECHO;
-			break;
-		case SL_W_RESULT:
-			finish(s, r.kind == REPLY_RESULT ? OUT_OK : OUT_GARBLED, now);
-			return;
-		case SL_W_ECHO:
-			if (strcmp(line, LOAD_LINE) != 0) {
-				finish(s, parse(line, &r, &out) == -1 ? out : OUT_GARBLED, now);
-				return;
-			}
-			s->state = SL_W_END;
-			break;
-		case SL_W_END:
-			finish(s, r.kind == REPLY_END && r.count == 1 ? OUT_OK : OUT_GARBLED, now);
-			return;
-		default:
-			return;
-		}
-	}
+	} while (got == 1 && on_line(s, line, now));
 }
 
 /*

@@ -18,6 +18,14 @@
 #include "shm_area.h"
 #include "util.h"
 
+/* What the command line asked for. */
+struct options {
+	const char *shm_name;	/* the segment d created */
+	unsigned long delay_ms;	/* processing time */
+	int race;		/* -R: add to the counter instead of answering */
+	unsigned long count;	/* -n: increments in race mode */
+};
+
 static noreturn void
 usage(int code)
 {
@@ -32,31 +40,31 @@ usage(int code)
 	exit(code);
 }
 
-int
-main(int argc, char **argv)
+static void
+parse_options(int argc, char **argv, struct options *o)
 {
-	const char *name = NULL;
-	unsigned long delay_ms = 500, count = 1000000, i;
-	struct shm_layout *shm;
-	int c, race = 0;
+	int c;
 
-	log_init("w");
+	o->shm_name = NULL;
+	o->delay_ms = 500;
+	o->race = 0;
+	o->count = 1000000;
 	while ((c = getopt(argc, argv, "m:t:Rn:h")) != -1) {
 		switch (c) {
 		case 'm':
-			name = optarg;
+			o->shm_name = optarg;
 			break;
 		case 't':
-			if (parse_ulong(optarg, 0, 60000, &delay_ms) == -1) {
+			if (parse_ulong(optarg, 0, 60000, &o->delay_ms) == -1) {
 				warnx("-t %s: expected milliseconds, 0 to 60000", optarg);
 				usage(2);
 			}
 			break;
 		case 'R':
-			race = 1;
+			o->race = 1;
 			break;
 		case 'n':
-			if (parse_ulong(optarg, 1, 1000000000, &count) == -1) {
+			if (parse_ulong(optarg, 1, 1000000000, &o->count) == -1) {
 				warnx("-n %s: expected a count, 1 to 1000000000", optarg);
 				usage(2);
 			}
@@ -67,32 +75,60 @@ main(int argc, char **argv)
 			usage(2);
 		}
 	}
-	if (name == NULL || optind != argc) {
-		warnx(name == NULL ? "-m NAME is required" : "unexpected argument");
+	if (o->shm_name == NULL || optind != argc) {
+		warnx(o->shm_name == NULL ? "-m NAME is required" : "unexpected argument");
 		usage(2);
 	}
+}
 
-	shm = shm_area_open(name, sizeof *shm);
+/* Race mode: add 1 to the shared counter count times, as d does. */
+static void
+run_race(struct shm_layout *shm, unsigned long count)
+{
+	unsigned long i;
+
+	for (i = 0; i < count; i++)
+		shm->counter++;	/* the same unsynchronised update as d */
+	log_event("race done count=%lu", count);
+}
+
+/*
+ * Normal mode: read d's request, take delay_ms to process it, write the
+ * answer. Returns 0, or -1 with errno if the sleep failed.
+ */
+static int
+answer_request(struct shm_layout *shm, unsigned long delay_ms)
+{
+	log_event("read request=\"%s\"", shm->request);
+	if (sleep_ms(delay_ms) == -1)
+		return -1;
+	/* %.64s: the answer quotes the request, and must fit MSG_MAX. */
+	snprintf(shm->answer, sizeof shm->answer, "w[%ld] done: %.64s",
+	    (long)getpid(), shm->request);
+	log_event("wrote answer=\"%s\"", shm->answer);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options o;
+	struct shm_layout *shm;
+
+	log_init("w");
+	parse_options(argc, argv, &o);
+	shm = shm_area_open(o.shm_name, sizeof *shm);
 	if (shm == NULL && errno == EPROTO)
-		fatalx("shm_open %s: not a step-1 segment (wrong size)", name);
+		fatalx("shm_open %s: not a step-1 segment (wrong size)", o.shm_name);
 	if (shm == NULL)
-		fatal("shm_open %s", name);
-	log_event("ready name=%s", name);
+		fatal("shm_open %s", o.shm_name);
+	log_event("ready name=%s", o.shm_name);
 
-	if (race) {
-		for (i = 0; i < count; i++)
-			shm->counter++;	/* the same unsynchronised update as d */
-		log_event("race done count=%lu", count);
-	} else {
-		log_event("read request=\"%s\"", shm->request);
-		if (sleep_ms(delay_ms) == -1)
-			fatal("nanosleep");
-		/* %.64s: the answer quotes the request, and must fit MSG_MAX. */
-		snprintf(shm->answer, sizeof shm->answer, "w[%ld] done: %.64s",
-		    (long)getpid(), shm->request);
-		log_event("wrote answer=\"%s\"", shm->answer);
-	}
+	if (o.race)
+		run_race(shm, o.count);
+	else if (answer_request(shm, o.delay_ms) == -1)
+		fatal("nanosleep");
 	if (shm_area_close(shm, sizeof *shm) == -1)
-		fatal("munmap %s", name);
+		fatal("munmap %s", o.shm_name);
 	return 0;
 }

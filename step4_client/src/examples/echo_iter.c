@@ -26,7 +26,7 @@
 #include "log.h"
 #include "util.h"
 
-#define MAXBYTES 4096
+#define MAXBYTES 4096	/* the tutorial's: at most this much per read() */
 
 /* Accept the next client: its socket, or -1 if accept() was interrupted
  * or the connection aborted before we got it (then just try again). */

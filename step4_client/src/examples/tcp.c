@@ -4,6 +4,8 @@
 #include "tcp.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -58,4 +60,22 @@ tcp_peer(int fd, char *buf, unsigned size)
 		snprintf(buf, size, "?");
 	else
 		snprintf(buf, size, "%s:%u", ip, (unsigned)ntohs(sa.sin_port));
+}
+
+int
+tcp_accept(int lfd, char *peer, unsigned size)
+{
+	int cfd = accept(lfd, NULL, NULL);
+
+	if (cfd == -1 && errno != EINTR && errno != ECONNABORTED)
+		fatal("accept");
+	if (cfd == -1)
+		return -1;
+	/* Single-threaded: nothing can fork between accept and this line,
+	 * so the flag is set in time (rsh_server's commands must not
+	 * inherit the other clients' sockets). */
+	if (fcntl(cfd, F_SETFD, FD_CLOEXEC) == -1)
+		fatal("fcntl");
+	tcp_peer(cfd, peer, size);
+	return cfd;
 }

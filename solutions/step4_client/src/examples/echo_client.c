@@ -28,7 +28,7 @@
 #include "log.h"
 #include "util.h"
 
-#define MAXBYTES 4096
+#define MAXBYTES 4096	/* the tutorial's: at most this much per read() */
 
 int
 main(int argc, char **argv)

@@ -8,11 +8,9 @@
  *     last_server [-p PORT]
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "io.h"
@@ -20,7 +18,7 @@
 #include "tcp.h"
 #include "util.h"
 
-#define MAXBYTES 4096
+#define MAXBYTES 4096	/* the tutorial's: at most this much per read() */
 #define MAX_CLIENTS 1000
 
 enum { PFD_LISTEN, PFD_FIRST_CLIENT };
@@ -69,16 +67,11 @@ main(int argc, char **argv)
 			fatal("poll");
 		}
 		if (pfd[PFD_LISTEN].revents != 0 && nopen < MAX_CLIENTS) {
-			int cfd = accept(pfd[PFD_LISTEN].fd, NULL, NULL);
 			char peer[32];
+			int cfd = tcp_accept(pfd[PFD_LISTEN].fd, peer, sizeof peer);
 
-			if (cfd == -1 && errno != EINTR && errno != ECONNABORTED)
-				fatal("accept");
 			if (cfd != -1) {
-				if (fcntl(cfd, F_SETFD, FD_CLOEXEC) == -1)
-					fatal("fcntl");
 				anyone_came = 1;
-				tcp_peer(cfd, peer, sizeof peer);
 				log_event("connected peer=%s open=%zu", peer, nopen + 1);
 				pfd[PFD_FIRST_CLIENT + nopen++] = (struct pollfd){ cfd, POLLIN, 0 };
 			}

@@ -17,11 +17,9 @@
  *     poll_server [-p PORT]
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "io.h"
@@ -29,18 +27,37 @@
 #include "tcp.h"
 #include "util.h"
 
-#define MAXBYTES 4096
+#define MAXBYTES 4096	/* the tutorial's: at most this much per read() */
 #define MAX_CLIENTS 4096	/* any number: raise it and the open-file limit */
 
 /* Named slots first, then one slot per client. */
 enum { PFD_STDIN, PFD_LISTEN, PFD_FIRST_CLIENT };
 
+static struct pollfd pfd[PFD_FIRST_CLIENT + MAX_CLIENTS];
+static size_t nclients;	/* clients in pfd[PFD_FIRST_CLIENT...] */
+
+/* Accept the waiting client into the next slot (close it when full). */
+static void
+accept_client(void)
+{
+	char peer[32];
+	int cfd = tcp_accept(pfd[PFD_LISTEN].fd, peer, sizeof peer);
+
+	if (cfd == -1)
+		return;
+	if (nclients == MAX_CLIENTS) {
+		close(cfd);	/* full: the client sees its connection closed */
+		return;
+	}
+	log_event("connected peer=%s fd=%d clients=%zu", peer, cfd, nclients + 1);
+	pfd[PFD_FIRST_CLIENT + nclients++] = (struct pollfd){ cfd, POLLIN, 0 };
+}
+
 int
 main(int argc, char **argv)
 {
-	static struct pollfd pfd[PFD_FIRST_CLIENT + MAX_CLIENTS];
 	unsigned long port = 2000;
-	size_t nclients = 0, i;
+	size_t i;
 	int c, running = 1;
 
 	log_init("poll_server");
@@ -69,26 +86,8 @@ main(int argc, char **argv)
 			running = 0;
 			break;
 		}
-		if (pfd[PFD_LISTEN].revents != 0) {
-			int cfd = accept(pfd[PFD_LISTEN].fd, NULL, NULL);
-			char peer[32];
-
-			if (cfd == -1 && errno != EINTR && errno != ECONNABORTED)
-				fatal("accept");
-			if (cfd != -1 && nclients == MAX_CLIENTS) {
-				close(cfd);	/* full: the client sees its connection closed */
-			} else if (cfd != -1) {
-				/* Single-threaded: nothing can fork between accept
-				 * and this line, so the flag is set in time. */
-				if (fcntl(cfd, F_SETFD, FD_CLOEXEC) == -1)
-					fatal("fcntl");
-				tcp_peer(cfd, peer, sizeof peer);
-				log_event("connected peer=%s fd=%d clients=%zu", peer, cfd,
-				    nclients + 1);
-				pfd[PFD_FIRST_CLIENT + nclients++] =
-				    (struct pollfd){ cfd, POLLIN, 0 };
-			}
-		}
+		if (pfd[PFD_LISTEN].revents != 0)
+			accept_client();
 		for (i = 0; i < nclients; i++) {
 			struct pollfd *p = &pfd[PFD_FIRST_CLIENT + i];
 			char buf[MAXBYTES];

@@ -27,7 +27,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -42,6 +41,10 @@
 #define LINE_MAX_LEN 256
 
 enum { PFD_SIGNAL, PFD_LISTEN, PFD_FIRST_CLIENT };
+
+static struct pollfd pfd[PFD_FIRST_CLIENT + MAX_CLIENTS];
+static struct line_reader lr[MAX_CLIENTS];	/* client i's lines */
+static size_t nopen;		/* clients in pfd[PFD_FIRST_CLIENT...] */
 
 static char **allowed;		/* the allowed command lines (argv's tail) */
 static int nallowed;
@@ -139,13 +142,74 @@ reap(void)
 	}
 }
 
+/* Accept the waiting client. Returns -1 if there was none. */
+static int
+accept_client(void)
+{
+	char peer[32];
+	int cfd = tcp_accept(pfd[PFD_LISTEN].fd, peer, sizeof peer);
+
+	if (cfd == -1)
+		return -1;
+	log_event("connected peer=%s", peer);
+	lr_init(&lr[nopen], cfd);
+	pfd[PFD_FIRST_CLIENT + nopen++] = (struct pollfd){ cfd, POLLIN, 0 };
+	return 0;
+}
+
+/* Tell the client on fd that line is not allowed: the server always
+ * answers something. */
+static void
+refuse(int fd, const char *line)
+{
+	char msg[LINE_MAX_LEN + 32];
+	int len = snprintf(msg, sizeof msg, "%.200s: not allowed\n", line);
+
+	log_event("refused line=\"%.64s\"", line);
+	(void)write_all(fd, msg, (size_t)len);
+}
+
+/*
+ * Run or refuse each line client i has sent. Returns -1 once it has
+ * closed, reset, or sent a line too long: forget it then.
+ */
+static int
+serve_client(size_t i)
+{
+	int fd = pfd[PFD_FIRST_CLIENT + i].fd, got = 0;
+	char line[LINE_MAX_LEN];
+	ssize_t n = lr_fill(&lr[i]);
+
+	while (n > 0 && (got = lr_next(&lr[i], line, sizeof line)) == 1) {
+		const char *cmd = find_allowed(line);
+
+		if (cmd != NULL)
+			run_command(cmd, fd);
+		else
+			refuse(fd, line);
+	}
+	return n > 0 && got != -1 ? 0 : -1;
+}
+
+/*
+ * Close client i; the last one moves into its slot. A command still
+ * running keeps its own copy of the socket, so its output still reaches
+ * the client.
+ */
+static void
+forget(size_t i)
+{
+	log_event("closed open=%zu", nopen - 1);
+	close(pfd[PFD_FIRST_CLIENT + i].fd);
+	pfd[PFD_FIRST_CLIENT + i] = pfd[PFD_FIRST_CLIENT + --nopen];
+	lr[i] = lr[nopen];
+}
+
 int
 main(int argc, char **argv)
 {
-	static struct pollfd pfd[PFD_FIRST_CLIENT + MAX_CLIENTS];
-	static struct line_reader lr[MAX_CLIENTS];
 	unsigned long port = 2006;
-	size_t nopen = 0, i;
+	size_t i;
 	int c, first = 1;
 
 	log_init("rsh_server");
@@ -180,53 +244,14 @@ main(int argc, char **argv)
 		}
 		if (pfd[PFD_SIGNAL].revents != 0)
 			reap();
-		if (pfd[PFD_LISTEN].revents != 0 && nopen < MAX_CLIENTS) {
-			int cfd = accept(pfd[PFD_LISTEN].fd, NULL, NULL);
-			char peer[32];
-
-			if (cfd == -1 && errno != EINTR && errno != ECONNABORTED)
-				fatal("accept");
-			if (cfd != -1) {
-				if (fcntl(cfd, F_SETFD, FD_CLOEXEC) == -1)
-					fatal("fcntl");
-				first = 0;
-				tcp_peer(cfd, peer, sizeof peer);
-				log_event("connected peer=%s", peer);
-				lr_init(&lr[nopen], cfd);
-				pfd[PFD_FIRST_CLIENT + nopen++] = (struct pollfd){ cfd, POLLIN, 0 };
-			}
-		}
-		for (i = 0; i < nopen; i++) {
-			struct pollfd *p = &pfd[PFD_FIRST_CLIENT + i];
-			char line[LINE_MAX_LEN], msg[LINE_MAX_LEN + 32];
-			ssize_t n;
-			int got, len;
-
-			if (p->revents == 0)
-				continue;
-			n = lr_fill(&lr[i]);
-			while (n > 0 && (got = lr_next(&lr[i], line, sizeof line)) == 1) {
-				const char *cmd = find_allowed(line);
-
-				if (cmd != NULL) {
-					run_command(cmd, p->fd);
-					continue;
-				}
-				/* The server always answers something. */
-				len = snprintf(msg, sizeof msg, "%.200s: not allowed\n", line);
-				log_event("refused line=\"%.64s\"", line);
-				(void)write_all(p->fd, msg, (size_t)len);
-			}
-			if (n > 0 && got != -1)
-				continue;
-			/* Closed, reset, or a line too long: forget the client.
-			 * A command still running keeps its own copy of the
-			 * socket, so its output still reaches the client. */
-			log_event("closed open=%zu", nopen - 1);
-			close(p->fd);
-			*p = pfd[PFD_FIRST_CLIENT + --nopen];
-			lr[i] = lr[nopen];
-			i--;
+		if (pfd[PFD_LISTEN].revents != 0 && nopen < MAX_CLIENTS &&
+		    accept_client() == 0)
+			first = 0;
+		for (i = 0; i < nopen;) {
+			if (pfd[PFD_FIRST_CLIENT + i].revents != 0 && serve_client(i) == -1)
+				forget(i);	/* slot i now holds another client: look at it */
+			else
+				i++;
 		}
 	}
 	close(pfd[PFD_LISTEN].fd);

@@ -30,7 +30,7 @@
 #include "tcp.h"
 #include "util.h"
 
-#define MAXBYTES 4096
+#define MAXBYTES 4096	/* the tutorial's: at most this much per read() */
 #define MAX_CLIENTS FD_SETSIZE	/* more could not fit in an fd_set anyway */
 
 static int clients[MAX_CLIENTS];	/* the clients' sockets, in any order */

@@ -1,7 +1,8 @@
 /*
- * tcp.h - the one helper the tutorial's examples share: a listening TCP
- * socket on the loopback interface (the step's own net.c does the same
- * for d and w, as an exercise; the examples must work without it).
+ * tcp.h - what the tutorial's examples share: a listening TCP socket on
+ * the loopback interface, and accepting a client on it (the step's own
+ * net.c and front.c do the same for d and w, as exercises; the examples
+ * must work without them).
  */
 #ifndef EXAMPLES_TCP_H
 #define EXAMPLES_TCP_H
@@ -16,6 +17,13 @@
  * in use"): for these small programs, that is the right decision.
  */
 int tcp_listen(unsigned port);
+
+/*
+ * Accept a client waiting on lfd: its socket, close-on-exec, with its
+ * address in peer (tcp_peer). -1 when there was no client after all (a
+ * signal, or a client that left first); exits on any other error.
+ */
+int tcp_accept(int lfd, char *peer, unsigned size);
 
 /* "127.0.0.1:40312", the peer of a connected socket, into buf. */
 void tcp_peer(int fd, char *buf, unsigned size);
