@@ -8,7 +8,7 @@ watchdog_LDLIBS := -lm
 d_OBJS   := d.o front.o workers.o proto.o net.o fifo.o sup.o supopt.o registry.o spawn.o \
 	proc.o server.o $(COMMON)
 d_LDLIBS := -lm
-w_OBJS   := w.o proto.o net.o registry.o server.o $(COMMON)
+w_OBJS   := w.o wjob.o wconn.o proto.o net.o registry.o server.o $(COMMON)
 client_OBJS := client.o request.o load.o proto.o net.o common/rtt.o common/log.o common/io.o common/util.o
 
 # The tutorial's programs (TD n°7): exercises 4.10-4.15, poll_server and
