@@ -69,7 +69,7 @@ struct client {
 struct front {
 	unsigned port;			/* d's TCP port */
 	int announced;			/* "ready" logged */
-	double listen_paused_until;	/* accept() ran out of descriptors */
+	double listen_paused_until;	/* accept() failed: rest until then */
 	struct client **clients;	/* every connected client */
 	size_t nclients, cap_clients;
 	size_t max_clients;		/* from the open-file limit */

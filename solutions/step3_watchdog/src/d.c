@@ -7,20 +7,20 @@
  * writes a request, sends "ping"; wi writes its answer, sends "pong".
  * Every -i ms, each w gets a new request.
  *
+ * d's code is in two files, one per role: this one (the options, the
+ * main loop, start and stop) and workers.c (the w's and their
+ * supervision); d.h is what they share.
+ *
+ * d never blocks: not in open() (the FIFOs are opened non-blocking), not
+ * on a w (a frozen w simply stops answering; the watchdog deals with it).
+ * A d that blocked could not answer its own heartbeats.
+ *
  * For the watchdog, d is a server like the others: it answers SIGUSR1
  * from its main loop (server.c). For its w's, d is the supervisor
  * (question 3.a): when one exits, or is killed by the watchdog, d reaps
  * it and restarts it alone, with backoff; if they restart more than R
  * times within W, d stops everything and exits EXIT_GIVE_UP, which tells
  * the watchdog not to restart it.
- *
- * d never blocks: not in open() (the FIFOs are opened non-blocking), not
- * on a w (a frozen w simply stops answering; the watchdog deals with it).
- * A d that blocked could not answer its own heartbeats.
- *
- * d's code is in two files, one per role: this one (the options, the
- * main loop, start and stop) and workers.c (the w's and their
- * supervision); d.h is what they share.
  *
  *     d -H FD [-w N] [-m NAME] [-r DIR] [-i MS] [-R N] [-W MS] [-b MS]
  *       [-B MS] [-K MS] [-g MS] [-f wI:FAULT]... [-F FAULT]

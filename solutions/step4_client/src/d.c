@@ -397,6 +397,8 @@ main(int argc, char **argv)
 	server_fault_at_start(&sv, opt.reg_fd);
 	if (server_attach(&sv, opt.reg_fd, 0) == -1)
 		fatal("registry -H %d", opt.reg_fd);
+	/* What may be refused comes first, while only the registry is
+	 * open: a refusal leaves nothing behind. */
 	if (rundir_prepare(opt.sup.run_dir, why, sizeof why) == -1)
 		server_refuse(&sv, "run directory %s: %s", opt.sup.run_dir, why);
 	lock_run_dir();
