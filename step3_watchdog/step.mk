@@ -4,7 +4,7 @@ COMMON := common/log.o common/io.o common/util.o common/rundir.o common/selfpipe
 	common/opt.o
 watchdog_OBJS   := watchdog.o watch.o teardown.o sup.o supopt.o registry.o spawn.o proc.o shm_area.o $(COMMON)
 watchdog_LDLIBS := -lm
-d_OBJS   := d.o proto.o fifo.o sup.o supopt.o registry.o spawn.o proc.o server.o \
+d_OBJS   := d.o workers.o proto.o fifo.o sup.o supopt.o registry.o spawn.o proc.o server.o \
 	shm_area.o $(COMMON)
 d_LDLIBS := -lm
 w_OBJS   := w.o proto.o registry.o server.o shm_area.o $(COMMON)

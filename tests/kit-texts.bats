@@ -68,7 +68,7 @@ kit_copy() {
 	# 4.7's serving line named nowhere, 3.10's give-up reason vague again.
 	sed -i 's/ \/ `serving id= type= peer=` \*//' "$k/step4_client/README.md"
 	sed -i 's/log "serving id=%lu$/log "the/' "$k/solutions/step4_client/src/wjob.c"
-	sed -i "s/w's restarted/w restarted/g" "$k/step3_watchdog/src/d.c"
+	sed -i "s/w's restarted/w restarted/g" "$k/step3_watchdog/src/workers.c"
 	sed -i 's/127/99/g' "$k/step1_shm/src/d.c" "$k/step1_shm/README.md"
 	run -1 scripts/check-texts.py --root "$k" --events "${STEPS[@]}"
 	assert_line --regexp "^events: step4_client/tests/.*\[4\.7\] waits for 'serving id=', which neither TODO 4\.7 nor"

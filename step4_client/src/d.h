@@ -69,15 +69,13 @@ struct client {
 struct front {
 	unsigned port;			/* d's TCP port */
 	int announced;			/* "ready" logged */
-	double listen_paused_until;	/* accept() ran out of descriptors */
+	double listen_paused_until;	/* accept() failed: rest until then */
 	struct client **clients;	/* every connected client */
 	size_t nclients, cap_clients;
 	size_t max_clients;		/* from the open-file limit */
 	struct client *qhead, *qtail;	/* the queue, oldest first */
 	size_t qlen;
 	unsigned long next_id;		/* the last request id given */
-	int lock_fd;			/* holds the lock on the run directory */
-	char lock_path[4200];
 };
 
 extern struct options opt;		/* the command line */
@@ -99,16 +97,16 @@ void client_error(struct client *c, enum proto_err err, const char *text);
 void client_touch(struct client *c, double now);
 void dispatch_queue(double now);
 void client_read(struct client *c, short revents, double now);
-void accept_clients(double now);
+int accept_clients(double now);
 void clients_sweep(double now);
 
 /* workers.c: the w's (contracts above each function there). */
-struct wchild *idle_worker(void);
 void worker_kill(struct wchild *wc, const char *why);
 pid_t start_w(struct wchild *wc, double now);
 void read_w(struct wchild *wc, double now);
 void log_child_state(const struct sig_event *ev);
 int stop_ws(void);
 void ws_setup(void);
+void ws_remove_fifos(void);
 
 #endif

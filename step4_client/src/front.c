@@ -117,11 +117,30 @@ client_touch(struct client *c, double now)
 
 /* ---- handing a request over to a w -------------------------------- */
 
+/* An idle, ready w, taken in turn so that the work spreads; or NULL. */
+static struct wchild *
+idle_worker(void)
+{
+	static unsigned last;
+	unsigned i;
+
+	for (i = 1; i <= opt.n; i++) {
+		struct wchild *wc = &ws[(last + i) % opt.n];
+
+		if (wc->ready && wc->job.id == 0) {
+			last = (unsigned)(wc - ws);
+			return wc;
+		}
+	}
+	return NULL;
+}
+
 /*
  * Hand client c's request over to the idle w: give it a number and a
  * fresh token, send w the job, then send the client "<port> <token>".
- * Returns 0, or -1 when the w could not be told (it is then killed and
- * the caller tries another one).
+ * Returns 0 once the request is dealt with (handed over, or c closed
+ * when no token could be made), or -1 when the w could not be told (it
+ * is then killed and the caller tries another one).
  */
 static int
 hand_over(struct wchild *wc, struct client *c, enum req_type type, double now)
@@ -282,8 +301,10 @@ client_add(int fd, const struct sockaddr_in *sa, double now)
 	return c;
 }
 
-/* The listening socket is readable: take the waiting connections. */
-void
+/* The listening socket is readable: take the waiting connections.
+ * Returns 0, or -1 with errno when the listening socket itself is
+ * unusable (the main loop decides). */
+int
 accept_clients(double now)
 {
 	/* TODO 4.3: accept up to ACCEPT_BURST connections on
@@ -293,6 +314,7 @@ accept_clients(double now)
 	 * why would d spin at 100% CPU if it simply went back to poll()? */
 	(void)client_add;
 	d.listen_paused_until = now + 3600;
+	return 0;
 }
 
 /* Send time-outs, then drop closed clients from the table. */

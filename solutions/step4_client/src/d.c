@@ -61,6 +61,8 @@ struct sup_window restarts;	/* every w's restarts, for the intensity */
 int stopping;
 int exit_code;
 struct front d;
+static int lock_fd = -1;		/* holds the lock on the run directory */
+static char lock_path[4200];		/* RUN_DIR/d.pid */
 
 /* ---- options ------------------------------------------------------ */
 
@@ -155,7 +157,6 @@ parse_options(int argc, char **argv)
 		fatal("program path %s", argv[0]);
 }
 
-
 /* ---- signals, the main loop ---------------------------------------- */
 
 /* Handle SIGCHLD or SIGUSR1 (proc_drain() handles the stops). Returns
@@ -187,8 +188,8 @@ poll_timeout(double now)
 	size_t i;
 
 	for (i = 0; i < opt.n; i++)
-		if (ws[i].sup.state == CHILD_DOWN && ws[i].sup.restart_at < next)
-			next = ws[i].sup.restart_at;
+		if (ws[i].sup.state == CHILD_DOWN)
+			next = proc_earliest(next, ws[i].sup.restart_at);
 	for (i = 0; i < d.nclients; i++)
 		if (d.clients[i]->inflight == 0 && d.clients[i]->deadline < next)
 			next = d.clients[i]->deadline;
@@ -265,8 +266,9 @@ serve(void)
 		for (i = 0; i < d.nclients; i++)
 			d.clients[i]->revents = pfd[base + i].revents;
 		/* Clients accepted below are appended: revents 0 this turn. */
-		if (pfd[PFD_LISTEN].fd != -1 && pfd[PFD_LISTEN].revents != 0)
-			accept_clients(now);
+		if (pfd[PFD_LISTEN].fd != -1 && pfd[PFD_LISTEN].revents != 0 &&
+		    accept_clients(now) == -1)
+			fatal("accept port %u", d.port);
 		for (i = 0; i < d.nclients; i++) {
 			struct client *c = d.clients[i];
 
@@ -281,13 +283,17 @@ serve(void)
 	}
 	free(pfd);
 }
+
 /* ---- start and stop ------------------------------------------------ */
 
 /*
- * Lock the run directory: two d's sharing it would use each other's
- * FIFOs. The lock (fcntl) goes away with the process, even on SIGKILL, so
- * a stale file from a crash is simply locked again. The file holds d's
- * pid: the watchdog reads it to clean up after a d that died.
+ * Lock the run directory for the whole run: two d's sharing it would use
+ * each other's FIFOs, and two starting at the same instant could both
+ * take them for stale. The lock (fcntl) goes away with the process, even
+ * on SIGKILL, so a stale file from a crash is simply locked again. The
+ * file holds d's pid: the watchdog reads it to clean up after a d that
+ * died. A directory in use is refused (server_refuse): a restart would
+ * meet the same lock.
  */
 static void
 lock_run_dir(void)
@@ -297,37 +303,38 @@ lock_run_dir(void)
 	char pid[32];
 	int n;
 
-	if (rundir_path(opt.sup.run_dir, D_PIDFILE, d.lock_path, sizeof d.lock_path) == -1)
+	if (rundir_path(opt.sup.run_dir, D_PIDFILE, lock_path, sizeof lock_path) == -1)
 		fatal("path %s/%s", opt.sup.run_dir, D_PIDFILE);
 	for (;;) {
-		d.lock_fd = open(d.lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-		if (d.lock_fd == -1)
-			fatal("open %s", d.lock_path);
-		if (fcntl(d.lock_fd, F_SETLK, &fl) == -1) {
+		lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (lock_fd == -1)
+			fatal("open %s", lock_path);
+		if (fcntl(lock_fd, F_SETLK, &fl) == -1) {
 			if ((errno != EAGAIN && errno != EACCES) ||
-			    fcntl(d.lock_fd, F_GETLK, &fl) == -1)
-				fatal("lock %s", d.lock_path);
+			    fcntl(lock_fd, F_GETLK, &fl) == -1)
+				fatal("lock %s", lock_path);
 			server_refuse(&sv, "run directory %s is in use by d[%ld]; "
 			    "choose another with -r", opt.sup.run_dir, (long)fl.l_pid);
 		}
 		/* The d before us may have removed the file between our open
 		 * and our lock: then we would hold a lock nobody else sees. */
-		if (fstat(d.lock_fd, &held) == 0 && stat(d.lock_path, &named) == 0 &&
+		if (fstat(lock_fd, &held) == 0 && stat(lock_path, &named) == 0 &&
 		    held.st_ino == named.st_ino)
 			break;
-		close(d.lock_fd);
+		close(lock_fd);
 	}
 	n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
-	if (ftruncate(d.lock_fd, 0) == -1 || write_all(d.lock_fd, pid, (size_t)n) == -1)
-		fatal("write %s", d.lock_path);
+	if (ftruncate(lock_fd, 0) == -1 || write_all(lock_fd, pid, (size_t)n) == -1)
+		fatal("write %s", lock_path);
 }
 
-/* Clean stop: tell the clients, stop the w's, remove what d created. */
-static void
+/* Clean stop: tell the clients, stop the w's, remove what d created.
+ * Returns 0, or -1 with errno when the w's could not be stopped (then
+ * nothing is removed). */
+static int
 shut_down(void)
 {
 	size_t i;
-	unsigned k;
 
 	close(opt.listen_fd);
 	for (i = 0; i < d.nclients; i++)
@@ -335,21 +342,14 @@ shut_down(void)
 			client_error(d.clients[i], PERR_SHUTDOWN, "d is stopping");
 	clients_sweep(log_now());
 	free(d.clients);
-	if (stop_ws() == -1) {
-		if (errno == ETIMEDOUT)
-			fatalx("w survived SIGKILL");
-		fatal("stop w's");
-	}
-	for (k = 0; k < opt.n; k++) {
-		if (unlink(ws[k].dw_path) == -1 && errno != ENOENT)
-			warn("unlink %s", ws[k].dw_path);
-		if (unlink(ws[k].wd_path) == -1 && errno != ENOENT)
-			warn("unlink %s", ws[k].wd_path);
-	}
-	log_event("removed fifos=%lu", 2 * opt.n);
-	if (unlink(d.lock_path) == -1)
-		warn("unlink %s", d.lock_path);
-	close(d.lock_fd);
+	if (stop_ws() == -1)
+		return -1;
+	ws_remove_fifos();
+	/* Last: until here, another d must not take what we leave. */
+	if (unlink(lock_path) == -1)
+		warn("unlink %s", lock_path);
+	close(lock_fd);
+	return 0;
 }
 
 /* The listening socket inherited from the watchdog; its port. */
@@ -397,6 +397,8 @@ main(int argc, char **argv)
 	server_fault_at_start(&sv, opt.reg_fd);
 	if (server_attach(&sv, opt.reg_fd, 0) == -1)
 		fatal("registry -H %d", opt.reg_fd);
+	/* What may be refused comes first, while only the registry is
+	 * open: a refusal leaves nothing behind. */
 	if (rundir_prepare(opt.sup.run_dir, why, sizeof why) == -1)
 		server_refuse(&sv, "run directory %s: %s", opt.sup.run_dir, why);
 	lock_run_dir();
@@ -414,7 +416,11 @@ main(int argc, char **argv)
 	if (server_ready(&sv) == -1)
 		fatal("kill watchdog[%ld]", (long)sv.reg->watchdog);
 	serve();
-	shut_down();
+	if (shut_down() == -1) {
+		if (errno == ETIMEDOUT)
+			fatalx("w survived SIGKILL");
+		fatal("stop w's");
+	}
 	server_detach(&sv);
 	close(opt.reg_fd);
 	selfpipe_close();

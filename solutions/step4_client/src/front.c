@@ -117,11 +117,30 @@ client_touch(struct client *c, double now)
 
 /* ---- handing a request over to a w -------------------------------- */
 
+/* An idle, ready w, taken in turn so that the work spreads; or NULL. */
+static struct wchild *
+idle_worker(void)
+{
+	static unsigned last;
+	unsigned i;
+
+	for (i = 1; i <= opt.n; i++) {
+		struct wchild *wc = &ws[(last + i) % opt.n];
+
+		if (wc->ready && wc->job.id == 0) {
+			last = (unsigned)(wc - ws);
+			return wc;
+		}
+	}
+	return NULL;
+}
+
 /*
  * Hand client c's request over to the idle w: give it a number and a
  * fresh token, send w the job, then send the client "<port> <token>".
- * Returns 0, or -1 when the w could not be told (it is then killed and
- * the caller tries another one).
+ * Returns 0 once the request is dealt with (handed over, or c closed
+ * when no token could be made), or -1 when the w could not be told (it
+ * is then killed and the caller tries another one).
  */
 static int
 hand_over(struct wchild *wc, struct client *c, enum req_type type, double now)
@@ -138,8 +157,15 @@ hand_over(struct wchild *wc, struct client *c, enum req_type type, double now)
 
 	wc->job.type = type;
 	wc->job.id = ++d.next_id;
-	if (proto_token_new(wc->job.token) == -1)
-		fatal("getrandom");
+	if (proto_token_new(wc->job.token) == -1) {
+		/* Neither the client's fault nor the w's, and d can go on
+		 * serving the others: only this client is closed, as for a
+		 * client d has no memory for (accept_clients()). */
+		warn("getrandom");
+		memset(&wc->job, 0, sizeof wc->job);
+		client_close(c, "no-token");
+		return 0;
+	}
 	/* The job goes to w first: once the client has its reply it may
 	 * connect to w at once, and w must already hold the token by then.
 	 * A pipe write of less than PIPE_BUF bytes is all or nothing. */
@@ -330,8 +356,10 @@ client_add(int fd, const struct sockaddr_in *sa, double now)
 	return c;
 }
 
-/* The listening socket is readable: take the waiting connections. */
-void
+/* The listening socket is readable: take the waiting connections.
+ * Returns 0, or -1 with errno when the listening socket itself is
+ * unusable (the main loop decides). */
+int
 accept_clients(double now)
 {
 	/* TODO 4.3: accept up to ACCEPT_BURST connections on
@@ -353,16 +381,16 @@ accept_clients(double now)
 		if (fd == -1) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ||
 			    errno == ECONNABORTED)
-				return;
-			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
-			    errno == ENOMEM) {
-				/* The connection stays in the backlog and the
-				 * listener stays readable: rest a little. */
-				warn("accept");
-				d.listen_paused_until = now + 0.1;
-				return;
-			}
-			fatal("accept port %u", d.port);
+				return 0;
+			if (errno == EBADF || errno == EINVAL || errno == ENOTSOCK)
+				return -1;	/* no connection can come any more */
+			/* EMFILE, ENFILE, ENOBUFS, ENOMEM: the connection stays in
+			 * the backlog, the listener readable: rest a little. Any
+			 * other error is one connection's (EPROTO, EPERM): rest
+			 * the same way, rather than stop serving everyone. */
+			warn("accept");
+			d.listen_paused_until = now + 0.1;
+			return 0;
 		}
 		if (d.nclients >= d.max_clients) {
 			n = proto_format_error(line, sizeof line, PERR_BUSY,
@@ -387,6 +415,7 @@ accept_clients(double now)
 	(void)client_add;
 	d.listen_paused_until = now + 3600;
 	*/
+	return 0;
 }
 
 /* Send time-outs, then drop closed clients from the table. */

@@ -21,25 +21,7 @@
 #include "spawn.h"
 #include "util.h"
 
-/* ---- the w's: choosing one, starting, reports, ending -------------- */
-
-/* An idle, ready w, taken in turn so that the work spreads; or NULL. */
-struct wchild *
-idle_worker(void)
-{
-	static unsigned last;
-	unsigned i;
-
-	for (i = 1; i <= opt.n; i++) {
-		struct wchild *wc = &ws[(last + i) % opt.n];
-
-		if (wc->ready && wc->job.id == 0) {
-			last = (unsigned)(wc - ws);
-			return wc;
-		}
-	}
-	return NULL;
-}
+/* ---- the w's: starting, reports, ending --------------------------- */
 
 /* Stop a w that can no longer be trusted; SIGCHLD brings the restart. */
 void
@@ -443,4 +425,19 @@ ws_setup(void)
 		sup_init(&wc->sup);
 		wc->to_w = wc->from_w = -1;
 	}
+}
+
+/* The clean stop, once the w's have gone: remove their FIFOs. */
+void
+ws_remove_fifos(void)
+{
+	unsigned i;
+
+	for (i = 0; i < opt.n; i++) {
+		if (unlink(ws[i].dw_path) == -1 && errno != ENOENT)
+			warn("unlink %s", ws[i].dw_path);
+		if (unlink(ws[i].wd_path) == -1 && errno != ENOENT)
+			warn("unlink %s", ws[i].wd_path);
+	}
+	log_event("removed fifos=%lu", 2 * opt.n);
 }
