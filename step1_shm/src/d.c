@@ -165,8 +165,6 @@ start_w(const char *w_path, char *const args[])
 	/* TODO 1.2: start w with fork() then execv(). The child must leave
 	 * with _exit(127) if execv fails (after saying why), never return.
 	 * Flush stdio first: why would a buffered line be printed twice? */
-	(void)w_path;
-	(void)args;
 	errno = ENOSYS;
 	return -1;
 }
@@ -182,9 +180,6 @@ reap_w(pid_t pid, int flags, int *status)
 	/* TODO 1.4: reap w with waitpid() (retry on EINTR), and log how it
 	 * ended with status_str(). Until it is reaped, a w that has exited
 	 * stays in the process table as a zombie. */
-	(void)pid;
-	(void)flags;
-	(void)status;
 	errno = ENOSYS;
 	return -1;
 }

@@ -117,7 +117,6 @@ reap_children(struct run *r)
 	 * when there is none: anything else deserves a warn("waitpid").
 	 * Why loop, when d has a single child? (Hint: two SIGCHLD sent
 	 * close together may be delivered as one.) */
-	(void)r;
 }
 
 /*
@@ -195,7 +194,6 @@ open_fifos(struct run *r)
 	 * never block the main loop). If either fails, leave r->wd_fd at -1,
 	 * errno set: the code after your block says why.
 	 * w opens them in the same order: what would happen if it did not? */
-	(void)open_writer;
 	errno = ENOSYS;
 	if (r->wd_fd != -1) {
 		lr_init(&r->lr, r->wd_fd);

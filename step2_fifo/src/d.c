@@ -138,7 +138,6 @@ send_ping(struct run *r)
 	 * -q silences log_event). Then note the time in r->ping_at
 	 * (log_now()), send ping with proto_send() and count it in r->sent.
 	 * Why write the request before ping, not after? */
-	(void)n;
 	errno = ENOSYS;
 	return -1;
 }
@@ -162,7 +161,6 @@ on_pong(struct run *r)
 	 * with r->shm->answer. Wrong: warnx("answer %lu is \"%s\", expected
 	 * \"%s\"", ...), set r->rc to 1 and stop_w(r, "wrong-answer").
 	 * Right: log "recv msg=pong n=N answer=\"...\" rtt_us=US". */
-	(void)expected;
 }
 
 /* Handle every message buffered or waiting on wdtube1. */

@@ -87,7 +87,5 @@ fifo_create(const char *path, char *why, size_t whysize)
 	 * reason; a FIFO goes to replace_if_stale(), whose result you
 	 * return. Why lstat() and not stat()? What could a symlink planted
 	 * at that path make d do otherwise? */
-	(void)st;
-	(void)not_a_fifo;
 	return refuse(ENOSYS, why, whysize, "cannot be created", 1);
 }

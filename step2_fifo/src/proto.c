@@ -29,9 +29,6 @@ proto_format(enum proto_msg m, char *buf, size_t size)
 	/* TODO 2.3: the messages, both ways. Here: write m's word and "\n"
 	 * into buf (snprintf), refusing an m that is not a message (EINVAL)
 	 * and a buf too small for the line and its NUL (ENOBUFS). */
-	(void)m;
-	(void)buf;
-	(void)size;
 	errno = ENOSYS;
 	return -1;
 }
@@ -42,8 +39,6 @@ proto_parse(const char *line, enum proto_msg *m)
 	/* TODO 2.3: find line among the words (exact match) and store its
 	 * message in *m. Anything else is EBADMSG: why refuse "ping " or
 	 * "PING" rather than be lenient? */
-	(void)line;
-	(void)m;
 	errno = ENOSYS;
 	return -1;
 }
@@ -67,8 +62,6 @@ proto_recv(struct line_reader *lr, enum proto_msg *m)
 	/* TODO 2.3: take the next line with lr_getline() (at most
 	 * PROTO_LINE_MAX bytes), then parse it. Pass lr_getline's 0 and -1
 	 * on as they are: what does each mean for the caller? */
-	(void)lr;
-	(void)m;
 	errno = ENOSYS;
 	return -1;
 }

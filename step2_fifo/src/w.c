@@ -162,7 +162,6 @@ answer_ping(struct server *s)
 	 * segment, log it ("send msg=pong answer=..."). Then send pong and
 	 * count the request in s->served. Why must the answer be written
 	 * before pong, never after? */
-	(void)shm;
 	errno = ENOSYS;
 	warn("answer ping");
 	return -1;

@@ -93,7 +93,7 @@ proc_reap(const struct proc_reaper *r, double now)
 	 * "reaped name=%s pid=%ld status=\"%s\"" (the name ending() gave,
 	 * status_str) and call r->reaped().
 	 * Why a loop, and not one waitpid() per SIGCHLD? */
-	(void)r; (void)now; return 0;
+	return 0;
 }
 
 int
@@ -104,5 +104,5 @@ proc_stop(const struct proc_stopper *s)
 	 * the signals with proc_drain() (SIGCHLD reaps). If some are still there then, s->kill() them and
 	 * wait again, at most 1 s: one still there after that is an error
 	 * (errno ETIMEDOUT). Why must this wait be bounded? */
-	(void)s; return 0;
+	return 0;
 }

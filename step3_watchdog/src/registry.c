@@ -174,7 +174,6 @@ reg_ref_open(struct registry *reg, unsigned i, pid_t pid, unsigned gen,
 	 * the pidfd is our server and not a stranger that got the same pid?
 	 * (The parent marks the slot GONE before it reaps, and only reaping
 	 * frees a pid.) */
-	(void)reg;
 	r->pidfd = -1;
 	r->pid = pid;
 	return 0;

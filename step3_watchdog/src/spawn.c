@@ -40,7 +40,6 @@ spawn_child(const char *path, char *const argv[], const struct spawn_opts *o)
 	 * parent is still `parent` (getppid()): if it died between fork()
 	 * and prctl(), the signal will never come, so leave at once with
 	 * _exit(1). The setting survives exec. */
-	(void)parent;
 	/* The one descriptor to pass on: clear its close-on-exec flag, in
 	 * the child only (the flag belongs to this process's table). */
 	if (o->keep_fd != -1 && fcntl(o->keep_fd, F_SETFD, 0) == -1)

@@ -64,11 +64,6 @@ sup_beat(struct sup_child *c, unsigned beats, double now,
 	 * the next ping one period after the last was *sent* (so a late
 	 * reply does not stretch the period), give the round trip in *rtt
 	 * and return 1. Otherwise only remember the count and return 0. */
-	(void)c;
-	(void)beats;
-	(void)now;
-	(void)p;
-	(void)rtt;
 	return 0;
 }
 
@@ -78,8 +73,6 @@ sup_check(const struct sup_child *c, double now)
 	/* TODO 3.4: a STARTING child whose grace period is over is
 	 * SUP_NOT_READY; an UP child with a ping out past its deadline is
 	 * SUP_MISS; anything else is SUP_OK. */
-	(void)c;
-	(void)now;
 	return SUP_OK;
 }
 
@@ -96,8 +89,6 @@ sup_backoff(unsigned k, const struct sup_policy *p)
 	/* TODO 3.5: 0 for k = 0 (the first restart is immediate), then
 	 * backoff_min * 2^(k-1), capped at backoff_max. Why back off at all,
 	 * rather than restart a crashing child at once, every time? */
-	(void)k;
-	(void)p;
 	return 0.0;
 }
 
@@ -120,10 +111,6 @@ sup_window_add(struct sup_window *w, double now, const struct sup_policy *p)
 	 * (window_prune), add this one, and say whether there are now more
 	 * than p->intensity. If the window is full, drop the oldest time to
 	 * make room (it can only be full when giving up anyway). */
-	(void)w;
-	(void)now;
-	(void)p;
-	(void)window_prune;
 	return 0;
 }
 

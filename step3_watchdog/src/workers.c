@@ -194,10 +194,6 @@ w_exited(struct wchild *wc, double now)
 	 * ms"; otherwise log "restart-wait name=%s delay_ms=%ld" (the
 	 * backoff, in ms).
 	 * The main loop restarts it when sup_restart_due() says so. */
-	(void)why;
-	(void)now;
-	(void)restarts;
-	(void)give_up;
 	sup_forget(&wc->sup);
 }
 
@@ -225,7 +221,7 @@ w_ending(pid_t pid)
 	 * proc_reap() calls this *before* it reaps pid: why must the slot
 	 * say GONE before the pid is freed? (Think of the watchdog reading
 	 * the slot at that moment.) */
-	(void)pid; return "?";
+	return "?";
 }
 
 /* pid has been reaped: if it was one of our w's, decide about its restart. */
@@ -236,7 +232,6 @@ w_reaped(pid_t pid, int status, double now)
 
 	(void)status;	/* reaped says how it ended */
 	/* TODO 3.11: then, for one of our w's, call w_exited(). */
-	(void)wc; (void)now; (void)w_exited;
 }
 
 /* What d does with its ended children (proc.h). */

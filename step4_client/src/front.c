@@ -151,9 +151,6 @@ hand_over(struct wchild *wc, struct client *c, enum req_type type, double now)
 	 * (proto_format_handover with wc->port). On a failed write to w, call
 	 * worker_kill() and return -1. Why must the job reach w's FIFO
 	 * BEFORE the client gets its reply, and not after? */
-	(void)wc;
-	(void)type;
-	(void)now;
 	client_error(c, PERR_BUSY, "hand_over is not written yet (TODO 4.5)");
 	return 0;
 }
@@ -171,7 +168,6 @@ dispatch(struct client *c, enum req_type type, double now)
 	 * 4.5's handover to be tried first.) */
 	struct wchild *wc = idle_worker();
 
-	(void)queue_push;
 	if (wc == NULL || hand_over(wc, c, type, now) == -1)
 		client_error(c, PERR_BUSY, "dispatch has no queue yet (TODO 4.4)");
 }
@@ -312,7 +308,6 @@ accept_clients(double now)
 	 * stop on EAGAIN. Over d.max_clients, answer "error busy" and close at once. On EMFILE or
 	 * ENFILE pause the listener for 100 ms (d.listen_paused_until):
 	 * why would d spin at 100% CPU if it simply went back to poll()? */
-	(void)client_add;
 	d.listen_paused_until = now + 3600;
 	return 0;
 }

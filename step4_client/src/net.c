@@ -25,8 +25,6 @@ net_listen(const char *addr, unsigned port)
 	 * SOCK_CLOEXEC | SOCK_NONBLOCK, SO_REUSEADDR, bind, listen(SOMAXCONN).
 	 * On failure close it, keep errno, return -1. Why SO_REUSEADDR for a
 	 * server that the watchdog may restart at any moment? */
-	(void)addr;
-	(void)port;
 	errno = ENOSYS;
 	return -1;
 }

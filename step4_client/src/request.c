@@ -242,14 +242,6 @@ visit_w(const struct session *s, enum req_type type, const struct reply *h,
 	 * requetetype1 reads one more reply, a REPLY_RESULT whose text goes
 	 * to detail; requetetype2 calls echo_samples() or
 	 * echo_interactive(). Close the w connection in every case. */
-	(void)s;
-	(void)type;
-	(void)h;
-	(void)deadline;
-	(void)detail;
-	(void)size;
-	(void)echo_samples;
-	(void)echo_interactive;
 	return OUT_CLOSED;
 }
 
@@ -268,14 +260,5 @@ one_request(struct session *s, enum req_type type, char *detail, size_t size)
 	 * detail and return the outcome. A handover: visit_w() above does
 	 * the rest, with that w. Why may the client keep the d connection
 	 * open across requests, but never reuse a w connection or a token? */
-	(void)s;
-	(void)type;
-	(void)size;
-	(void)deadline;
-	(void)r;
-	(void)out;
-	(void)line;
-	(void)n;
-	(void)visit_w;
 	return OUT_CLOSED;
 }

@@ -165,11 +165,6 @@ check_token(struct conn *c, const char *line, double now)
 	 * (c->deadline). Anything else: log "badtoken peer=%s" and answer
 	 * "error badtoken no request of yours is waiting here" (conn_error
 	 * sends it and closes). What makes a token "one-time" here? */
-	(void)line;
-	(void)now;
-	(void)text;
-	(void)n;
-	(void)fifo_read_pending;
 	log_request("badtoken peer=%s", c->peer);
 	conn_error(c, PERR_BADTOKEN, "not implemented");
 }
@@ -189,10 +184,6 @@ finish_type1(void)
 	 * it is sent (c->close_after), report REP_FIN to d, log "fin", and
 	 * job_clear(). Why does w report to d only after the result line is
 	 * on its way, and never before? */
-	(void)text;
-	(void)line;
-	(void)c;
-	(void)n;
 	job_fail(PERR_SHUTDOWN, "finish_type1 is not written yet (TODO 4.8)");
 }
 

@@ -195,7 +195,6 @@ worker_report(struct wchild *wc, const char *line, double now)
 	 * after fin or err the w is idle again: worker_job_done(), then
 	 * dispatch_queue(). Why kill a w that reports a wrong id, rather
 	 * than ignore the line? */
-	(void)now;
 }
 
 /* wdtube<i> is readable (or its writer has gone). */

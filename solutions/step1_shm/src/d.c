@@ -180,8 +180,6 @@ start_w(const char *w_path, char *const args[])
 	return pid;
 	/* END SOLUTION */
 	/* STUB 1.2:
-	(void)w_path;
-	(void)args;
 	errno = ENOSYS;
 	return -1;
 	*/
@@ -212,9 +210,6 @@ reap_w(pid_t pid, int flags, int *status)
 	return 1;
 	/* END SOLUTION */
 	/* STUB 1.4:
-	(void)pid;
-	(void)flags;
-	(void)status;
 	errno = ENOSYS;
 	return -1;
 	*/

@@ -139,7 +139,7 @@ reap_children(struct run *r)
 	if (pid == -1 && errno != ECHILD)
 		warn("waitpid");
 	/* END SOLUTION */
-	/* STUB 2.6: (void)r; */
+	/* STUB 2.6: */
 }
 
 /*
@@ -223,7 +223,6 @@ open_fifos(struct run *r)
 		r->wd_fd = open(r->wd_path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	/* END SOLUTION */
 	/* STUB 2.2:
-	(void)open_writer;
 	errno = ENOSYS;
 	*/
 	if (r->wd_fd != -1) {

@@ -99,8 +99,6 @@ fifo_create(const char *path, char *why, size_t whysize)
 	return replace_if_stale(path, why, whysize);
 	/* END SOLUTION */
 	/* STUB 2.1:
-	(void)st;
-	(void)not_a_fifo;
 	return refuse(ENOSYS, why, whysize, "cannot be created", 1);
 	*/
 }

@@ -44,9 +44,6 @@ proto_format(enum proto_msg m, char *buf, size_t size)
 	return n;
 	/* END SOLUTION */
 	/* STUB 2.3:
-	(void)m;
-	(void)buf;
-	(void)size;
 	errno = ENOSYS;
 	return -1;
 	*/
@@ -71,8 +68,6 @@ proto_parse(const char *line, enum proto_msg *m)
 	return -1;
 	/* END SOLUTION */
 	/* STUB 2.3:
-	(void)line;
-	(void)m;
 	errno = ENOSYS;
 	return -1;
 	*/
@@ -106,8 +101,6 @@ proto_recv(struct line_reader *lr, enum proto_msg *m)
 	return proto_parse(line, m) == -1 ? -1 : 1;
 	/* END SOLUTION */
 	/* STUB 2.3:
-	(void)lr;
-	(void)m;
 	errno = ENOSYS;
 	return -1;
 	*/

@@ -78,11 +78,6 @@ sup_beat(struct sup_child *c, unsigned beats, double now,
 	return 1;
 	/* END SOLUTION */
 	/* STUB 3.4:
-	(void)c;
-	(void)beats;
-	(void)now;
-	(void)p;
-	(void)rtt;
 	return 0;
 	*/
 }
@@ -101,8 +96,6 @@ sup_check(const struct sup_child *c, double now)
 	return SUP_OK;
 	/* END SOLUTION */
 	/* STUB 3.4:
-	(void)c;
-	(void)now;
 	return SUP_OK;
 	*/
 }
@@ -131,8 +124,6 @@ sup_backoff(unsigned k, const struct sup_policy *p)
 	return d < p->backoff_max ? d : p->backoff_max;
 	/* END SOLUTION */
 	/* STUB 3.5:
-	(void)k;
-	(void)p;
 	return 0.0;
 	*/
 }
@@ -166,10 +157,6 @@ sup_window_add(struct sup_window *w, double now, const struct sup_policy *p)
 	return w->n > p->intensity;
 	/* END SOLUTION */
 	/* STUB 3.6:
-	(void)w;
-	(void)now;
-	(void)p;
-	(void)window_prune;
 	return 0;
 	*/
 }

@@ -205,10 +205,6 @@ w_exited(struct wchild *wc, double now)
 	    lround((wc->sup.restart_at - now) * 1000.0));
 	/* END SOLUTION */
 	/* STUB 3.10:
-	(void)why;
-	(void)now;
-	(void)restarts;
-	(void)give_up;
 	sup_forget(&wc->sup);
 	*/
 }
@@ -245,7 +241,7 @@ w_ending(pid_t pid)
 	reg_gone(sv.reg, wc->idx);
 	return wc->name;
 	/* END SOLUTION */
-	/* STUB 3.11: (void)pid; return "?"; */
+	/* STUB 3.11: return "?"; */
 }
 
 /* pid has been reaped: if it was one of our w's, decide about its restart. */
@@ -260,7 +256,7 @@ w_reaped(pid_t pid, int status, double now)
 	if (wc != NULL)
 		w_exited(wc, now);
 	/* END SOLUTION */
-	/* STUB 3.11: (void)wc; (void)now; (void)w_exited; */
+	/* STUB 3.11: */
 }
 
 /* What d does with its ended children (proc.h). */

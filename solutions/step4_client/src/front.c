@@ -188,9 +188,6 @@ hand_over(struct wchild *wc, struct client *c, enum req_type type, double now)
 	return 0;
 	/* END SOLUTION */
 	/* STUB 4.5:
-	(void)wc;
-	(void)type;
-	(void)now;
 	client_error(c, PERR_BUSY, "hand_over is not written yet (TODO 4.5)");
 	return 0;
 	*/
@@ -225,7 +222,6 @@ dispatch(struct client *c, enum req_type type, double now)
 	/* STUB 4.4:
 	struct wchild *wc = idle_worker();
 
-	(void)queue_push;
 	if (wc == NULL || hand_over(wc, c, type, now) == -1)
 		client_error(c, PERR_BUSY, "dispatch has no queue yet (TODO 4.4)");
 	*/
@@ -412,7 +408,6 @@ accept_clients(double now)
 	}
 	/* END SOLUTION */
 	/* STUB 4.3:
-	(void)client_add;
 	d.listen_paused_until = now + 3600;
 	*/
 	return 0;

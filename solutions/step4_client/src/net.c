@@ -53,8 +53,6 @@ bad:
 	return -1;
 	/* END SOLUTION */
 	/* STUB 4.2:
-	(void)addr;
-	(void)port;
 	errno = ENOSYS;
 	return -1;
 	*/

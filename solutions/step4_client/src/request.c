@@ -277,14 +277,6 @@ visit_w(const struct session *s, enum req_type type, const struct reply *h,
 	return out;
 	/* END SOLUTION */
 	/* STUB 4.9:
-	(void)s;
-	(void)type;
-	(void)h;
-	(void)deadline;
-	(void)detail;
-	(void)size;
-	(void)echo_samples;
-	(void)echo_interactive;
 	return OUT_CLOSED;
 	*/
 }
@@ -317,15 +309,6 @@ one_request(struct session *s, enum req_type type, char *detail, size_t size)
 	return visit_w(s, type, &r, deadline, detail, size);
 	/* END SOLUTION */
 	/* STUB 4.9:
-	(void)s;
-	(void)type;
-	(void)size;
-	(void)deadline;
-	(void)r;
-	(void)out;
-	(void)line;
-	(void)n;
-	(void)visit_w;
 	return OUT_CLOSED;
 	*/
 }

@@ -187,11 +187,6 @@ check_token(struct conn *c, const char *line, double now)
 		c->deadline = now + (double)w.idle_ms / 1000;
 	/* END SOLUTION */
 	/* STUB 4.7:
-	(void)line;
-	(void)now;
-	(void)text;
-	(void)n;
-	(void)fifo_read_pending;
 	log_request("badtoken peer=%s", c->peer);
 	conn_error(c, PERR_BADTOKEN, "not implemented");
 	*/
@@ -224,10 +219,6 @@ finish_type1(void)
 	job_clear();
 	/* END SOLUTION */
 	/* STUB 4.8:
-	(void)text;
-	(void)line;
-	(void)c;
-	(void)n;
 	job_fail(PERR_SHUTDOWN, "finish_type1 is not written yet (TODO 4.8)");
 	*/
 }

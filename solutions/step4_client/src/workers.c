@@ -222,7 +222,6 @@ worker_report(struct wchild *wc, const char *line, double now)
 	dispatch_queue(now);
 	/* END SOLUTION */
 	/* STUB 4.6:
-	(void)now;
 	*/
 }
 

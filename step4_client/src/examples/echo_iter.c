@@ -61,14 +61,6 @@ serve_clients(int lfd, unsigned long max_clients)
 	 * read() returns 0 (the client closed) or -1 (it reset: ECONNRESET;
 	 * retry on EINTR); log "disconnected peer=...", close, count it. Why
 	 * must a client that resets never stop the server? */
-	(void)lfd;
-	(void)max_clients;
-	(void)served;
-	(void)buf;
-	(void)peer;
-	(void)n;
-	(void)cfd;
-	(void)accept_client;
 }
 
 int

@@ -141,10 +141,6 @@ serve_ready(fd_set *ready, int lfd)
 	 * add_client(). Then each client in ready: echo_once(), and on -1
 	 * forget() it (the last client then moves into slot i: look at it
 	 * too). What would FD_SET() do with descriptor 1024? */
-	(void)i;
-	(void)add_client;
-	(void)echo_once;
-	(void)forget;
 	if (FD_ISSET(lfd, ready) && (cfd = accept_client(lfd)) != -1)
 		close(cfd);
 }

@@ -78,14 +78,6 @@ serve_clients(int lfd, unsigned long max_clients)
 	}
 	/* END SOLUTION */
 	/* STUB 4.10:
-	(void)lfd;
-	(void)max_clients;
-	(void)served;
-	(void)buf;
-	(void)peer;
-	(void)n;
-	(void)cfd;
-	(void)accept_client;
 	*/
 }
 

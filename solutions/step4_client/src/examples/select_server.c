@@ -158,10 +158,6 @@ serve_ready(fd_set *ready, int lfd)
 	}
 	/* END SOLUTION */
 	/* STUB 4.11:
-	(void)i;
-	(void)add_client;
-	(void)echo_once;
-	(void)forget;
 	if (FD_ISSET(lfd, ready) && (cfd = accept_client(lfd)) != -1)
 		close(cfd);
 	*/
