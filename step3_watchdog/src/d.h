@@ -6,6 +6,7 @@
 #ifndef STEP3_D_H
 #define STEP3_D_H
 
+#include <limits.h>
 #include <sys/types.h>
 
 #include "io.h"
@@ -22,7 +23,7 @@ struct options {
 	unsigned long interval;		/* -i */
 	struct sup_opts sup;		/* -m -r -g -R -W -b -B */
 	unsigned long stop_wait;	/* -K */
-	char w_path[4096];		/* w, next to d */
+	char w_path[PATH_MAX];		/* w, next to d */
 	const char *wfault[W_MAX + 1];	/* -f wI:FAULT, by I */
 };
 
@@ -33,8 +34,8 @@ struct wchild {
 	struct sup_child sup;	/* d's supervision of it (sup.c) */
 	pid_t old;		/* the pid it replaces (for the log) */
 	unsigned starts;	/* incarnations so far */
-	char dw_path[4200];	/* dwtube<i> */
-	char wd_path[4200];	/* wdtube<i> */
+	char dw_path[PATH_MAX];	/* dwtube<i> */
+	char wd_path[PATH_MAX];	/* wdtube<i> */
 	int to_w;		/* dwtube<i>, write end, -1 until w opened it */
 	int from_w;		/* wdtube<i>, read end, -1 when w is down */
 	struct line_reader lr;	/* the lines read from from_w */

@@ -7,6 +7,7 @@
 #ifndef STEP3_WATCHDOG_H
 #define STEP3_WATCHDOG_H
 
+#include <limits.h>
 #include <sys/types.h>
 
 #include "proc.h"
@@ -25,7 +26,7 @@ struct options {
 	struct sup_opts sup;		/* -m -r -g -R -W -b -B */
 	unsigned long stop_wait;	/* -K: clean stop, then SIGKILL */
 	unsigned long interval;		/* -i: d's ping interval to each w */
-	char d_path[4096];		/* d, next to the watchdog */
+	char d_path[PATH_MAX];		/* d, next to the watchdog */
 	const char *faults[FAULTS_MAX];	/* -f NAME:FAULT */
 	int nfaults;
 };

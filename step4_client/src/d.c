@@ -62,7 +62,7 @@ int stopping;
 int exit_code;
 struct front d;
 static int lock_fd = -1;		/* holds the lock on the run directory */
-static char lock_path[4200];		/* RUN_DIR/d.pid */
+static char lock_path[PATH_MAX];		/* RUN_DIR/d.pid */
 
 /* ---- options ------------------------------------------------------ */
 

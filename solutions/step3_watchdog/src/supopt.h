@@ -7,13 +7,15 @@
 #ifndef STEP3_SUPOPT_H
 #define STEP3_SUPOPT_H
 
+#include <limits.h>
+
 #include "opt.h"
 #include "sup.h"
 
 /* The options; times in milliseconds, as the command line gives them. */
 struct sup_opts {
 	char shm_name[256];		/* -m: d's segment, the registry's base */
-	char run_dir[4096];		/* -r: FIFOs, lock */
+	char run_dir[PATH_MAX];		/* -r: FIFOs, lock */
 	unsigned long grace;		/* -g: a start must be ready within */
 	unsigned long intensity;	/* -R: at most R restarts ... */
 	unsigned long window;		/* -W: ... within W */

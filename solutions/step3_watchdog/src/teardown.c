@@ -24,7 +24,7 @@
 static unsigned
 remove_pidfile(pid_t pid)
 {
-	char path[4200], text[32];
+	char path[PATH_MAX], text[32];
 	ssize_t n;
 	int fd;
 
@@ -52,7 +52,7 @@ void
 clean_after_d(pid_t pid)
 {
 	struct shm_layout *seg;
-	char name[32], path[4200];
+	char name[32], path[PATH_MAX];
 	unsigned i, removed = remove_pidfile(pid);
 	int ours;
 

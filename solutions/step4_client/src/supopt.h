@@ -7,12 +7,14 @@
 #ifndef STEP4_SUPOPT_H
 #define STEP4_SUPOPT_H
 
+#include <limits.h>
+
 #include "opt.h"
 #include "sup.h"
 
 /* The options; times in milliseconds, as the command line gives them. */
 struct sup_opts {
-	char run_dir[4096];		/* -r: FIFOs, lock */
+	char run_dir[PATH_MAX];		/* -r: FIFOs, lock */
 	unsigned long grace;		/* -g: a start must be ready within */
 	unsigned long intensity;	/* -R: at most R restarts ... */
 	unsigned long window;		/* -W: ... within W */

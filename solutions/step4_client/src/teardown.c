@@ -28,7 +28,7 @@
 void
 clean_after_d(pid_t pid)
 {
-	char name[32], path[4200], text[32];
+	char name[32], path[PATH_MAX], text[32];
 	unsigned i, removed = 0;
 	ssize_t n;
 	int fd;

@@ -7,6 +7,7 @@
 #ifndef STEP4_WATCHDOG_H
 #define STEP4_WATCHDOG_H
 
+#include <limits.h>
 #include <sys/types.h>
 
 #include "proc.h"
@@ -28,7 +29,7 @@ struct options {
 	const char *delay, *idle, *queue;	/* -t, -I, -q: for d, as given */
 	int quiet;			/* -Q: for d */
 	char shm_name[256];		/* -m: the registry's name, for an instant */
-	char d_path[4096];		/* d, next to the watchdog */
+	char d_path[PATH_MAX];		/* d, next to the watchdog */
 	const char *faults[FAULTS_MAX];	/* -f NAME:FAULT */
 	int nfaults;
 };
