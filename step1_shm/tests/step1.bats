@@ -112,6 +112,11 @@ dead_pid() {
 }
 
 @test "[run] d -t 0: w cannot answer in time, d says so and exits 1" {
+	# With -t 0, d looks at once: whether w has answered by then is step
+	# 1's race itself, which d wins by the head start fork gives it. The
+	# stress shim takes that head start away on purpose (the parent sleeps
+	# after fork), so the outcome means nothing under STRESS=1.
+	[[ ${STRESS:-0} == 1 ]] && skip "d -t 0 races w by design: not meaningful under STRESS=1"
 	run_prog --separate-stderr d -m "$SHM_NAME" -t 0
 	assert_failure 1
 	assert_regex "$stderr" 'd: no answer from w in the segment after 0 ms'
