@@ -29,6 +29,7 @@ class TestResult:
         self.notes = []             # what the grader adds (why it failed)
         self.logs = {}              # process -> its last log lines
         self.deaths = []            # "w was killed by SIGSEGV"
+        self.killed = 0             # the signal that ended a unit test's process
         self.number = 0
 
     def as_dict(self):
@@ -125,12 +126,16 @@ def check_unit(tapsum, text, verdict_text, secret, suite, expected):
     line without the secret, or an output that claims a pass the verdict
     denies, or result lines for other tests, make the suite untrusted."""
     anomalies = []
-    verdicts = {}
+    verdicts, killed = {}, {}
     for line in verdict_text.splitlines():
-        parts = line.split()
+        parts, sig = line.split(), 0
+        # "SECRET N fail SIG": a signal ended that test's process.
+        if len(parts) == 4 and parts[2] == "fail" and parts[3].isdigit():
+            parts, sig = parts[:3], int(parts[3])
         if len(parts) == 3 and parts[0] == secret and parts[1].isdigit() and \
                 parts[2] in ("pass", "fail") and int(parts[1]) not in verdicts:
             verdicts[int(parts[1])] = parts[2]
+            killed[int(parts[1])] = sig
         else:
             anomalies.append(f"a verdict line not written by the grader's harness: {line[:80]!r}")
     chunks, current = {}, None
@@ -148,6 +153,7 @@ def check_unit(tapsum, text, verdict_text, secret, suite, expected):
         anomalies += an
         said = r.status
         r.status = verdicts.get(i, "fail")
+        r.killed = killed.get(i, 0) if r.status == "fail" else 0
         if i not in verdicts:
             r.notes = ["never reported: the test program crashed, hung, was killed "
                        "or exited before this test ran"]

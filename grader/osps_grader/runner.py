@@ -30,6 +30,10 @@ FATAL = re.compile(r"^([\w.-]+): ")
 VG_CMD = ["valgrind", "--leak-check=full", "--errors-for-leak-kinds=definite", "--track-fds=yes"]
 
 
+# Signals a resource limit ends a process with (RLIMIT_CPU, memory, pids).
+LIMIT_SIGNALS = (signal.SIGXCPU, signal.SIGKILL)
+
+
 def signame(n):
     try:
         return signal.Signals(n).name
@@ -227,10 +231,13 @@ class SubmissionRun:
                 sr["leftovers"].insert(before, {"kind": "process", "what": p["cmd"],
                                                 "where": f"still running after {suite.name}"})
             self.sweep(sr, suite.name)
-            if sr["suites"][-1].get("stopped") or sr["suites"][-1].get("signal"):
+            last = sr["suites"][-1]
+            if last.get("stopped") or last.get("signal") or last.get("limit_killed"):
                 # The grader (a time limit) or a resource limit stopped these
-                # tests midway, so they could not clean up: what they leave
-                # is cleaned and listed, not held against the submission.
+                # tests midway (the whole program, or one unit test's process
+                # killed by the CPU time limit's SIGXCPU or a SIGKILL), so they
+                # could not clean up: what they leave is cleaned and listed,
+                # not held against the submission.
                 for l in sr["leftovers"][before:]:
                     l["excused"] = "the tests were stopped midway"
         if self.o.valgrind and not untrusted and self.remaining() > 0:
@@ -294,6 +301,8 @@ class SubmissionRun:
     def suite_record(self, suite, res, results, anomalies, stray=()):
         return {"kind": suite.kind, "name": suite.name, "source": suite.source,
                 "tests": [r.as_dict() for r in results], "anomalies": anomalies,
+                # unit tests stopped midway by a limit, each in its own process
+                "limit_killed": sum(1 for r in results if r.killed in LIMIT_SIGNALS),
                 "exit": res.exit, "signal": res.signal, "stopped": res.stopped,
                 "elapsed": round(res.elapsed, 2), "stray": list(stray),
                 "escaped": [{"pid": p["pid"], "cmd": p["cmd"]} for p in res.leftovers],
@@ -354,6 +363,8 @@ class SubmissionRun:
             anomalies.append("more output than the grader reads (4 MiB): the rest was dropped")
         err = self.stderr_tail(label)
         for r in results:
+            if r.killed:
+                r.deaths.append(f"the test's process was killed by {signame(r.killed)}")
             if r.status == "fail":
                 if res.stopped:
                     r.notes.append(f"stopped by the grader: {res.stopped}")

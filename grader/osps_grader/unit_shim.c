@@ -16,7 +16,8 @@
  *     child closes the verdict pipe, runs the test with cmocka, and only
  *     when cmocka says it passed writes the token to its parent;
  *   - the parent, which runs no test, writes "SECRET N pass|fail" on the
- *     verdict pipe once the child has ended.
+ *     verdict pipe once the child has ended ("SECRET N fail SIG" when a
+ *     signal ended it).
  *
  * A test passes only if the child's token came back and the child exited
  * with status 0: printing "ok" lines and calling _exit(0) no longer makes
@@ -64,10 +65,12 @@ env_fd(const char *name)
 	return v ? atoi(v) : -1;
 }
 
-/* Run tests[i] alone in a child; 1 if it passed. */
+/* Run tests[i] alone in a child; 1 if it passed. *sig is the signal that
+ * ended the child, 0 if none (a limit's SIGXCPU or SIGKILL stops a test
+ * midway, and the grader does not charge what it leaves behind). */
 static int
 run_one(run_group_fn real, const char *group, const struct CMUnitTest *tests, size_t i,
-	CMFixtureFunction setup, CMFixtureFunction teardown, int verdict_fd)
+	CMFixtureFunction setup, CMFixtureFunction teardown, int verdict_fd, int *sig)
 {
 	unsigned char token[16], back[16];
 	int p[2], status;
@@ -75,6 +78,7 @@ run_one(run_group_fn real, const char *group, const struct CMUnitTest *tests, si
 	ssize_t n;
 	pid_t pid;
 
+	*sig = 0;
 	if (getrandom(token, sizeof token, 0) != (ssize_t)sizeof token || pipe(p) == -1)
 		return 0;
 	printf("# osps-test %zu\n", i + 1);
@@ -99,6 +103,8 @@ run_one(run_group_fn real, const char *group, const struct CMUnitTest *tests, si
 	close(p[0]);
 	while (waitpid(pid, &status, 0) == -1)
 		;
+	if (WIFSIGNALED(status))
+		*sig = WTERMSIG(status);
 	return got == sizeof token && memcmp(back, token, sizeof token) == 0 &&
 	       WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
@@ -110,7 +116,7 @@ _cmocka_run_group_tests(const char *group, const struct CMUnitTest *const tests,
 	run_group_fn real = (run_group_fn)dlsym(RTLD_NEXT, "_cmocka_run_group_tests");
 	int secret_fd = env_fd("OSPS_SECRET_FD"), verdict_fd = env_fd("OSPS_VERDICT_FD");
 	char line[160];
-	int failed = 0, ok;
+	int failed = 0, ok, sig;
 	size_t i;
 
 	if (real == NULL)
@@ -121,9 +127,14 @@ _cmocka_run_group_tests(const char *group, const struct CMUnitTest *const tests,
 	unsetenv("OSPS_VERDICT_FD");
 	prctl(PR_SET_DUMPABLE, 0);
 	for (i = 0; i < n; i++) {
-		ok = run_one(real, group, tests, i, setup, teardown, verdict_fd);
+		ok = run_one(real, group, tests, i, setup, teardown, verdict_fd, &sig);
 		failed += !ok;
-		snprintf(line, sizeof line, "%s %zu %s\n", secret, i + 1, ok ? "pass" : "fail");
+		if (ok)
+			snprintf(line, sizeof line, "%s %zu pass\n", secret, i + 1);
+		else if (sig != 0)
+			snprintf(line, sizeof line, "%s %zu fail %d\n", secret, i + 1, sig);
+		else
+			snprintf(line, sizeof line, "%s %zu fail\n", secret, i + 1);
 		if (write(verdict_fd, line, strlen(line)) != (ssize_t)strlen(line))
 			return 1;
 	}

@@ -1035,6 +1035,20 @@ class Streams(unittest.TestCase):
             self.assertTrue(an, text)
             self.assertTrue(all(t.status == "fail" for t in r), text)
 
+    def test_unit_verdicts_say_which_signal_ended_a_test(self):
+        # unit_shim.c: "SECRET N fail SIG" when a signal ended test N's
+        # process (a CPU time limit's SIGXCPU is 24); the runner excuses
+        # what such a test leaves behind. A forged line changes nothing.
+        out = "# osps-test 1\nok 1 [1.1] a\n# osps-test 2\n# osps-test 3\n"
+        r, an = results.check_unit(self.tapsum, out, "S 1 pass\nS 2 fail 24\nS 3 fail\n", "S",
+                                   "s", self.names)
+        self.assertEqual(an, [])
+        self.assertEqual([t.status for t in r], ["pass", "fail", "fail"])
+        self.assertEqual([t.killed for t in r], [0, 24, 0])
+        r, an = results.check_unit(self.tapsum, out, "S 1 pass\nX 2 fail 24\n", "S", "s", self.names)
+        self.assertTrue(an)
+        self.assertEqual([t.killed for t in r], [0, 0, 0])
+
     def test_stray_text_is_not_a_result(self):
         r, an = self.check("1..3\nhello ok 1\nok 1 [1.1] a\ndebugok 2 [1.2] b\nok 3 [run] c\n")
         self.assertEqual([t.status for t in r], ["pass", "fail", "pass"])
