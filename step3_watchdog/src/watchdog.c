@@ -282,7 +282,7 @@ supervise(void)
 		scan_registry(now);
 		if (check_servers(now) == -1)
 			fatal("pidfd_send_signal (heartbeat)");
-		if (sup_restart_due(&watch[0].sup, now) && start_d(now) == -1)
+		if (d_restart_due(now) && start_d(now) == -1)
 			fatal("start %s", opt.d_path);
 		if (!tree_ready && all_up()) {
 			/* Every server answers: the tree can serve. */

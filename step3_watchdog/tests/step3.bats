@@ -191,6 +191,10 @@ teardown() {
 	wait_log wd " watchdog\[$wd_PID\] reaped name=w1 pid=$w1 "
 	wait_log wd " watchdog\[$wd_PID\] reaped name=w2 pid=$w2 "
 	assert_line_in_log " restart name=d old=$d new=$newd reason=died"
+	# The new d starts once the old tree is gone, never beside it.
+	for w in "$w1" "$w2"; do
+		assert_log_order " reaped name=w[12] pid=$w " " restart name=d old=$d "
+	done
 	wait_new w1 "$w1" >/dev/null
 	wait_new w2 "$w2" >/dev/null
 	for p in "$d" "$w1" "$w2"; do assert_gone "$p"; done

@@ -87,6 +87,16 @@ assert_line_in_log() {
 		fail "no line matching /$1/ in the log: $(sed 's/^/\n#   /' "$(log_of "${2:-wd}")" | tail -40)"
 }
 
+# assert_log_order ERE1 ERE2: in the watchdog's log, the first line
+# matching ERE1 comes before the first one matching ERE2.
+assert_log_order() {
+	local a b
+	a=$(grep -Enm1 -- "$1" "$(log_of wd)" | cut -d: -f1)
+	b=$(grep -Enm1 -- "$2" "$(log_of wd)" | cut -d: -f1)
+	[[ -n $a && -n $b ]] && ((a < b)) ||
+		fail "expected /$1/ (line ${a:-none}) before /$2/ (line ${b:-none}) in the log"
+}
+
 # wait_count NAME ERE N [SECONDS]: wait (bounded, scaled) until NAME's log
 # has at least N lines matching ERE.
 wait_count() {

@@ -337,6 +337,35 @@ all_up(void)
 	return 1;
 }
 
+/*
+ * 1 while we still have a child. Once d is reaped, every child left is
+ * one of its w's, reparented to us (we are a subreaper): SIGKILLed with
+ * d's group, but a process dies only when it next runs, which on a busy
+ * machine can be after d is reaped.
+ */
+static int
+children_left(void)
+{
+	siginfo_t si;
+
+	si.si_pid = 0;
+	/* WNOWAIT: only look. ECHILD is the one answer that says "none". */
+	return waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == 0 ||
+	    errno != ECHILD;
+}
+
+/*
+ * 1 when d's restart is due. It waits for the old tree to be gone: a
+ * restart replaces the whole tree (rest_for_one), and each old w is
+ * reaped under its name while the registry, which the new d's w's
+ * overwrite, still holds it.
+ */
+int
+d_restart_due(double now)
+{
+	return sup_restart_due(&watch[0].sup, now) && !children_left();
+}
+
 /* How long poll() may sleep: until the earliest due event, in ms. */
 int
 poll_timeout(double now)
@@ -344,8 +373,12 @@ poll_timeout(double now)
 	double next = SUP_NEVER;
 	unsigned i;
 
-	for (i = 0; i < nwatch; i++)
+	for (i = 0; i < nwatch; i++) {
+		/* d's restart waits for its old w's: their SIGCHLD wakes us. */
+		if (i == 0 && watch[0].sup.state == CHILD_DOWN && children_left())
+			continue;
 		next = proc_earliest(next, sup_next_event(&watch[i].sup));
+	}
 	/* Rounded up: waking a little early would only loop for nothing. */
 	return proc_timeout_ms(next, now);
 }

@@ -59,6 +59,7 @@ void give_up(const char *why);
 
 /* watch.c: d and the heartbeats (contracts above each function there). */
 pid_t start_d(double now);
+int d_restart_due(double now);
 void scan_registry(double now);
 int check_servers(double now);
 int all_up(void);
