@@ -346,9 +346,8 @@ all_up(void)
 static int
 children_left(void)
 {
-	siginfo_t si;
+	siginfo_t si;	/* not read: the return value says it all */
 
-	si.si_pid = 0;
 	/* WNOWAIT: only look. ECHILD is the one answer that says "none". */
 	return waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == 0 ||
 	    errno != ECHILD;
